@@ -1,0 +1,173 @@
+// Package ingest holds the vocabulary every connector speaks (items, status
+// changes, people, worklogs, milestones) and runs a connector against a store.
+// It imports neither vendor clients nor the warehouse driver.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Cursor is a resume point. It is opaque: only the connector that made it reads it.
+type Cursor string
+
+// Item is one unit of work (a Jira issue, an Asana task, a CSV row).
+type Item struct {
+	Key             string // unique within the source: ABC-12, an Asana gid, a CSV key
+	ExternalID      string // the vendor's numeric id where it differs from Key
+	Project         string // project key
+	Title           string
+	Type            string
+	Status          string // vendor status name, as the vendor spells it
+	StatusCategory  string // vendor category: new, indeterminate, done, undefined or empty
+	Resolution      string
+	Assignee        string // Person.ExternalID
+	Parent          string // parent item Key
+	Milestone       string // Milestone.Name within the same project
+	Team            string // explicit team, overrides attribution rules when set
+	WorkClass       string // explicit class: project, operational; empty lets rules decide
+	CreatedAt       time.Time
+	ResolvedAt      time.Time // zero when unresolved
+	UpdatedAt       time.Time
+	DueDate         time.Time // zero when none; a calendar date at midnight UTC
+	StoryPoints     *float64
+	EstimateSeconds *int64
+	Deleted         bool // vanished at the source: kept, but excluded from metrics
+}
+
+// Transition is one status change. A connector sends an item's complete
+// history (the creation transition, with From empty, included) whenever it
+// sends any of it: the store replaces the item's history with what it gets.
+type Transition struct {
+	ItemKey      string
+	At           time.Time
+	From, To     string // vendor status names
+	FromCategory string // vendor status category, if known
+	ToCategory   string
+	Author       string // Person.ExternalID, may be empty
+}
+
+// Person is a user of the source.
+type Person struct {
+	ExternalID   string
+	DisplayName  string
+	Email        string
+	Team         string   // explicit team (people.csv)
+	HoursPerWeek *float64 // nil: the team's default
+}
+
+// TimeOff is a person's absence on one day.
+type TimeOff struct {
+	Person string // Person.ExternalID
+	Date   time.Time
+	Hours  float64
+}
+
+// Worklog is time logged against an item.
+type Worklog struct {
+	ID        string // stable across re-syncs
+	ItemKey   string
+	Person    string // Person.ExternalID
+	StartedAt time.Time
+	Seconds   int64
+	Deleted   bool
+}
+
+// Project groups items.
+type Project struct {
+	Key, Name string
+	Team      string // explicit team
+	WorkClass string // explicit class
+}
+
+// DueChange is an observed move of a milestone's due date.
+type DueChange struct {
+	ObservedAt time.Time
+	Old, New   time.Time // zero when absent
+	Origin     string    // history, sync, csv
+}
+
+// Milestone is a date-bound goal (fix version, epic, Asana milestone, CSV row).
+type Milestone struct {
+	Name            string
+	Project         string
+	StartDate       time.Time
+	DueDate         time.Time
+	BaselineDueDate time.Time // zero: the first due date the warehouse sees
+	CompletedAt     time.Time
+	Released        bool
+	DueChanges      []DueChange
+}
+
+// RawPayload is the vendor's record as fetched, kept so a mapping fix can
+// re-derive canonical rows without re-fetching.
+type RawPayload struct {
+	Entity     string // issue, task, row:<file>, ...
+	ExternalID string
+	Payload    json.RawMessage
+}
+
+// Problem is one rejected or suspicious input record. It never stops a sync.
+type Problem struct {
+	File   string
+	Line   int
+	Column string
+	Key    string
+	Reason string
+}
+
+func (p Problem) String() string {
+	s := p.File
+	if p.Line > 0 {
+		s += ":" + itoa(p.Line)
+	}
+	if p.Column != "" {
+		s += ": column " + p.Column
+	}
+	if p.Key != "" {
+		s += ": " + p.Key
+	}
+	return s + ": " + p.Reason
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// Batch is what a connector emits: records and the cursor to store with them.
+// A batch and its cursor commit in one transaction or not at all.
+type Batch struct {
+	Projects    []Project
+	Items       []Item
+	Transitions []Transition
+	People      []Person
+	TimeOff     []TimeOff
+	Worklogs    []Worklog
+	Milestones  []Milestone
+	Raw         []RawPayload
+	Problems    []Problem
+	// Reread names files (or scopes) this batch starts reading afresh: the
+	// problems stored for them earlier are superseded by this batch's.
+	Reread []string
+	Cursor Cursor
+}
+
+// Len is the number of records in the batch.
+func (b Batch) Len() int {
+	return len(b.Projects) + len(b.Items) + len(b.Transitions) + len(b.People) +
+		len(b.TimeOff) + len(b.Worklogs) + len(b.Milestones)
+}
+
+// A Connector streams what changed since from, oldest first, calling emit
+// once per batch. It stops at the first error emit returns, and returns it.
+type Connector interface {
+	Sync(ctx context.Context, from Cursor, emit func(context.Context, Batch) error) error
+}
+
+// Store is what Sync needs from the warehouse.
+type Store interface {
+	Cursor(ctx context.Context, source string) (Cursor, error)
+	Commit(ctx context.Context, source string, b Batch) error // rows + cursor, one tx
+}

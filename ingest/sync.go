@@ -1,0 +1,112 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run describes one finished sync.
+type Run struct {
+	ID        int64
+	Source    string
+	StartedAt time.Time
+	Finished  time.Time
+	Status    string // ok, failed, canceled
+	Items     int    // records committed
+	Batches   int
+	Problems  int
+	Cursor    Cursor
+	Err       error
+}
+
+// RunLog records sync runs (the warehouse's sync_runs table).
+type RunLog interface {
+	StartRun(ctx context.Context, source string, at time.Time) (int64, error)
+	FinishRun(ctx context.Context, r Run) error
+}
+
+// SyncOptions tune Sync.
+type SyncOptions struct {
+	// Full ignores the stored cursor and re-reads everything (upserts keep it idempotent).
+	Full bool
+	Now  func() time.Time
+	// Progress, if set, is called after each committed batch.
+	Progress func(r Run)
+}
+
+// Sync runs c from the source's stored cursor and commits every batch with
+// its cursor. It returns the run; on failure the cursor stays at the last
+// committed batch, so the next run resumes there.
+func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector, opt SyncOptions) (Run, error) {
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := Run{Source: source, StartedAt: now()}
+	if log != nil {
+		id, err := log.StartRun(ctx, source, r.StartedAt)
+		if err != nil {
+			return r, fmt.Errorf("start run for %s: %w", source, err)
+		}
+		r.ID = id
+	}
+	var from Cursor
+	if !opt.Full {
+		cur, err := st.Cursor(ctx, source)
+		if err != nil {
+			return r, fmt.Errorf("read cursor of %s: %w", source, err)
+		}
+		from = cur
+	}
+	r.Cursor = from
+	err := c.Sync(ctx, from, func(ctx context.Context, b Batch) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := st.Commit(ctx, source, b); err != nil {
+			return fmt.Errorf("commit batch %d of %s: %w", r.Batches+1, source, err)
+		}
+		r.Batches++
+		r.Items += b.Len()
+		r.Problems += len(b.Problems)
+		r.Cursor = b.Cursor
+		if opt.Progress != nil {
+			opt.Progress(r)
+		}
+		return nil
+	})
+	r.Finished = now()
+	switch {
+	case err == nil:
+		r.Status = "ok"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		r.Status = "canceled"
+	default:
+		r.Status = "failed"
+	}
+	r.Err = err
+	if log != nil {
+		// The run's context may be canceled: record the outcome regardless.
+		if ferr := log.FinishRun(context.WithoutCancel(ctx), r); ferr != nil && err == nil {
+			err = fmt.Errorf("finish run for %s: %w", source, ferr)
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("sync %s: %w", source, err)
+	}
+	return r, nil
+}
+
+// WithCreation returns history with a creation transition (From empty) at
+// createdAt first, unless history already starts with one. first is the
+// status the item was created in.
+func WithCreation(key string, createdAt time.Time, first, firstCategory string, history []Transition) []Transition {
+	if len(history) > 0 && history[0].From == "" {
+		return history
+	}
+	out := make([]Transition, 0, len(history)+1)
+	out = append(out, Transition{ItemKey: key, At: createdAt, To: first, ToCategory: firstCategory})
+	return append(out, history...)
+}

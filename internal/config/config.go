@@ -1,0 +1,429 @@
+// Package config loads and validates Throughline's YAML configuration. It is
+// strict: unknown keys are errors that name the line. Defaults and checks are
+// applied once, in Load; nothing reads the file lazily.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	Warehouse Warehouse `yaml:"warehouse"`
+	Timezone  string    `yaml:"timezone"`
+	Server    Server    `yaml:"server"`
+	Schedules Schedules `yaml:"schedules"`
+	Sources   []Source  `yaml:"sources"`
+	Teams     []Team    `yaml:"teams"`
+	Workflow  Workflow  `yaml:"workflow"`
+	WorkClass WorkClass `yaml:"work_class"`
+	Metrics   Metrics   `yaml:"metrics"`
+
+	// Path is the file the config was read from; relative paths in it are
+	// resolved against its folder.
+	Path     string         `yaml:"-"`
+	Location *time.Location `yaml:"-"`
+}
+
+// Warehouse is the DuckDB file.
+type Warehouse struct {
+	Path        string `yaml:"path"`
+	MemoryLimit string `yaml:"memory_limit"`
+	Threads     int    `yaml:"threads"`
+}
+
+// Server is the HTTP side of `serve`.
+type Server struct {
+	Listen      string `yaml:"listen"`
+	SQLTokenEnv string `yaml:"sql_token_env"`
+}
+
+// Schedules are cron specs (5 fields, or @every / @hourly descriptors).
+type Schedules struct {
+	Sync    string `yaml:"sync"`
+	Compute string `yaml:"compute"`
+	Jitter  string `yaml:"jitter"`
+}
+
+// Source is one connector instance. Keys not used by a kind are rejected
+// by that kind's validation.
+type Source struct {
+	Name      string   `yaml:"name"`
+	Kind      string   `yaml:"kind"`
+	BaseURL   string   `yaml:"base_url"`
+	Email     string   `yaml:"email"`
+	TokenEnv  string   `yaml:"token_env"`
+	JQL       string   `yaml:"jql"`
+	Boards    []int    `yaml:"boards"`
+	Workspace string   `yaml:"workspace"`
+	Projects  []string `yaml:"projects"`
+	Layout    string   `yaml:"layout"`
+	Path      string   `yaml:"path"`
+	// Columns renames columns of a throughline-layout items.csv: canonical
+	// column → header in the file (for exports from other tools).
+	Columns map[string]string `yaml:"columns"`
+	// Timezone overrides the global zone for zone-less timestamps of this source.
+	Timezone string `yaml:"timezone"`
+
+	line int
+}
+
+// Team is a group of people with a capacity.
+type Team struct {
+	Name         string   `yaml:"name"`
+	Members      []string `yaml:"members"`
+	HoursPerWeek float64  `yaml:"hours_per_week"`
+	WIPLimit     int      `yaml:"wip_limit"`
+	SLEDays      int      `yaml:"sle_days"`
+	Projects     []string `yaml:"projects"`
+}
+
+// Workflow maps status names to stages.
+type Workflow struct {
+	Started              []string `yaml:"started"`
+	Wait                 []string `yaml:"wait"`
+	Done                 []string `yaml:"done"`
+	Todo                 []string `yaml:"todo"`
+	DiscardedResolutions []string `yaml:"discarded_resolutions"`
+}
+
+// WorkClass holds the classification rules.
+type WorkClass struct {
+	Operational ClassRule `yaml:"operational"`
+	Project     ClassRule `yaml:"project"`
+}
+
+// ClassRule matches items by type, project or label.
+type ClassRule struct {
+	ItemTypes []string `yaml:"item_types"`
+	Projects  []string `yaml:"projects"`
+}
+
+// Metrics tunes the computations.
+type Metrics struct {
+	WindowDays int      `yaml:"window_days"`
+	PerPerson  bool     `yaml:"per_person"`
+	Forecast   Forecast `yaml:"forecast"`
+}
+
+// Forecast tunes Monte Carlo runs.
+type Forecast struct {
+	Trials int   `yaml:"trials"`
+	Seed   int64 `yaml:"seed"`
+}
+
+// Error is a configuration error; it names the file and, when known, the line.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Load reads, decodes strictly, applies defaults and validates.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
+
+// Parse decodes data as if read from path.
+func Parse(path string, data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: path, Msg: "empty config file"}
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var msgs []string
+			for _, m := range te.Errors {
+				if sm := unknownField.FindStringSubmatch(m); sm != nil {
+					msgs = append(msgs, fmt.Sprintf("%s:%s: unknown key %q (check spelling; see `throughline init` for every key)", path, sm[1], sm[2]))
+					continue
+				}
+				msgs = append(msgs, path+": "+strings.TrimPrefix(m, "yaml: "))
+			}
+			return nil, &Error{File: path, Msg: "invalid config:\n  " + strings.Join(msgs, "\n  ")}
+		}
+		return nil, &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	// Source lines, for messages.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err == nil {
+		annotateLines(&root, &c)
+	}
+	c.Path = path
+	if err := c.defaults(); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func annotateLines(root *yaml.Node, c *Config) {
+	if len(root.Content) == 0 {
+		return
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "sources" {
+			for j, s := range m.Content[i+1].Content {
+				if j < len(c.Sources) {
+					c.Sources[j].line = s.Line
+				}
+			}
+		}
+	}
+}
+
+func (c *Config) defaults() error {
+	base := filepath.Dir(c.Path)
+	if c.Warehouse.Path == "" {
+		c.Warehouse.Path = "throughline.duckdb"
+	}
+	if c.Warehouse.Path != ":memory:" && !filepath.IsAbs(c.Warehouse.Path) {
+		c.Warehouse.Path = filepath.Join(base, c.Warehouse.Path)
+	}
+	if c.Warehouse.MemoryLimit == "" {
+		c.Warehouse.MemoryLimit = "2GB"
+	}
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:9187"
+	}
+	if c.Schedules.Sync == "" {
+		c.Schedules.Sync = "*/15 * * * *"
+	}
+	if c.Schedules.Compute == "" {
+		c.Schedules.Compute = "*/15 * * * *"
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.Kind == "csv" && s.Path != "" && !filepath.IsAbs(s.Path) {
+			s.Path = filepath.Join(base, s.Path)
+		}
+		if s.Kind == "csv" && s.Layout == "" {
+			s.Layout = "throughline"
+		}
+	}
+	if c.Metrics.WindowDays == 0 {
+		c.Metrics.WindowDays = 90
+	}
+	if c.Metrics.Forecast.Trials == 0 {
+		c.Metrics.Forecast.Trials = 10000
+	}
+	if c.Metrics.Forecast.Seed == 0 {
+		c.Metrics.Forecast.Seed = 1
+	}
+	if len(c.Workflow.DiscardedResolutions) == 0 {
+		c.Workflow.DiscardedResolutions = []string{"Won't Do", "Duplicate", "Cannot Reproduce"}
+	}
+	return nil
+}
+
+var memoryLimit = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$`)
+
+func (c *Config) validate() error {
+	var errs []string
+	add := func(line int, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if line > 0 {
+			msg = fmt.Sprintf("%s:%d: %s", c.Path, line, msg)
+		} else {
+			msg = c.Path + ": " + msg
+		}
+		errs = append(errs, msg)
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		add(0, "timezone %q: not an IANA time zone name (e.g. Europe/Berlin)", c.Timezone)
+	} else {
+		c.Location = loc
+	}
+	if !memoryLimit.MatchString(c.Warehouse.MemoryLimit) {
+		add(0, "warehouse.memory_limit %q: want a size like 2GB or 512MB", c.Warehouse.MemoryLimit)
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		add(0, "server.listen %q: want host:port", c.Server.Listen)
+	}
+	if c.Server.SQLTokenEnv != "" && !envName.MatchString(c.Server.SQLTokenEnv) {
+		add(0, "server.sql_token_env %q: must name an environment variable, not hold the token", c.Server.SQLTokenEnv)
+	}
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	for name, spec := range map[string]string{"sync": c.Schedules.Sync, "compute": c.Schedules.Compute} {
+		if _, err := parser.Parse(spec); err != nil {
+			add(0, "schedules.%s %q: %v", name, spec, err)
+		}
+	}
+	if c.Schedules.Jitter != "" {
+		if _, err := time.ParseDuration(c.Schedules.Jitter); err != nil {
+			add(0, "schedules.jitter %q: want a duration like 30s", c.Schedules.Jitter)
+		}
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		where := fmt.Sprintf("sources[%d]", i)
+		if s.Name == "" {
+			add(s.line, "%s: name is required", where)
+		} else if names[s.Name] {
+			add(s.line, "%s: duplicate source name %q", where, s.Name)
+		}
+		names[s.Name] = true
+		if s.TokenEnv != "" && !envName.MatchString(s.TokenEnv) {
+			add(s.line, "%s (%s): token_env %q must name an environment variable, not hold the token", where, s.Name, s.TokenEnv)
+		}
+		if s.Timezone != "" {
+			if _, err := time.LoadLocation(s.Timezone); err != nil {
+				add(s.line, "%s (%s): timezone %q is not an IANA zone", where, s.Name, s.Timezone)
+			}
+		}
+		if err := ValidateSource(s); err != nil {
+			add(s.line, "%s (%s): %v", where, s.Name, err)
+		}
+	}
+	teams := map[string]bool{}
+	for i, t := range c.Teams {
+		if t.Name == "" || t.Name == "*" || t.Name == "unassigned" {
+			add(0, "teams[%d]: name %q is empty or reserved", i, t.Name)
+		}
+		if teams[t.Name] {
+			add(0, "teams[%d]: duplicate team %q", i, t.Name)
+		}
+		teams[t.Name] = true
+		if t.HoursPerWeek < 0 || t.HoursPerWeek > 168 {
+			add(0, "teams[%d] (%s): hours_per_week %v out of range 0..168", i, t.Name, t.HoursPerWeek)
+		}
+		if t.WIPLimit < 0 || t.SLEDays < 0 {
+			add(0, "teams[%d] (%s): wip_limit and sle_days must not be negative", i, t.Name)
+		}
+	}
+	if c.Metrics.WindowDays < 1 || c.Metrics.WindowDays > 3650 {
+		add(0, "metrics.window_days %d: want 1..3650", c.Metrics.WindowDays)
+	}
+	if c.Metrics.Forecast.Trials < 100 || c.Metrics.Forecast.Trials > 1_000_000 {
+		add(0, "metrics.forecast.trials %d: want 100..1000000", c.Metrics.Forecast.Trials)
+	}
+	if len(errs) > 0 {
+		return &Error{File: c.Path, Msg: "invalid config:\n  " + strings.Join(errs, "\n  ")}
+	}
+	return nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Source kinds and the keys each accepts besides name and kind.
+var sourceKeys = map[string][]string{
+	"csv":   {"layout", "path", "columns", "timezone"},
+	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone"},
+	"asana": {"base_url", "workspace", "projects", "token_env", "timezone"},
+}
+
+// CSVLayouts are the layouts the csv kind reads.
+var CSVLayouts = []string{"throughline", "jira-export", "asana-export"}
+
+// ValidateSource checks the keys a source's kind needs and accepts.
+func ValidateSource(s Source) error {
+	allowed, ok := sourceKeys[s.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(sourceKeys))
+		for k := range sourceKeys {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		return fmt.Errorf("kind %q unknown (want one of %s)", s.Kind, strings.Join(kinds, ", "))
+	}
+	set := map[string]bool{
+		"base_url": s.BaseURL != "", "email": s.Email != "", "token_env": s.TokenEnv != "",
+		"jql": s.JQL != "", "boards": len(s.Boards) > 0, "workspace": s.Workspace != "",
+		"projects": len(s.Projects) > 0, "layout": s.Layout != "", "path": s.Path != "",
+		"columns": len(s.Columns) > 0, "timezone": s.Timezone != "",
+	}
+	for _, k := range slices.Sorted(mapKeys(set)) {
+		if set[k] && !slices.Contains(allowed, k) {
+			return fmt.Errorf("key %q does not apply to kind %s", k, s.Kind)
+		}
+	}
+	switch s.Kind {
+	case "csv":
+		if s.Path == "" {
+			return errors.New("path is required (a folder for layout throughline, a file or folder for exports)")
+		}
+		if !slices.Contains(CSVLayouts, s.Layout) {
+			return fmt.Errorf("layout %q unknown (want one of %s)", s.Layout, strings.Join(CSVLayouts, ", "))
+		}
+		if len(s.Columns) > 0 && s.Layout != "throughline" {
+			return errors.New("columns applies to layout throughline only")
+		}
+	case "jira", "asana":
+		if s.BaseURL == "" {
+			return errors.New("base_url is required")
+		}
+		if s.TokenEnv == "" {
+			return errors.New("token_env is required (the name of the environment variable holding the token)")
+		}
+	}
+	return nil
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Line is the config line where the source is defined, or 0.
+func (s Source) Line() int { return s.line }
+
+// Team returns the team named name.
+func (c *Config) Team(name string) (Team, bool) {
+	for _, t := range c.Teams {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Team{}, false
+}
+
+// Source returns the source named name.
+func (c *Config) Source(name string) (Source, bool) {
+	for _, s := range c.Sources {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Source{}, false
+}

@@ -1,0 +1,356 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/throughline/throughline/ingest"
+)
+
+var (
+	_ ingest.Store  = (*DB)(nil)
+	_ ingest.RunLog = (*DB)(nil)
+)
+
+// RegisterSource records (or updates) a configured source.
+func (db *DB) RegisterSource(ctx context.Context, name, kind, baseURL string) error {
+	_, err := db.ExecContext(ctx, `UPDATE sources SET kind = ?, base_url = ? WHERE source_id = ?`, kind, baseURL, name)
+	if err != nil {
+		return fmt.Errorf("register source %s: %w", name, err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO sources (source_id, kind, name, base_url)
+		SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM sources WHERE source_id = ?)`, name, kind, name, baseURL, name)
+	if err != nil {
+		return fmt.Errorf("register source %s: %w", name, err)
+	}
+	return nil
+}
+
+// Cursor returns the stored cursor of source ("" when none).
+func (db *DB) Cursor(ctx context.Context, source string) (ingest.Cursor, error) {
+	var c sql.NullString
+	err := db.QueryRowContext(ctx, "SELECT cursor FROM sources WHERE source_id = ?", source).Scan(&c)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read cursor of %s: %w", source, err)
+	}
+	return ingest.Cursor(c.String), nil
+}
+
+// ResetCursor forgets the stored cursor (a full re-sync follows).
+func (db *DB) ResetCursor(ctx context.Context, source string) error {
+	_, err := db.ExecContext(ctx, "UPDATE sources SET cursor = NULL WHERE source_id = ?", source)
+	return err
+}
+
+// StartRun records a running sync.
+func (db *DB) StartRun(ctx context.Context, source string, at time.Time) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, `INSERT INTO sync_runs (run_id, source_id, started_at, status)
+		VALUES (nextval('sync_run_ids'), ?, ?, 'running') RETURNING run_id`, source, at.UTC()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("record run start: %w", err)
+	}
+	return id, nil
+}
+
+// FinishRun records a run's outcome.
+func (db *DB) FinishRun(ctx context.Context, r ingest.Run) error {
+	var msg any
+	if r.Err != nil {
+		msg = r.Err.Error()
+	}
+	_, err := db.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, status = ?, items = ?, batches = ?,
+		problems = ?, error = ?, cursor = ? WHERE run_id = ?`,
+		r.Finished.UTC(), r.Status, r.Items, r.Batches, r.Problems, msg, string(r.Cursor), r.ID)
+	if err != nil {
+		return fmt.Errorf("record run end: %w", err)
+	}
+	return nil
+}
+
+// Commit stores a batch's rows, raw payloads, problems and cursor in one
+// transaction. Upserts are keyed, so committing the same batch twice leaves
+// the same rows.
+func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
+	now := time.Now().UTC()
+	return db.withConn(ctx, func(c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := commitBatch(ctx, c, source, b, now); err != nil {
+			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return err
+		}
+		if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
+}
+
+func id(source string, parts ...string) any {
+	for _, p := range parts {
+		if p == "" {
+			return nil
+		}
+	}
+	return source + ":" + strings.Join(parts, ":")
+}
+
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func date(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func str(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+type stage struct {
+	table string   // target table
+	key   []string // key columns for the upsert
+	rows  [][]driver.Value
+	// replaceBy deletes target rows whose key matches rather than upserting
+	// row by row (used for histories: the batch carries the whole history).
+	replaceBy string
+}
+
+func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
+	var stages []stage
+
+	if len(b.Projects) > 0 {
+		s := stage{table: "projects", key: []string{"project_id"}}
+		for _, p := range b.Projects {
+			s.rows = append(s.rows, []driver.Value{id(source, p.Key), source, p.Key, str(p.Name), str(p.Team), str(p.WorkClass)})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.People) > 0 {
+		s := stage{table: "people", key: []string{"person_id"}}
+		for _, p := range b.People {
+			var hpw any
+			if p.HoursPerWeek != nil {
+				hpw = *p.HoursPerWeek
+			}
+			s.rows = append(s.rows, []driver.Value{id(source, p.ExternalID), source, p.ExternalID, str(p.DisplayName), str(p.Email), str(p.Team), hpw})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.TimeOff) > 0 {
+		s := stage{table: "time_off", key: []string{"person_id", "day"}}
+		for _, t := range b.TimeOff {
+			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.Items) > 0 {
+		s := stage{table: "work_items", key: []string{"item_id"}}
+		for _, it := range b.Items {
+			var sp, est any
+			if it.StoryPoints != nil {
+				sp = *it.StoryPoints
+			}
+			if it.EstimateSeconds != nil {
+				est = *it.EstimateSeconds
+			}
+			var ms any
+			if it.Milestone != "" {
+				ms = id(source, it.Project, it.Milestone)
+			}
+			s.rows = append(s.rows, []driver.Value{
+				id(source, it.Key), source, it.Key, str(it.ExternalID), id(source, it.Project), nil,
+				id(source, it.Assignee), id(source, it.Parent), ms, str(it.Type), str(it.Title),
+				str(it.Status), nil, str(it.StatusCategory), str(it.Resolution), nil,
+				ts(it.CreatedAt), nil, nil, ts(it.ResolvedAt), nil, date(it.DueDate), sp, est,
+				ts(it.UpdatedAt), str(it.Team), str(it.WorkClass), it.Deleted,
+			})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.Transitions) > 0 {
+		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id"}
+		seq := map[string]int32{}
+		for _, t := range b.Transitions {
+			n := seq[t.ItemKey]
+			seq[t.ItemKey] = n + 1
+			s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), n, t.At.UTC(), str(t.From), str(t.To), nil, nil,
+				str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.Worklogs) > 0 {
+		s := stage{table: "worklogs", key: []string{"worklog_id"}}
+		var deleted []driver.Value
+		for _, w := range b.Worklogs {
+			if w.Deleted {
+				deleted = append(deleted, id(source, w.ID))
+				continue
+			}
+			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
+		}
+		for _, d := range deleted {
+			if _, err := c.ExecContext(ctx, "DELETE FROM worklogs WHERE worklog_id = ?", d); err != nil {
+				return fmt.Errorf("delete worklog %v: %w", d, err)
+			}
+		}
+		stages = append(stages, s)
+	}
+	if len(b.Raw) > 0 {
+		s := stage{table: "raw_payloads", key: []string{"source_id", "entity", "external_id"}}
+		for _, r := range b.Raw {
+			s.rows = append(s.rows, []driver.Value{source, r.Entity, r.ExternalID, now, string(r.Payload)})
+		}
+		stages = append(stages, s)
+	}
+
+	for _, s := range stages {
+		if err := upsert(ctx, c, s); err != nil {
+			return err
+		}
+	}
+	if len(b.Items) > 0 {
+		// Projects referenced by items but not sent explicitly.
+		if _, err := c.ExecContext(ctx, `INSERT INTO projects (project_id, source_id, key)
+			SELECT DISTINCT project_id, source_id, split_part(project_id, ':', 2) FROM temp.main.stage_work_items s
+			WHERE project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = s.project_id)`); err != nil {
+			return fmt.Errorf("add projects of items: %w", err)
+		}
+	}
+	if err := commitMilestones(ctx, c, source, b.Milestones, now); err != nil {
+		return err
+	}
+	if len(b.Reread) > 0 || len(b.Problems) > 0 {
+		for _, f := range b.Reread {
+			if _, err := c.ExecContext(ctx, "DELETE FROM ingest_problems WHERE source_id = ? AND file = ?", source, f); err != nil {
+				return fmt.Errorf("clear problems of %s: %w", f, err)
+			}
+		}
+		rows := make([][]driver.Value, 0, len(b.Problems))
+		for _, p := range b.Problems {
+			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now})
+		}
+		if err := appendRows(c, false, "ingest_problems", rows); err != nil {
+			return err
+		}
+	}
+	res, err := c.ExecContext(ctx, "UPDATE sources SET cursor = ?, cursor_updated_at = ? WHERE source_id = ?", string(b.Cursor), now, source)
+	if err != nil {
+		return fmt.Errorf("store cursor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := c.ExecContext(ctx, "INSERT INTO sources (source_id, kind, name, cursor, cursor_updated_at) VALUES (?, 'unknown', ?, ?, ?)",
+			source, source, string(b.Cursor), now); err != nil {
+			return fmt.Errorf("store cursor: %w", err)
+		}
+	}
+	return nil
+}
+
+// upsert loads s.rows into a temp copy of the target and merges by key:
+// the last row of a key in the batch wins.
+func upsert(ctx context.Context, c *sql.Conn, s stage) error {
+	tmp := "stage_" + s.table
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)); err != nil {
+		return fmt.Errorf("stage %s: %w", s.table, err)
+	}
+	if err := appendRows(c, true, tmp, s.rows); err != nil {
+		return err
+	}
+	keys := strings.Join(s.key, ", ")
+	var del, ins string
+	if s.replaceBy != "" {
+		del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT DISTINCT %[2]s FROM temp.main.%[3]s)", s.table, s.replaceBy, tmp)
+		// Keep only the last history sent for each item within the batch.
+		ins = fmt.Sprintf("INSERT INTO main.%s SELECT * FROM temp.main.%s", s.table, tmp)
+	} else {
+		del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM temp.main.%s)", s.table, keys, keys, tmp)
+		ins = fmt.Sprintf("INSERT INTO main.%[1]s SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY %[2]s ORDER BY rowid DESC) AS rn FROM temp.main.%[3]s) WHERE rn = 1",
+			s.table, keys, tmp)
+	}
+	if _, err := c.ExecContext(ctx, del); err != nil {
+		return fmt.Errorf("replace %s rows: %w", s.table, err)
+	}
+	if _, err := c.ExecContext(ctx, ins); err != nil {
+		return fmt.Errorf("insert %s rows: %w", s.table, err)
+	}
+	return nil
+}
+
+func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone, now time.Time) error {
+	for _, m := range ms {
+		mid := id(source, m.Project, m.Name)
+		if mid == nil {
+			mid = source + "::" + m.Name
+		}
+		var oldDue, oldBase sql.NullTime
+		var exists bool
+		err := c.QueryRowContext(ctx, "SELECT due_date, baseline_due_date FROM milestones WHERE milestone_id = ?", mid).Scan(&oldDue, &oldBase)
+		switch {
+		case err == sql.ErrNoRows:
+		case err != nil:
+			return fmt.Errorf("read milestone %s: %w", m.Name, err)
+		default:
+			exists = true
+		}
+		base := date(m.BaselineDueDate)
+		if base == nil && oldBase.Valid {
+			base = oldBase.Time
+		}
+		if base == nil {
+			base = date(m.DueDate)
+		}
+		if _, err := c.ExecContext(ctx, "DELETE FROM milestones WHERE milestone_id = ?", mid); err != nil {
+			return fmt.Errorf("replace milestone %s: %w", m.Name, err)
+		}
+		if _, err := c.ExecContext(ctx, `INSERT INTO milestones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			mid, source, id(source, m.Project), m.Name, date(m.StartDate), base, date(m.DueDate), ts(m.CompletedAt), m.Released); err != nil {
+			return fmt.Errorf("store milestone %s: %w", m.Name, err)
+		}
+		changes := m.DueChanges
+		if len(changes) == 0 {
+			newDue := date(m.DueDate)
+			switch {
+			case exists && newDue != nil && (!oldDue.Valid || !oldDue.Time.Equal(newDue.(time.Time))):
+				var old time.Time
+				if oldDue.Valid {
+					old = oldDue.Time
+				}
+				changes = []ingest.DueChange{{ObservedAt: now, Old: old, New: m.DueDate, Origin: "sync"}}
+			case !exists && newDue != nil && base != nil && !base.(time.Time).Equal(newDue.(time.Time)):
+				// The source knows a baseline but not when it moved: one change, seen now.
+				changes = []ingest.DueChange{{ObservedAt: now, Old: base.(time.Time), New: m.DueDate, Origin: "sync"}}
+			}
+		}
+		for _, ch := range changes {
+			if _, err := c.ExecContext(ctx, `DELETE FROM milestone_due_changes WHERE milestone_id = ? AND observed_at = ? AND new_due_date IS NOT DISTINCT FROM ?`,
+				mid, ch.ObservedAt.UTC(), date(ch.New)); err != nil {
+				return fmt.Errorf("store due change of %s: %w", m.Name, err)
+			}
+			if _, err := c.ExecContext(ctx, `INSERT INTO milestone_due_changes VALUES (?, ?, ?, ?, ?)`,
+				mid, ch.ObservedAt.UTC(), date(ch.Old), date(ch.New), ch.Origin); err != nil {
+				return fmt.Errorf("store due change of %s: %w", m.Name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package warehouse_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/warehouse"
+	"github.com/throughline/throughline/warehouse/warehousetest"
+)
+
+func tm(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func count(t *testing.T, db *warehouse.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestMigrationsRecorded(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ms, err := warehouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.SchemaVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != ms[len(ms)-1].Version {
+		t.Errorf("schema version = %d, want %d", v, ms[len(ms)-1].Version)
+	}
+	if n := count(t, db, "SELECT count(*) FROM schema_migrations"); n != len(ms) {
+		t.Errorf("schema_migrations rows = %d, want %d", n, len(ms))
+	}
+}
+
+func TestReopenDoesNotReapplyMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	ctx := context.Background()
+	for i := range 2 {
+		db, err := warehouse.Open(ctx, warehouse.Options{Path: path})
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		ms, _ := warehouse.Migrations()
+		if n := count(t, db, "SELECT count(*) FROM schema_migrations"); n != len(ms) {
+			t.Errorf("open %d: %d migration rows, want %d", i, n, len(ms))
+		}
+		db.Close()
+	}
+}
+
+func batch(cursor string) ingest.Batch {
+	return ingest.Batch{
+		Items: []ingest.Item{
+			{Key: "A-1", Project: "A", Title: "first", Type: "Story", Status: "Done", CreatedAt: tm("2026-01-05T09:00:00Z"), Assignee: "ann@x"},
+			{Key: "A-2", Project: "A", Title: "second", Type: "Bug", Status: "To Do", CreatedAt: tm("2026-01-06T09:00:00Z")},
+		},
+		Transitions: []ingest.Transition{
+			{ItemKey: "A-1", At: tm("2026-01-05T09:00:00Z"), To: "To Do"},
+			{ItemKey: "A-1", At: tm("2026-01-06T09:00:00Z"), From: "To Do", To: "Done"},
+			{ItemKey: "A-2", At: tm("2026-01-06T09:00:00Z"), To: "To Do"},
+		},
+		People:   []ingest.Person{{ExternalID: "ann@x", Email: "ann@x", DisplayName: "Ann"}},
+		Worklogs: []ingest.Worklog{{ID: "w1", ItemKey: "A-1", Person: "ann@x", StartedAt: tm("2026-01-05T10:00:00Z"), Seconds: 3600}},
+		Raw:      []ingest.RawPayload{{Entity: "row", ExternalID: "A-1", Payload: []byte(`{"k":"A-1"}`)}},
+		Problems: []ingest.Problem{{File: "items.csv", Line: 3, Column: "created_at", Reason: "bad date"}},
+		Reread:   []string{"items.csv"},
+		Milestones: []ingest.Milestone{
+			{Name: "R1", Project: "A", DueDate: tm("2026-03-01T00:00:00Z")},
+		},
+		Cursor: ingest.Cursor(cursor),
+	}
+}
+
+func TestCommitIsIdempotent(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ctx := context.Background()
+	for i := range 3 {
+		if err := db.Commit(ctx, "src", batch("c1")); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	got := map[string]int{}
+	for _, tbl := range []string{"work_items", "status_changes", "people", "worklogs", "raw_payloads", "ingest_problems", "milestones", "projects", "milestone_due_changes"} {
+		got[tbl] = count(t, db, "SELECT count(*) FROM "+tbl)
+	}
+	want := map[string]int{"work_items": 2, "status_changes": 3, "people": 1, "worklogs": 1, "raw_payloads": 1,
+		"ingest_problems": 1, "milestones": 1, "projects": 1, "milestone_due_changes": 0}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("row counts after 3 identical commits (-want +got):\n%s", d)
+	}
+	cur, err := db.Cursor(ctx, "src")
+	if err != nil || cur != "c1" {
+		t.Errorf("cursor = %q, %v; want c1", cur, err)
+	}
+}
+
+func TestCommitReplacesHistoryAndTracksDueChanges(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ctx := context.Background()
+	if err := db.Commit(ctx, "src", batch("c1")); err != nil {
+		t.Fatal(err)
+	}
+	b := batch("c2")
+	b.Items = b.Items[:1]
+	b.Transitions = []ingest.Transition{
+		{ItemKey: "A-1", At: tm("2026-01-05T09:00:00Z"), To: "To Do"},
+		{ItemKey: "A-1", At: tm("2026-01-05T12:00:00Z"), From: "To Do", To: "In Progress"},
+		{ItemKey: "A-1", At: tm("2026-01-06T09:00:00Z"), From: "In Progress", To: "Done"},
+	}
+	b.Milestones[0].DueDate = tm("2026-03-15T00:00:00Z")
+	if err := db.Commit(ctx, "src", b); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM status_changes WHERE item_id = 'src:A-1'"); n != 3 {
+		t.Errorf("A-1 history rows = %d, want 3 (replaced, not appended)", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM status_changes WHERE item_id = 'src:A-2'"); n != 1 {
+		t.Errorf("A-2 history rows = %d, want 1 (untouched)", n)
+	}
+	var base, due time.Time
+	if err := db.QueryRow("SELECT baseline_due_date, due_date FROM milestones").Scan(&base, &due); err != nil {
+		t.Fatal(err)
+	}
+	if base.Format("2006-01-02") != "2026-03-01" || due.Format("2006-01-02") != "2026-03-15" {
+		t.Errorf("baseline, due = %s, %s; want 2026-03-01, 2026-03-15", base, due)
+	}
+	if n := count(t, db, "SELECT count(*) FROM milestone_due_changes WHERE old_due_date = DATE '2026-03-01' AND new_due_date = DATE '2026-03-15'"); n != 1 {
+		t.Errorf("due changes = %d, want 1", n)
+	}
+}
+
+func TestFailedCommitLeavesNothing(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ctx := context.Background()
+	if err := db.Commit(ctx, "src", batch("c1")); err != nil {
+		t.Fatal(err)
+	}
+	b := batch("c2")
+	b.Items[0].Title = "changed"
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	err := db.Commit(ctx2, "src", b)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("commit with canceled ctx: err = %v, want context.Canceled", err)
+	}
+	var title string
+	db.QueryRow("SELECT title FROM work_items WHERE key = 'A-1'").Scan(&title)
+	cur, _ := db.Cursor(ctx, "src")
+	if title != "first" || cur != "c1" {
+		t.Errorf("after failed commit: title %q cursor %q; want first, c1", title, cur)
+	}
+}
+
+func TestLockedFileExplained(t *testing.T) {
+	// A second writer in the same process does not conflict in DuckDB; the
+	// lock message is classified from the driver's text instead.
+	err := warehouse.WarehouseOpenError("IO Error: Could not set lock on file \"/x/w.duckdb\": Conflicting lock is held in /usr/bin/throughline (PID 4242) by user root.")
+	var le *warehouse.LockError
+	if !errors.As(err, &le) || le.PID != 4242 || !errors.Is(err, warehouse.ErrLocked) {
+		t.Fatalf("err = %v, want LockError with PID 4242", err)
+	}
+}
