@@ -1,0 +1,232 @@
+// Package metrics computes the metric tables from the canonical tables (SQL
+// in sql/, one file per metric family), loads the latest snapshot for the
+// Prometheus collector, and holds the metric catalogue.
+package metrics
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// Team is the part of a team's config the computations use.
+type Team struct {
+	Name         string
+	Members      []string // emails or display names
+	Projects     []string // project keys
+	HoursPerWeek float64
+	WIPLimit     int // 0: none
+	SLEDays      int // 0: use the P85 of the window
+}
+
+// Params are the inputs of a compute run.
+type Params struct {
+	Now        time.Time
+	Location   *time.Location
+	WindowDays int
+	Teams      []Team
+	// Workflow: status names (case-insensitive) per stage.
+	Todo, Started, Wait, Done []string
+	DiscardedResolutions      []string
+	// Work-class rules: item types and project keys.
+	OperationalTypes, OperationalProjects []string
+	ProjectTypes, ProjectProjects         []string
+}
+
+// Step is one SQL file of the compute.
+type Step struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Result describes a compute run.
+type Result struct {
+	Steps    []Step
+	Duration time.Duration
+}
+
+// Compute rebuilds every metric table in one transaction, so readers see
+// either the previous or the new snapshot, never a mix.
+func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
+	start := time.Now()
+	var res Result
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	if p.WindowDays <= 0 {
+		p.WindowDays = 90
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return res, fmt.Errorf("compute: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return res, fmt.Errorf("compute: begin: %w", err)
+	}
+	rollback := func() { c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }
+	if err := loadParams(ctx, c, p); err != nil {
+		rollback()
+		return res, err
+	}
+	files, err := fs.Glob(sqlFiles, "sql/*.sql")
+	if err != nil {
+		rollback()
+		return res, fmt.Errorf("compute: %w", err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		body, err := sqlFiles.ReadFile(f)
+		if err != nil {
+			rollback()
+			return res, fmt.Errorf("compute: %w", err)
+		}
+		t0 := time.Now()
+		for i, stmt := range splitSQL(string(body)) {
+			if _, err := c.ExecContext(ctx, stmt); err != nil {
+				rollback()
+				return res, fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
+			}
+		}
+		res.Steps = append(res.Steps, Step{Name: strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), Duration: time.Since(t0)})
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		rollback()
+		return res, fmt.Errorf("compute: commit: %w", err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// splitSQL splits a file into statements at semicolons that end a line.
+// The SQL files keep string literals free of ";\n".
+func splitSQL(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ";\n") {
+		lines := strings.Split(part, "\n")
+		var keep []string
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), "--") {
+				continue
+			}
+			keep = append(keep, l)
+		}
+		stmt := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.Join(keep, "\n")), ";"))
+		if stmt != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func loadParams(ctx context.Context, c execer, p Params) error {
+	today := p.Now.In(p.Location)
+	todayDate := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	stmts := []string{
+		"CREATE OR REPLACE TEMP TABLE params (today DATE, now_ts TIMESTAMPTZ, window_days INTEGER)",
+		"CREATE OR REPLACE TEMP TABLE cfg_teams (name VARCHAR, wip_limit INTEGER, sle_days INTEGER, hours_per_week DOUBLE)",
+		"CREATE OR REPLACE TEMP TABLE cfg_members (member VARCHAR, team VARCHAR)",
+		"CREATE OR REPLACE TEMP TABLE cfg_projects (project VARCHAR, team VARCHAR)",
+		"CREATE OR REPLACE TEMP TABLE cfg_workflow (status VARCHAR, stage VARCHAR, stage_class VARCHAR)",
+		"CREATE OR REPLACE TEMP TABLE cfg_discarded (res VARCHAR)",
+		"CREATE OR REPLACE TEMP TABLE cfg_class (class VARCHAR, kind VARCHAR, value VARCHAR)",
+	}
+	for _, s := range stmts {
+		if _, err := c.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("compute params: %w", err)
+		}
+	}
+	ins := func(q string, args ...any) error {
+		if _, err := c.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("compute params: %w", err)
+		}
+		return nil
+	}
+	if err := ins("INSERT INTO params VALUES (?, ?, ?)", todayDate, p.Now.UTC(), p.WindowDays); err != nil {
+		return err
+	}
+	nullInt := func(v int) any {
+		if v <= 0 {
+			return nil
+		}
+		return v
+	}
+	for _, t := range p.Teams {
+		if err := ins("INSERT INTO cfg_teams VALUES (?, ?, ?, ?)", t.Name, nullInt(t.WIPLimit), nullInt(t.SLEDays), t.HoursPerWeek); err != nil {
+			return err
+		}
+		for _, m := range t.Members {
+			if err := ins("INSERT INTO cfg_members VALUES (?, ?)", strings.ToLower(m), t.Name); err != nil {
+				return err
+			}
+		}
+		for _, pr := range t.Projects {
+			if err := ins("INSERT INTO cfg_projects VALUES (?, ?)", strings.ToLower(pr), t.Name); err != nil {
+				return err
+			}
+		}
+	}
+	// Precedence when a status is listed twice: done, then started/wait, then todo.
+	seen := map[string]bool{}
+	add := func(names []string, stage, class string) error {
+		for _, n := range names {
+			k := strings.ToLower(strings.TrimSpace(n))
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			var cl any
+			if class != "" {
+				cl = class
+			}
+			if err := ins("INSERT INTO cfg_workflow VALUES (?, ?, ?)", k, stage, cl); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := add(p.Done, "done", ""); err != nil {
+		return err
+	}
+	if err := add(p.Wait, "started", "wait"); err != nil {
+		return err
+	}
+	if err := add(p.Started, "started", "active"); err != nil {
+		return err
+	}
+	if err := add(p.Todo, "todo", ""); err != nil {
+		return err
+	}
+	for _, r := range p.DiscardedResolutions {
+		if err := ins("INSERT INTO cfg_discarded VALUES (?)", strings.ToLower(r)); err != nil {
+			return err
+		}
+	}
+	rules := []struct {
+		class, kind string
+		values      []string
+	}{
+		{"operational", "type", p.OperationalTypes}, {"operational", "project", p.OperationalProjects},
+		{"project", "type", p.ProjectTypes}, {"project", "project", p.ProjectProjects},
+	}
+	for _, r := range rules {
+		for _, v := range r.values {
+			if err := ins("INSERT INTO cfg_class VALUES (?, ?, ?)", r.class, r.kind, strings.ToLower(v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
