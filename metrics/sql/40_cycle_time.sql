@@ -3,13 +3,14 @@
 DELETE FROM cycle_time_stats;
 INSERT INTO cycle_time_stats
 WITH win AS (
-    SELECT team, work_class, flow_days, cycle_seconds FROM item_flow
+    SELECT team, work_class, flow_days, cycle_seconds, active_seconds, wait_seconds FROM item_flow
     WHERE completed AND NOT discarded AND started_at IS NOT NULL
       AND CAST(finished_at AS DATE) > (SELECT today - window_days FROM params)
       AND CAST(finished_at AS DATE) <= (SELECT today FROM params)
 ), g AS (
     SELECT coalesce(team, '*') AS team, coalesce(work_class, '*') AS work_class, count(*) AS n,
-        list_sort(list(flow_days)) AS d, list_sort(list(cycle_seconds)) AS s
+        list_sort(list(flow_days)) AS d, list_sort(list(cycle_seconds)) AS s,
+        sum(active_seconds) AS act, sum(coalesce(active_seconds, 0) + coalesce(wait_seconds, 0)) AS tot, sum(cycle_seconds) AS ssum
     FROM win GROUP BY GROUPING SETS ((team, work_class), (team), (work_class), ())
 ), p AS (
     SELECT g.*,
@@ -23,6 +24,8 @@ SELECT team, work_class, (SELECT window_days FROM params), n, p50, p70, p85, p95
     CAST(len(list_filter(d, x -> x <= coalesce(cfg_sle, p85))) AS DOUBLE) / n,
     s[CAST(ceil(0.50 * n) AS INTEGER)], s[CAST(ceil(0.70 * n) AS INTEGER)],
     s[CAST(ceil(0.85 * n) AS INTEGER)], s[CAST(ceil(0.95 * n) AS INTEGER)],
-    CASE WHEN cfg_sle IS NOT NULL THEN 'config' ELSE 'p85' END
+    CASE WHEN cfg_sle IS NOT NULL THEN 'config' ELSE 'p85' END,
+    CASE WHEN tot > 0 THEN coalesce(act, 0) / tot END,
+    ssum
 FROM p WHERE n > 0
 ORDER BY team, work_class;

@@ -89,7 +89,9 @@ CREATE TABLE cycle_time_stats (
     p70_seconds BIGINT,
     p85_seconds BIGINT,
     p95_seconds BIGINT,
-    sle_source VARCHAR
+    sle_source VARCHAR,
+    flow_efficiency DOUBLE,
+    cycle_seconds_sum BIGINT
 );
 COMMENT ON TABLE cycle_time_stats IS 'Nearest-rank cycle-time percentiles over items finished in the trailing window; team or work_class * = all.';
 COMMENT ON COLUMN cycle_time_stats.team IS 'Team, or * for all teams.';
@@ -107,6 +109,8 @@ COMMENT ON COLUMN cycle_time_stats.p70_seconds IS 'cycle_seconds at rank ceil(0.
 COMMENT ON COLUMN cycle_time_stats.p85_seconds IS 'cycle_seconds at rank ceil(0.85 n).';
 COMMENT ON COLUMN cycle_time_stats.p95_seconds IS 'cycle_seconds at rank ceil(0.95 n).';
 COMMENT ON COLUMN cycle_time_stats.sle_source IS 'config (team sle_days) or p85.';
+COMMENT ON COLUMN cycle_time_stats.cycle_seconds_sum IS 'Sum of cycle_seconds of the window items (the Prometheus summary _sum).';
+COMMENT ON COLUMN cycle_time_stats.flow_efficiency IS 'Time in active started statuses / time in all started statuses, summed over the window items.';
 
 CREATE TABLE wip_daily (
     day DATE NOT NULL,

@@ -1,0 +1,175 @@
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SyncHealth is the pipeline state of one source.
+type SyncHealth struct {
+	LastSuccess time.Time
+	Duration    time.Duration
+	Up          bool
+	Errors      map[string]float64 // reason → count
+}
+
+// JobHealth is the state of one scheduled job.
+type JobHealth struct {
+	LastSuccess time.Time
+	Duration    time.Duration
+	Success     bool
+}
+
+// BuildInfo identifies the binary.
+type Build struct{ Version, Revision, GoVersion string }
+
+// Collector exposes the latest snapshot and pipeline health. A scrape only
+// reads memory: no SQL runs at scrape time.
+type Collector struct {
+	build prometheus.Metric
+
+	mu    sync.RWMutex
+	snap  *Snapshot
+	syncs map[string]*SyncHealth
+	jobs  map[string]*JobHealth
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// NewCollector returns a collector with no snapshot yet.
+func NewCollector(b Build) *Collector {
+	return &Collector{
+		build: prometheus.MustNewConstMetric(BuildInfo.Desc(), prometheus.GaugeValue, 1, b.Version, b.Revision, b.GoVersion),
+		syncs: map[string]*SyncHealth{},
+		jobs:  map[string]*JobHealth{},
+	}
+}
+
+// SetSnapshot swaps in a new snapshot.
+func (c *Collector) SetSnapshot(s *Snapshot) {
+	c.mu.Lock()
+	c.snap = s
+	c.mu.Unlock()
+}
+
+// Snapshot returns the current snapshot (nil before the first compute).
+func (c *Collector) Snapshot() *Snapshot {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.snap
+}
+
+// ObserveSync records a sync outcome. reason is empty on success.
+func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.syncs[source]
+	if h == nil {
+		h = &SyncHealth{Errors: map[string]float64{}}
+		c.syncs[source] = h
+	}
+	h.Duration = d
+	h.Up = reason == ""
+	if reason == "" {
+		h.LastSuccess = at
+	} else {
+		h.Errors[reason]++
+	}
+}
+
+// ObserveJob records a job outcome.
+func (c *Collector) ObserveJob(job string, at time.Time, d time.Duration, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.jobs[job]
+	if h == nil {
+		h = &JobHealth{}
+		c.jobs[job] = h
+	}
+	h.Duration, h.Success = d, ok
+	if ok {
+		h.LastSuccess = at
+	}
+}
+
+// Describe sends every descriptor of the catalogue.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range Catalog {
+		ch <- d.Desc()
+	}
+}
+
+func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// Collect emits the snapshot.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- c.build
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	gauge := func(d Def, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d.Desc(), d.Type, v, labels...)
+	}
+	for source, h := range c.syncs {
+		if !h.LastSuccess.IsZero() {
+			gauge(SyncLastSuccess, seconds(h.LastSuccess), source)
+		}
+		gauge(SyncDuration, h.Duration.Seconds(), source)
+		up := 0.0
+		if h.Up {
+			up = 1
+		}
+		gauge(Up, up, source)
+		for reason, n := range h.Errors {
+			gauge(SyncErrors, n, source, reason)
+		}
+	}
+	for job, h := range c.jobs {
+		if !h.LastSuccess.IsZero() {
+			gauge(JobLastSuccess, seconds(h.LastSuccess), job)
+		}
+		gauge(JobDuration, h.Duration.Seconds(), job)
+		ok := 0.0
+		if h.Success {
+			ok = 1
+		}
+		gauge(JobSuccess, ok, job)
+	}
+	s := c.snap
+	if s == nil {
+		return
+	}
+	for _, k := range s.Counters {
+		l := []string{k.Team, k.Project, k.WorkClass, k.ItemType}
+		gauge(ItemsCreated, k.Created, l...)
+		gauge(ItemsStarted, k.Started, l...)
+		gauge(ItemsCompleted, k.Completed, l...)
+		gauge(ItemsReopened, k.Reopened, l...)
+		gauge(ItemsDiscarded, k.Discarded, l...)
+	}
+	for _, h := range s.Histograms {
+		ch <- prometheus.MustNewConstHistogram(CycleTime.Desc(), h.Count, h.Sum, h.Buckets, h.Team, h.WorkClass)
+	}
+	for _, q := range s.Cycle {
+		ch <- prometheus.MustNewConstSummary(CycleTimeWindow.Desc(), uint64(q.Items), q.SumSeconds, q.Quantiles, q.Team, q.WorkClass)
+		gauge(SLE, q.SLESeconds, q.Team, q.WorkClass)
+		gauge(SLEAttainment, q.SLEAttainment, q.Team, q.WorkClass)
+	}
+	for _, w := range s.WIP {
+		gauge(WIPItems, w.Items, w.Team, w.WorkClass, w.Stage)
+	}
+	for team, lim := range s.WIPLimits {
+		gauge(WIPLimit, lim, team)
+	}
+	for _, a := range s.Ages {
+		ch <- prometheus.MustNewConstSummary(WIPAge.Desc(), a.Count, a.SumSeconds, a.Quantiles, a.Team, a.WorkClass)
+		gauge(WIPOverSLE, a.OverSLE, a.Team, a.WorkClass)
+	}
+	for _, e := range s.Efficiency {
+		gauge(FlowEfficiency, e.Ratio, e.Team, e.WorkClass)
+	}
+	for _, d := range s.Quality {
+		gauge(DataQuality, d.Items, d.Source, d.Check)
+	}
+}

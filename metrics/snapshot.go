@@ -1,0 +1,256 @@
+package metrics
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Querier is what loading a snapshot needs; *sql.DB satisfies it.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// CycleBucketsDays are the upper bounds of the cycle-time histogram, in days.
+var CycleBucketsDays = []float64{1, 2, 3, 5, 8, 13, 21, 34, 55, 89}
+
+// Quantiles exported for window cycle time and WIP age.
+var Quantiles = []float64{0.5, 0.7, 0.85, 0.95}
+
+// Counter is one label set of the event counters.
+type Counter struct {
+	Team, Project, WorkClass, ItemType               string
+	Created, Started, Completed, Reopened, Discarded float64
+}
+
+// Histogram is the cycle-time histogram of one team and class.
+type Histogram struct {
+	Team, WorkClass string
+	Count           uint64
+	Sum             float64            // seconds
+	Buckets         map[float64]uint64 // upper bound in seconds → cumulative count
+}
+
+// CycleStat is one row of cycle_time_stats.
+type CycleStat struct {
+	Team, WorkClass string
+	Items           int64
+	Quantiles       map[float64]float64 // seconds, nearest rank
+	SLESeconds      float64
+	SLEAttainment   float64
+	SumSeconds      float64
+}
+
+// WIP is the current work in progress of one label set.
+type WIP struct {
+	Team, WorkClass, Stage string
+	Items                  float64
+}
+
+// Age is the WIP age distribution of one team and class.
+type Age struct {
+	Team, WorkClass string
+	Quantiles       map[float64]float64 // seconds
+	OverSLE         float64
+	Count           uint64
+	SumSeconds      float64
+}
+
+// Efficiency is the flow efficiency over the window.
+type Efficiency struct {
+	Team, WorkClass string
+	Ratio           float64
+}
+
+// Quality is one data_quality row.
+type Quality struct {
+	Source, Check string
+	Items         float64
+}
+
+// Snapshot is everything the collector exposes from the last compute.
+type Snapshot struct {
+	ComputedAt time.Time
+	Counters   []Counter
+	Histograms []Histogram
+	Cycle      []CycleStat
+	WIP        []WIP
+	WIPLimits  map[string]float64
+	Ages       []Age
+	Efficiency []Efficiency
+	Quality    []Quality
+	// Summary figures for people.
+	Items, Teams int64
+}
+
+// LoadSnapshot reads the metric tables once (at compute time, not at scrape).
+func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, error) {
+	s := &Snapshot{ComputedAt: now, WIPLimits: map[string]float64{}}
+	each := func(query string, scan func(*sql.Rows) error) error {
+		rows, err := q.QueryContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("load snapshot: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("load snapshot: %w", err)
+			}
+		}
+		return rows.Err()
+	}
+	err := each(`SELECT team, project, work_class, item_type, created, started, completed, reopened, discarded FROM flow_counters`, func(r *sql.Rows) error {
+		var c Counter
+		err := r.Scan(&c.Team, &c.Project, &c.WorkClass, &c.ItemType, &c.Created, &c.Started, &c.Completed, &c.Reopened, &c.Discarded)
+		s.Counters = append(s.Counters, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	hist := map[[2]string]*Histogram{}
+	var order [][2]string
+	err = each(`SELECT team, work_class, cycle_seconds FROM item_flow
+		WHERE completed AND NOT discarded AND cycle_seconds IS NOT NULL ORDER BY team, work_class`, func(r *sql.Rows) error {
+		var team, class string
+		var sec float64
+		if err := r.Scan(&team, &class, &sec); err != nil {
+			return err
+		}
+		k := [2]string{team, class}
+		h := hist[k]
+		if h == nil {
+			h = &Histogram{Team: team, WorkClass: class, Buckets: map[float64]uint64{}}
+			for _, d := range CycleBucketsDays {
+				h.Buckets[d*86400] = 0
+			}
+			hist[k] = h
+			order = append(order, k)
+		}
+		h.Count++
+		h.Sum += sec
+		for _, d := range CycleBucketsDays {
+			if sec <= d*86400 {
+				h.Buckets[d*86400]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range order {
+		s.Histograms = append(s.Histograms, *hist[k])
+	}
+	err = each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, sle_days, sle_attainment, cycle_seconds_sum
+		FROM cycle_time_stats`, func(r *sql.Rows) error {
+		var c CycleStat
+		var p50, p70, p85, p95, sle float64
+		err := r.Scan(&c.Team, &c.WorkClass, &c.Items, &p50, &p70, &p85, &p95, &sle, &c.SLEAttainment, &c.SumSeconds)
+		c.Quantiles = map[float64]float64{0.5: p50, 0.7: p70, 0.85: p85, 0.95: p95}
+		c.SLESeconds = sle * 86400
+		s.Cycle = append(s.Cycle, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT f.team, f.work_class, coalesce(m.stage_class, 'active'), count(*)
+		FROM item_flow f JOIN work_items w USING (item_id)
+		LEFT JOIN status_map m ON m.source_id = w.source_id AND m.status = w.status
+		WHERE f.stage = 'started' GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
+		var w WIP
+		err := r.Scan(&w.Team, &w.WorkClass, &w.Stage, &w.Items)
+		s.WIP = append(s.WIP, w)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team_id, wip_limit FROM teams WHERE wip_limit IS NOT NULL`, func(r *sql.Rows) error {
+		var team string
+		var lim float64
+		err := r.Scan(&team, &lim)
+		s.WIPLimits[team] = lim
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, work_class, count(*) FILTER (WHERE over_sle),
+			list_sort(list(age_days)) AS a, count(*) AS n
+		FROM aging_wip GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
+		var a Age
+		var ages []any
+		var n int
+		if err := r.Scan(&a.Team, &a.WorkClass, &a.OverSLE, &ages, &n); err != nil {
+			return err
+		}
+		a.Quantiles = map[float64]float64{}
+		a.Count = uint64(n)
+		for _, v := range ages {
+			a.SumSeconds += toFloat(v) * 86400
+		}
+		for _, q := range Quantiles {
+			rank := int(ceil(q * float64(n)))
+			if rank < 1 {
+				rank = 1
+			}
+			a.Quantiles[q] = toFloat(ages[rank-1]) * 86400
+		}
+		s.Ages = append(s.Ages, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, work_class, flow_efficiency FROM cycle_time_stats
+		WHERE team <> '*' AND work_class <> '*' AND flow_efficiency IS NOT NULL ORDER BY ALL`, func(r *sql.Rows) error {
+		var e Efficiency
+		err := r.Scan(&e.Team, &e.WorkClass, &e.Ratio)
+		s.Efficiency = append(s.Efficiency, e)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT source, "check", items FROM data_quality ORDER BY ALL`, func(r *sql.Rows) error {
+		var d Quality
+		err := r.Scan(&d.Source, &d.Check, &d.Items)
+		s.Quality = append(s.Quality, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT (SELECT count(*) FROM item_flow), (SELECT count(DISTINCT team) FROM item_flow WHERE team <> 'unassigned')`, func(r *sql.Rows) error {
+		return r.Scan(&s.Items, &s.Teams)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func ceil(x float64) float64 {
+	i := float64(int64(x))
+	if x > i {
+		return i + 1
+	}
+	return i
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	}
+	return 0
+}
