@@ -189,12 +189,11 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	}
 	if len(b.Transitions) > 0 {
 		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id"}
-		seq := map[string]int32{}
-		for _, t := range b.Transitions {
-			n := seq[t.ItemKey]
-			seq[t.ItemKey] = n + 1
-			s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), n, t.At.UTC(), str(t.From), str(t.To), nil, nil,
-				str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
+		for _, group := range lastHistories(b.Transitions) {
+			for n, t := range group {
+				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(t.From), str(t.To), nil, nil,
+					str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
+			}
 		}
 		stages = append(stages, s)
 	}
@@ -280,10 +279,13 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	var del, ins string
 	if s.replaceBy != "" {
 		del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT DISTINCT %[2]s FROM temp.main.%[3]s)", s.table, s.replaceBy, tmp)
-		// Keep only the last history sent for each item within the batch.
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT * FROM temp.main.%s", s.table, tmp)
 	} else {
-		del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM temp.main.%s)", s.table, keys, keys, tmp)
+		if len(s.key) == 1 {
+			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM temp.main.%[3]s)", s.table, keys, tmp)
+		} else {
+			del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM temp.main.%s)", s.table, keys, keys, tmp)
+		}
 		ins = fmt.Sprintf("INSERT INTO main.%[1]s SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY %[2]s ORDER BY rowid DESC) AS rn FROM temp.main.%[3]s) WHERE rn = 1",
 			s.table, keys, tmp)
 	}
@@ -353,4 +355,24 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 		}
 	}
 	return nil
+}
+
+// lastHistories groups transitions by item in order of appearance; an item
+// whose history appears twice in one batch keeps the later one.
+func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
+	var groups [][]ingest.Transition
+	at := map[string]int{}
+	for i := 0; i < len(ts); {
+		j := i
+		for j < len(ts) && ts[j].ItemKey == ts[i].ItemKey {
+			j++
+		}
+		if k, seen := at[ts[i].ItemKey]; seen {
+			groups[k] = nil
+		}
+		at[ts[i].ItemKey] = len(groups)
+		groups = append(groups, ts[i:j])
+		i = j
+	}
+	return groups
 }

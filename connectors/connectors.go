@@ -1,0 +1,66 @@
+// Package connectors is the explicit table of connector kinds. Adding a
+// connector takes a folder, one line here and a passing ingesttest.TestConnector.
+package connectors
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/throughline/throughline/connectors/csv"
+	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/internal/config"
+)
+
+// Options are the dependencies every connector takes.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+type constructor func(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error)
+
+var registry = map[string]constructor{
+	"csv": newCSV,
+}
+
+// Kinds lists the kinds that have a connector.
+func Kinds() []string {
+	var ks []string
+	for k := range registry {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// New builds the connector for a configured source. loc is the time zone of
+// zone-less timestamps (the source's own, else the global one).
+func New(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if src.Timezone != "" {
+		l, err := time.LoadLocation(src.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: timezone: %w", src.Name, err)
+		}
+		loc = l
+	}
+	c, ok := registry[src.Kind]
+	if !ok {
+		return nil, fmt.Errorf("source %s: kind %q has no connector in this build (available: %s)", src.Name, src.Kind, strings.Join(Kinds(), ", "))
+	}
+	conn, err := c(src, loc, Options{Logger: opt.Logger.With("source", src.Name), Now: opt.Now})
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	return conn, nil
+}
+
+func newCSV(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error) {
+	return csv.New(csv.Config{Layout: src.Layout, Path: src.Path, Columns: src.Columns, Location: loc},
+		csv.Options{Logger: opt.Logger, Now: opt.Now})
+}

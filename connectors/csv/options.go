@@ -1,0 +1,432 @@
+package csv
+
+import (
+	"bufio"
+	"bytes"
+	stdcsv "encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/throughline/throughline/ingest"
+)
+
+// parseOptions tune the readers of vendor exports (Jira and Asana CSV).
+type parseOptions struct {
+	// Location is the time zone in which the export's zone-less timestamps
+	// are read: the exporting user's zone. Nil means UTC.
+	Location *time.Location
+}
+
+func (o parseOptions) location() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
+}
+
+// This file also holds what the vendor-export readers share: opening the
+// file, the header, row problems, de-duplication and the raw payload.
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// exportSheet reads a vendor export record by record.
+type exportSheet struct {
+	file string
+	cr   *stdcsv.Reader
+}
+
+// openExport wraps r in a CSV reader that skips a leading UTF-8 BOM, accepts
+// CRLF and LF, multi-line quoted cells of any size, and ragged rows.
+func openExport(file string, r io.Reader) (*exportSheet, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	b, err := br.Peek(len(utf8BOM))
+	switch {
+	case err == nil && bytes.Equal(b, utf8BOM):
+		if _, err := br.Discard(len(utf8BOM)); err != nil {
+			return nil, fmt.Errorf("read %s: %w", file, err)
+		}
+	case err != nil && !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	cr := stdcsv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = false
+	return &exportSheet{file: file, cr: cr}, nil
+}
+
+// next returns the next record and the physical line it starts on. A
+// stretch of input that is not valid CSV comes back as a Problem (rec nil);
+// reading goes on after it. The error is io.EOF at the end, or a read error.
+func (s *exportSheet) next() (rec []string, line int, prob *ingest.Problem, err error) {
+	rec, err = s.cr.Read()
+	if err != nil {
+		var pe *stdcsv.ParseError
+		if errors.As(err, &pe) {
+			return nil, pe.StartLine, &ingest.Problem{
+				File:   s.file,
+				Line:   max(pe.StartLine, 1),
+				Reason: fmt.Sprintf("not valid CSV (line %d, byte %d): %v", pe.Line, pe.Column, pe.Err),
+			}, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, 0, nil, io.EOF
+		}
+		return nil, 0, nil, fmt.Errorf("read %s: %w", s.file, err)
+	}
+	line, _ = s.cr.FieldPos(0)
+	return rec, line, nil, nil
+}
+
+// blank reports whether every cell of rec is empty or white space.
+func blank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// exportHeader is a header row. Repeated names are the norm (one column per
+// value of a multi-valued field), so columns are read by position and
+// identical names (case-insensitively, after trimming) are grouped.
+//
+// Every per-row method costs in proportion to the row's own cells, not the
+// header's width: a hostile file with a wide header and many short rows
+// stays linear.
+type exportHeader struct {
+	names   []string         // the cells, trimmed, as spelled in the file
+	pos     map[string][]int // canonical name → positions, ascending
+	group   []int            // position → index in groups (raw grouping)
+	groups  []exportGroup
+	grouped map[string]int // lower-cased name → index in groups
+}
+
+// exportGroup is the columns sharing one name, for the raw payload.
+type exportGroup struct {
+	name  string // the first spelling in the file
+	cells int    // how many columns share it
+}
+
+// newExportHeader reads a header row; canon maps a lower-cased, trimmed
+// name to the name the parser looks up (nil: itself).
+func newExportHeader(rec []string, canon func(string) string) exportHeader {
+	h := exportHeader{
+		names:   make([]string, len(rec)),
+		pos:     map[string][]int{},
+		group:   make([]int, len(rec)),
+		grouped: map[string]int{},
+	}
+	for i, c := range rec {
+		c = strings.TrimSpace(strings.TrimPrefix(c, "\uFEFF"))
+		h.names[i] = c
+		lower := strings.ToLower(c)
+		k := lower
+		if canon != nil {
+			k = canon(k)
+		}
+		h.pos[k] = append(h.pos[k], i)
+		g, ok := h.grouped[lower]
+		if !ok {
+			g = len(h.groups)
+			h.grouped[lower] = g
+			h.groups = append(h.groups, exportGroup{name: c})
+		}
+		h.groups[g].cells++
+		h.group[i] = g
+	}
+	return h
+}
+
+// missing lists the names (canonical, lower case) the header lacks.
+func (h exportHeader) missing(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if len(h.pos[n]) == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (h exportHeader) has(name string) bool { return len(h.pos[name]) > 0 }
+
+// cell is the trimmed value of the first column named like one of names
+// (the first name the header has wins) and that column's header as spelled.
+func (h exportHeader) cell(rec []string, names ...string) (value, column string) {
+	for _, n := range names {
+		if ps := h.pos[n]; len(ps) > 0 {
+			p := ps[0]
+			if p < len(rec) {
+				return strings.TrimSpace(rec[p]), h.names[p]
+			}
+			return "", h.names[p]
+		}
+	}
+	return "", ""
+}
+
+// exportCell is one non-empty cell of a (possibly repeated) column.
+type exportCell struct {
+	value, column string
+}
+
+// cells lists the non-empty trimmed values of every column named like any
+// of names, names in the order given, columns in file order.
+func (h exportHeader) cells(rec []string, names ...string) []exportCell {
+	var out []exportCell
+	for _, n := range names {
+		out = h.cellsAt(rec, h.pos[n], out)
+	}
+	return out
+}
+
+// cellsAt appends the non-empty trimmed values at the ascending positions ps.
+func (h exportHeader) cellsAt(rec []string, ps []int, out []exportCell) []exportCell {
+	for _, p := range ps {
+		if p >= len(rec) {
+			break
+		}
+		if v := strings.TrimSpace(rec[p]); v != "" {
+			out = append(out, exportCell{v, h.names[p]})
+		}
+	}
+	return out
+}
+
+// firstNonEmpty is the first of cells(rec, names...), if any.
+func (h exportHeader) firstNonEmpty(rec []string, names ...string) (value, column string) {
+	for _, n := range names {
+		for _, p := range h.pos[n] {
+			if p >= len(rec) {
+				break
+			}
+			if v := strings.TrimSpace(rec[p]); v != "" {
+				return v, h.names[p]
+			}
+		}
+	}
+	return "", ""
+}
+
+// raw renders rec as a JSON object header → cell value, as exported. Names
+// that repeat (case-insensitively) become an array of their non-empty
+// values; columns a short row lacks are left out; cells beyond the header go
+// to "(extra)".
+func (h exportHeader) raw(rec []string) json.RawMessage {
+	n := min(len(rec), len(h.names))
+	obj := make(map[string]any, n+1)
+	for i := range n {
+		g := h.groups[h.group[i]]
+		if g.cells == 1 {
+			obj[g.name] = rec[i]
+			continue
+		}
+		vs, _ := obj[g.name].([]string)
+		if vs == nil {
+			vs = []string{}
+		}
+		if strings.TrimSpace(rec[i]) != "" {
+			vs = append(vs, rec[i])
+		}
+		obj[g.name] = vs
+	}
+	if len(rec) > len(h.names) {
+		obj["(extra)"] = slices.Clone(rec[len(h.names):])
+	}
+	b, err := json.Marshal(obj)
+	if err != nil { // strings only: cannot happen
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+// rowProblems collects the Problems of one file.
+type rowProblems struct {
+	file string
+	list []ingest.Problem
+}
+
+func (p *rowProblems) add(line int, column, key, format string, args ...any) {
+	p.list = append(p.list, ingest.Problem{
+		File:   p.file,
+		Line:   line,
+		Column: column,
+		Key:    key,
+		Reason: fmt.Sprintf(format, args...),
+	})
+}
+
+// sorted returns the problems in line order (stable).
+func (p *rowProblems) sorted() []ingest.Problem {
+	slices.SortStableFunc(p.list, func(a, b ingest.Problem) int { return a.Line - b.Line })
+	return p.list
+}
+
+// fieldCount records a Problem when a row's width differs from the header's.
+func (p *rowProblems) fieldCount(line int, key string, got, want int) {
+	if got != want {
+		p.add(line, "", key, "row has %d fields, the header has %d; read by position", got, want)
+	}
+}
+
+// keyedRow is what de-duplication needs to know of a parsed row.
+type keyedRow struct {
+	key     string
+	line    int
+	updated time.Time // zero when unknown
+}
+
+// dedupe picks one row per key: the one updated later, or, on a tie, the
+// later row in the file. Each other row gets a Problem on column. It returns
+// the indexes of the kept rows in file order.
+func dedupe(rows []keyedRow, column string, probs *rowProblems) []int {
+	win := map[string]int{}
+	lost := make([]bool, len(rows))
+	for i, r := range rows {
+		j, dup := win[r.key]
+		if !dup {
+			win[r.key] = i
+			continue
+		}
+		if r.updated.Before(rows[j].updated) {
+			lost[i] = true
+			continue
+		}
+		lost[j] = true
+		win[r.key] = i
+	}
+	keep := make([]int, 0, len(win))
+	for i, r := range rows {
+		if !lost[i] {
+			keep = append(keep, i)
+			continue
+		}
+		w := rows[win[r.key]]
+		if w.updated.IsZero() {
+			probs.add(r.line, column, r.key, "duplicate key, kept the later row (line %d)", w.line)
+		} else {
+			probs.add(r.line, column, r.key, "duplicate key, kept the row updated at %s (line %d)",
+				w.updated.Format(time.RFC3339), w.line)
+		}
+	}
+	return keep
+}
+
+// peopleSet collects people once each, in order of first appearance; later
+// sightings fill in a missing name or email.
+type peopleSet struct {
+	idx  map[string]int
+	list []ingest.Person
+}
+
+func (s *peopleSet) add(p ingest.Person) {
+	if p.ExternalID == "" {
+		return
+	}
+	if s.idx == nil {
+		s.idx = map[string]int{}
+	}
+	i, ok := s.idx[p.ExternalID]
+	if !ok {
+		s.idx[p.ExternalID] = len(s.list)
+		s.list = append(s.list, p)
+		return
+	}
+	q := &s.list[i]
+	if q.DisplayName == "" {
+		q.DisplayName = p.DisplayName
+	}
+	if q.Email == "" {
+		q.Email = p.Email
+	}
+}
+
+// projectSet collects projects once each, in order of first appearance.
+type projectSet struct {
+	idx  map[string]int
+	list []ingest.Project
+}
+
+func (s *projectSet) add(key, name string) {
+	if key == "" {
+		return
+	}
+	if s.idx == nil {
+		s.idx = map[string]int{}
+	}
+	i, ok := s.idx[key]
+	if !ok {
+		s.idx[key] = len(s.list)
+		s.list = append(s.list, ingest.Project{Key: key, Name: name})
+		return
+	}
+	if s.list[i].Name == "" {
+		s.list[i].Name = name
+	}
+}
+
+// notBefore returns at, or floor when at is zero or earlier; moved reports
+// that a non-zero at was earlier than floor.
+func notBefore(at, floor time.Time) (t time.Time, moved bool) {
+	if at.IsZero() {
+		return floor, false
+	}
+	if at.Before(floor) {
+		return floor, true
+	}
+	return at, false
+}
+
+// plausibleYear bounds the years accepted in dates, so that no parsed date
+// is the zero time.Time or beyond what time formats can print back.
+func plausibleYear(y int) bool { return y >= 1900 && y <= 9999 }
+
+// dateUTC is midnight UTC of the calendar date y-m-d.
+func dateUTC(y int, m time.Month, d int) time.Time {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// validDate reports whether y-m-d is a real calendar date.
+func validDate(y int, m time.Month, d int) bool {
+	if m < time.January || m > time.December || d < 1 || d > 31 {
+		return false
+	}
+	t := dateUTC(y, m, d)
+	return t.Year() == y && t.Month() == m && t.Day() == d
+}
+
+// clip shortens a cell for quoting in a Problem (cells may be megabytes).
+func clip(s string) string {
+	const n = 60
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// atoiDigits parses 1..maxLen ASCII digits (no sign, no spaces).
+func atoiDigits(s string, maxLen int) (int, bool) {
+	if s == "" || len(s) > maxLen {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSampleParses(t *testing.T) {
+	c, err := Parse("/etc/throughline/throughline.yaml", []byte(Sample))
+	if err != nil {
+		t.Fatalf("sample config: %v", err)
+	}
+	if c.Timezone != "Europe/Berlin" || c.Location == nil || len(c.Sources) != 1 || c.Sources[0].Path != "/etc/throughline/data/legacy" {
+		t.Errorf("sample decoded to %+v", c)
+	}
+	if c.Warehouse.Path != "/etc/throughline/throughline.duckdb" {
+		t.Errorf("warehouse path = %q, want it resolved next to the config", c.Warehouse.Path)
+	}
+	if c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 {
+		t.Errorf("metrics = %+v", c.Metrics)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string // substrings of the error
+	}{
+		{"unknown top-level key", "timezone: UTC\nwarehous: {path: x}\n", []string{"c.yaml:2", `unknown key "warehous"`}},
+		{"unknown nested key", "teams:\n  - name: a\n    wip_limt: 3\n", []string{"c.yaml:3", `unknown key "wip_limt"`}},
+		{"bad timezone", "timezone: Mars/Olympus\n", []string{`timezone "Mars/Olympus"`}},
+		{"bad cron", "schedules: {sync: \"every day\"}\n", []string{"schedules.sync"}},
+		{"secret in token_env", "sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: \"ATATT3x-secret value\"}\n", []string{"c.yaml:2", "must name an environment variable"}},
+		{"unknown kind", "sources:\n  - {name: x, kind: trello}\n", []string{`kind "trello" unknown`}},
+		{"csv without path", "sources:\n  - {name: x, kind: csv}\n", []string{"path is required"}},
+		{"key of another kind", "sources:\n  - {name: x, kind: csv, path: d, jql: \"a\"}\n", []string{`key "jql" does not apply to kind csv`}},
+		{"duplicate source", "sources:\n  - {name: x, kind: csv, path: d}\n  - {name: x, kind: csv, path: e}\n", []string{`duplicate source name "x"`}},
+		{"bad memory limit", "warehouse: {memory_limit: lots}\n", []string{"memory_limit"}},
+		{"reserved team", "teams:\n  - name: unassigned\n", []string{"reserved"}},
+		{"wrong type", "metrics: {window_days: ninety}\n", []string{"c.yaml", "ninety"}},
+		{"empty", "", []string{"empty config file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !os.IsNotExist(unwrapAll(err)) {
+		t.Errorf("err = %v, want not-exist", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
