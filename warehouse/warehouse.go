@@ -55,7 +55,7 @@ func (e *LockError) Error() string {
 		who = "process " + strconv.Itoa(e.PID)
 	}
 	return fmt.Sprintf("warehouse %s is held by %s (probably `throughline serve`): DuckDB allows one writer and no readers beside it; "+
-		"query through the running server (`throughline sql` does this when server.listen is reachable) or stop it first", e.Path, who)
+		"stop it first; querying beside a running server needs its SQL API, which this build does not have yet", e.Path, who)
 }
 
 func (e *LockError) Unwrap() []error { return []error{ErrLocked, e.Err} }

@@ -137,15 +137,18 @@ func parseAsanaExport(file string, r io.Reader, opt parseOptions) (ingest.Batch,
 		row := &rows[i]
 		it := &row.item
 		if row.parentName != "" {
-			// Other tasks of that name (this one excluded), at most a few.
+			// Other tasks of that name (this one excluded); name at most a few.
+			same := byName[row.parentName]
+			n := len(same)
+			if it.Title == row.parentName {
+				n--
+			}
 			var cands []string
-			n := 0
-			for _, j := range byName[row.parentName] {
-				if j == i {
-					continue
+			for _, j := range same {
+				if len(cands) == 5 {
+					break
 				}
-				n++
-				if len(cands) < 5 {
+				if j != i {
 					cands = append(cands, rows[j].item.Key)
 				}
 			}

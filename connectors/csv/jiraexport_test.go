@@ -3,6 +3,7 @@ package csv
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -852,4 +853,43 @@ func FuzzJiraExport(f *testing.F) {
 		}
 		checkExportBatch(t, b)
 	})
+}
+
+// A wide header over many short rows once made every row cost the header's
+// width (quadratic: minutes for a few hundred kilobytes). Each row must cost
+// in proportion to its own cells.
+// Likewise many subtasks of an ambiguous parent name.
+func TestJiraAsanaExportWideHeaderManyShortRows(t *testing.T) {
+	const cols, rows = 100_000, 20_000
+	jira := "Issue key,Created" + strings.Repeat(",Log Work", cols) + "\n" +
+		strings.Repeat("AB-1,22/Sep/25 9:00 AM\n", rows)
+	var asana strings.Builder
+	asana.WriteString("Task ID,Created At,Name,Parent task" + strings.Repeat(",Estimated time", cols) + "\n")
+	for i := range rows / 2 {
+		fmt.Fprintf(&asana, "%d,2025-09-01,Dup\nc%d,2025-09-01,Child,Dup\n", i, i)
+	}
+	tests := []struct {
+		name  string
+		parse func(string, io.Reader, parseOptions) (ingest.Batch, error)
+		in    string
+		items int
+	}{
+		{"jira", parseJiraExport, jira, 1},
+		{"asana", parseAsanaExport, asana.String(), rows},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			b, err := tc.parse("f.csv", strings.NewReader(tc.in), parseOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Items) != tc.items {
+				t.Errorf("got %d items, want %d", len(b.Items), tc.items)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("took %v: per-row cost grows with the header", d)
+			}
+		})
+	}
 }

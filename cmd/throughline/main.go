@@ -1,0 +1,191 @@
+// Command throughline syncs work data into a DuckDB warehouse, computes flow
+// metrics and serves them to Prometheus. See README.md for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/throughline/throughline/internal/config"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors that exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+const usage = `throughline — flow, delivery and capacity analytics for Jira, Asana and CSV work data
+
+Usage:
+  throughline demo     [--listen ADDR] [--dir DIR] [--once]
+  throughline init     [--config FILE]
+  throughline sync     [--config FILE] [--source NAME] [--full]
+  throughline compute  [--config FILE]
+  throughline serve    [--config FILE]
+  throughline sql      [--config FILE] [--format table|csv|json] [--out FILE] "SELECT …"
+  throughline check    [--config FILE]
+  throughline version
+
+Every command takes --log-format text|json and --log-level debug|info|warn|error.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type command func(ctx context.Context, g *globals, args []string) error
+
+var commands = map[string]command{
+	"demo":    runDemo,
+	"init":    runInit,
+	"sync":    runSync,
+	"compute": runCompute,
+	"serve":   runServe,
+	"sql":     runSQL,
+	"check":   runCheck,
+	"version": runVersion,
+}
+
+// globals are what every command gets.
+type globals struct {
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+	logFormat      string
+	logLevel       string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "throughline: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	g := &globals{stdout: stdout, stderr: stderr}
+	err := cmd(ctx, g, args[1:])
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "throughline %s: %v\n", args[0], err)
+	var ue usageError
+	var ce *config.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return exitUsage
+	}
+	return exitRuntime
+}
+
+// flags makes a flag set with the common logging flags.
+func (g *globals) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(g.stderr)
+	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return fs
+}
+
+func (g *globals) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.logFormat {
+	case "text":
+		g.logger = slog.New(slog.NewTextHandler(g.stderr, opts))
+	case "json":
+		g.logger = slog.New(slog.NewJSONHandler(g.stderr, opts))
+	default:
+		return usagef("--log-format %q: want text or json", g.logFormat)
+	}
+	return nil
+}
+
+func runVersion(_ context.Context, g *globals, args []string) error {
+	fs := g.flags("version")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	b := build()
+	fmt.Fprintf(g.stdout, "throughline %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
+	return nil
+}
+
+type buildInfo struct{ Version, Revision, GoVersion string }
+
+func build() buildInfo {
+	b := buildInfo{Version: Version, Revision: "unknown", GoVersion: "unknown"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		b.GoVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				b.Revision = s.Value
+			}
+		}
+	}
+	return b
+}
+
+func runInit(_ context.Context, g *globals, args []string) error {
+	fs := g.flags("init")
+	path := fs.String("config", "throughline.yaml", "config file to write")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(*path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return usagef("%s exists; remove it or pass --config with another name", *path)
+	}
+	if err != nil {
+		return fmt.Errorf("write starter config: %w", err)
+	}
+	if _, err := io.WriteString(f, config.Sample); err != nil {
+		f.Close()
+		return fmt.Errorf("write starter config: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write starter config: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "wrote %s: edit sources and teams, then run `throughline check --config %s`\n", *path, *path)
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDemoOnceThenQueryAndCheck(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, out, errs := runCmd(t, "demo", "--once", "--dir", dir, "--items", "800", "--log-level", "warn")
+	if code != 0 {
+		t.Fatalf("demo --once exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, want := range []string{"Throughline demo: 800 items, 4 teams", "P85 cycle time:", "last week's throughput:", "input problems:         0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	cfg := filepath.Join(dir, "throughline.yaml")
+
+	// The summary's item count is what the warehouse holds.
+	code, out, errs = runCmd(t, "sql", "--config", cfg, "--format", "csv", "SELECT count(*) AS n FROM item_flow")
+	if code != 0 || out != "n\n800\n" {
+		t.Errorf("sql exit %d, out %q, err %q; want n=800", code, out, errs)
+	}
+	// The P85 printed equals the table's.
+	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "json", "SELECT p85_days FROM cycle_time_stats WHERE team = '*' AND work_class = '*'")
+	m := regexp.MustCompile(`"p85_days":(\d+)`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("sql json: exit %d out %q", code, out)
+	}
+	if p85, _ := strconv.Atoi(m[1]); p85 < 1 || p85 > 89 {
+		t.Errorf("p85_days = %d, want a plausible 1..89", p85)
+	}
+	code, out, _ = runCmd(t, "check", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "skipped_start") || !strings.Contains(out, "input problems: none") {
+		t.Errorf("check exit %d:\n%s", code, out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("timezone: UTC\nsourcez: []\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"no command", nil, exitUsage, ""},
+		{"unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{"bad flag", []string{"sync", "--nope"}, exitUsage, "flag provided but not defined"},
+		{"missing config", []string{"sync", "--config", filepath.Join(dir, "missing.yaml")}, exitUsage, "throughline init"},
+		{"unknown key", []string{"compute", "--config", bad}, exitUsage, `bad.yaml:2: unknown key "sourcez"`},
+		{"sql without query", []string{"sql", "--config", bad}, exitUsage, "exactly one query"},
+		{"version", []string{"version"}, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := runCmd(t, tt.args...)
+			if code != tt.code || !strings.Contains(errs, tt.err) {
+				t.Errorf("exit %d stderr %q; want %d containing %q", code, errs, tt.code, tt.err)
+			}
+		})
+	}
+}
+
+func TestInitWritesParsableConfigOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	if code, _, errs := runCmd(t, "init", "--config", path); code != 0 {
+		t.Fatalf("init: %d %s", code, errs)
+	}
+	if _, err := loadConfig(path); err != nil {
+		t.Errorf("written config does not load: %v", err)
+	}
+	if code, _, errs := runCmd(t, "init", "--config", path); code != exitUsage || !strings.Contains(errs, "exists") {
+		t.Errorf("second init: exit %d %q, want refusal", code, errs)
+	}
+}
+
+func TestListenBeyondLoopbackNeedsToken(t *testing.T) {
+	t.Setenv("TL_TEST_TOKEN", "")
+	if err := checkListen("0.0.0.0:9187", "TL_TEST_TOKEN"); err == nil {
+		t.Error("0.0.0.0 without a token: no error")
+	}
+	if err := checkListen("127.0.0.1:9187", ""); err != nil {
+		t.Errorf("loopback: %v", err)
+	}
+	if err := checkListen("[::1]:9187", ""); err != nil {
+		t.Errorf("ipv6 loopback: %v", err)
+	}
+	t.Setenv("TL_TEST_TOKEN", "s3cret")
+	if err := checkListen("0.0.0.0:9187", "TL_TEST_TOKEN"); err != nil {
+		t.Errorf("with token: %v", err)
+	}
+}

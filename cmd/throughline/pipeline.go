@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/throughline/throughline/connectors"
+	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/metrics"
+	"github.com/throughline/throughline/warehouse"
+)
+
+// pipeline wires config, warehouse, connectors, compute and collector.
+type pipeline struct {
+	cfg       *config.Config
+	db        *warehouse.DB
+	logger    *slog.Logger
+	collector *metrics.Collector
+	now       func() time.Time
+	progress  bool // draw progress on a terminal
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("%v (create one with `throughline init --config %s`)", err, path)
+		}
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+func openWarehouse(ctx context.Context, cfg *config.Config, readOnly bool) (*warehouse.DB, error) {
+	return warehouse.Open(ctx, warehouse.Options{
+		Path: cfg.Warehouse.Path, MemoryLimit: cfg.Warehouse.MemoryLimit, TimeZone: cfg.Timezone,
+		Threads: cfg.Warehouse.Threads, ReadOnly: readOnly,
+	})
+}
+
+func newPipeline(cfg *config.Config, db *warehouse.DB, logger *slog.Logger) *pipeline {
+	b := build()
+	return &pipeline{cfg: cfg, db: db, logger: logger, now: time.Now, progress: isTerminal(os.Stderr),
+		collector: metrics.NewCollector(metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion})}
+}
+
+// syncAll syncs every source (or only the named one). A failing source is
+// logged and counted; the others still run. The error joins the failures.
+func (p *pipeline) syncAll(ctx context.Context, only string, full bool) error {
+	var errs []error
+	found := false
+	for _, src := range p.cfg.Sources {
+		if only != "" && src.Name != only {
+			continue
+		}
+		found = true
+		if err := p.syncOne(ctx, src, full); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if only != "" && !found {
+		return usagef("--source %q: no such source in %s", only, p.cfg.Path)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *pipeline) syncOne(ctx context.Context, src config.Source, full bool) error {
+	log := p.logger.With("source", src.Name)
+	start := p.now()
+	baseURL := src.BaseURL
+	if src.Kind == "csv" {
+		baseURL = src.Path
+	}
+	if err := p.db.RegisterSource(ctx, src.Name, src.Kind, baseURL); err != nil {
+		return err
+	}
+	conn, err := connectors.New(src, p.cfg.Location, connectors.Options{Logger: log, Now: p.now})
+	if err != nil {
+		p.collector.ObserveSync(src.Name, p.now(), 0, "config")
+		return err
+	}
+	bar := newProgress(p.progress, "sync "+src.Name)
+	run, err := ingest.Sync(ctx, p.db, p.db, src.Name, conn, ingest.SyncOptions{Full: full, Now: p.now,
+		Progress: func(r ingest.Run) {
+			bar.update(r.Items, r.Batches)
+			log.Debug("batch committed", "batch", r.Batches, "records", r.Items)
+		}})
+	bar.done()
+	d := p.now().Sub(start)
+	if err != nil {
+		reason := "error"
+		if run.Status == "canceled" {
+			reason = "canceled"
+		}
+		p.collector.ObserveSync(src.Name, p.now(), d, reason)
+		return err
+	}
+	p.collector.ObserveSync(src.Name, p.now(), d, "")
+	log.Info("sync done", "batches", run.Batches, "records", run.Items, "problems", run.Problems, "duration", d.Round(time.Millisecond))
+	if run.Problems > 0 {
+		log.Warn("input rows were rejected or repaired; see `throughline check`", "problems", run.Problems)
+	}
+	return nil
+}
+
+func (p *pipeline) params() metrics.Params {
+	c := p.cfg
+	pr := metrics.Params{
+		Now: p.now(), Location: c.Location, WindowDays: c.Metrics.WindowDays,
+		Todo: c.Workflow.Todo, Started: c.Workflow.Started, Wait: c.Workflow.Wait, Done: c.Workflow.Done,
+		DiscardedResolutions: c.Workflow.DiscardedResolutions,
+		OperationalTypes:     c.WorkClass.Operational.ItemTypes, OperationalProjects: c.WorkClass.Operational.Projects,
+		ProjectTypes: c.WorkClass.Project.ItemTypes, ProjectProjects: c.WorkClass.Project.Projects,
+	}
+	for _, t := range c.Teams {
+		pr.Teams = append(pr.Teams, metrics.Team{Name: t.Name, Members: t.Members, Projects: t.Projects,
+			HoursPerWeek: t.HoursPerWeek, WIPLimit: t.WIPLimit, SLEDays: t.SLEDays})
+	}
+	return pr
+}
+
+// compute rebuilds the metric tables and swaps in the new snapshot.
+func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
+	start := p.now()
+	res, err := metrics.Compute(ctx, p.db.DB, p.params())
+	if err != nil {
+		p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), false)
+		return nil, err
+	}
+	snap, err := metrics.LoadSnapshot(ctx, p.db.DB, p.now())
+	if err != nil {
+		p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), false)
+		return nil, err
+	}
+	p.collector.SetSnapshot(snap)
+	p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), true)
+	attrs := []any{"duration", res.Duration.Round(time.Millisecond), "items", snap.Items}
+	for _, s := range res.Steps {
+		attrs = append(attrs, "step_"+s.Name, s.Duration.Round(time.Millisecond))
+	}
+	p.logger.Info("compute done", attrs...)
+	return snap, nil
+}
+
+func runSync(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("sync")
+	cfgPath := fs.String("config", "throughline.yaml", "config file")
+	source := fs.String("source", "", "sync only this source")
+	full := fs.Bool("full", false, "ignore stored cursors and re-read everything (idempotent)")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := openWarehouse(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return newPipeline(cfg, db, g.logger).syncAll(ctx, *source, *full)
+}
+
+func runCompute(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("compute")
+	cfgPath := fs.String("config", "throughline.yaml", "config file")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := openWarehouse(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = newPipeline(cfg, db, g.logger).compute(ctx)
+	return err
+}
+
+// progress draws a one-line counter on a terminal and nothing elsewhere
+// (log lines carry the same facts).
+type progress struct {
+	on    bool
+	label string
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(on bool, label string) *progress {
+	return &progress{on: on, label: label, start: time.Now()}
+}
+
+func (p *progress) update(records, batches int) {
+	if !p.on || time.Since(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := 0.0
+	if el > 0 {
+		rate = float64(records) / el
+	}
+	fmt.Fprintf(os.Stderr, "\r%s: %d records in %d batches, %.0f records/s ", p.label, records, batches, rate)
+}
+
+func (p *progress) done() {
+	if p.on && !p.last.IsZero() {
+		fmt.Fprintln(os.Stderr)
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func describe(err error) string { return fmt.Sprint(err) }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/robfig/cron/v3"
+)
+
+func runServe(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("serve")
+	cfgPath := fs.String("config", "throughline.yaml", "config file")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := checkListen(cfg.Server.Listen, cfg.Server.SQLTokenEnv); err != nil {
+		return err
+	}
+	db, err := openWarehouse(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p := newPipeline(cfg, db, g.logger)
+	p.progress = false
+	return p.serve(ctx, cfg.Server.Listen, true)
+}
+
+// checkListen refuses to listen beyond loopback unless a token is set.
+func checkListen(addr, tokenEnv string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("server.listen %q: %v", addr, err)
+	}
+	if isLoopback(host) {
+		return nil
+	}
+	if tokenEnv == "" || os.Getenv(tokenEnv) == "" {
+		return usagef("server.listen %s is beyond loopback: set server.sql_token_env and export that variable with a token, or listen on 127.0.0.1", addr)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// serve runs the schedules and the HTTP endpoints until ctx ends. With
+// initial, it syncs and computes once before the first schedule fires.
+func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
+	var ready atomic.Bool
+	// One writer at a time: a sync and a compute never overlap.
+	var writer sync.Mutex
+	runSync := func() {
+		writer.Lock()
+		defer writer.Unlock()
+		if err := p.syncAll(ctx, "", false); err != nil {
+			p.logger.Error("scheduled sync failed", "err", err)
+		}
+	}
+	runCompute := func() {
+		writer.Lock()
+		defer writer.Unlock()
+		if _, err := p.compute(ctx); err != nil {
+			p.logger.Error("scheduled compute failed", "err", err)
+			return
+		}
+		ready.Store(true)
+	}
+	var jitter time.Duration
+	if p.cfg.Schedules.Jitter != "" {
+		jitter, _ = time.ParseDuration(p.cfg.Schedules.Jitter)
+	}
+	withJitter := func(f func()) func() {
+		return func() {
+			if jitter > 0 {
+				select {
+				case <-time.After(rand.N(jitter)):
+				case <-ctx.Done():
+					return
+				}
+			}
+			f()
+		}
+	}
+	logger := cron.VerbosePrintfLogger(discardPrintf{})
+	c := cron.New(cron.WithLocation(p.cfg.Location), cron.WithChain(cron.SkipIfStillRunning(logger)))
+	if _, err := c.AddFunc(p.cfg.Schedules.Sync, withJitter(func() { runSync(); runCompute() })); err != nil {
+		return usagef("schedules.sync: %v", err)
+	}
+	if p.cfg.Schedules.Compute != p.cfg.Schedules.Sync {
+		if _, err := c.AddFunc(p.cfg.Schedules.Compute, withJitter(runCompute)); err != nil {
+			return usagef("schedules.compute: %v", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.collector)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorLog: nil}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "no compute has finished yet", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.logger.Error("http server", "err", err)
+		}
+	})
+	p.logger.Info("serving", "metrics", "http://"+ln.Addr().String()+"/metrics", "sync", p.cfg.Schedules.Sync, "compute", p.cfg.Schedules.Compute)
+	if initial {
+		wg.Go(func() { runSync(); runCompute() })
+	} else {
+		ready.Store(p.collector.Snapshot() != nil)
+	}
+	c.Start()
+	<-ctx.Done()
+	p.logger.Info("shutting down: waiting for the running job")
+	stopped := c.Stop() // no new jobs; wait for the running one
+	<-stopped.Done()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	writer.Lock() // a running sync or compute finishes or rolls back first
+	writer.Unlock()
+	wg.Wait()
+	return nil
+}
+
+type discardPrintf struct{}
+
+func (discardPrintf) Printf(string, ...any) {}

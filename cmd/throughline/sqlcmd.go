@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func runSQL(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("sql")
+	cfgPath := fs.String("config", "throughline.yaml", "config file")
+	format := fs.String("format", "table", "output: table, csv or json")
+	out := fs.String("out", "", "write to this file instead of standard output")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef(`want exactly one query argument, e.g. throughline sql "SELECT * FROM cycle_time_stats"`)
+	}
+	switch *format {
+	case "table", "csv", "json":
+	case "arrow", "parquet":
+		return usagef("--format %s needs the SQL API of `throughline serve` (not in this build yet); use csv or json", *format)
+	default:
+		return usagef("--format %q: want table, csv or json", *format)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
+		return fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
+	}
+	db, err := openWarehouse(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w := g.stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("open --out: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	rows, err := db.QueryContext(ctx, fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	return writeRows(w, rows, *format)
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.Format(time.RFC3339)
+	case []byte:
+		return string(x)
+	case float64:
+		return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", x), "0"), ".")
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func writeRows(w io.Writer, rows *sql.Rows, format string) error {
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(cols)
+		rec := make([]string, len(cols))
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			for i, v := range vals {
+				rec[i] = cell(v)
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	case "json":
+		enc := json.NewEncoder(w)
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			m := make(map[string]any, len(cols))
+			for i, c := range cols {
+				switch x := vals[i].(type) {
+				case []byte:
+					m[c] = string(x)
+				default:
+					m[c] = x
+				}
+			}
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			rec := make([]string, len(cols))
+			for i, v := range vals {
+				rec[i] = cell(v)
+			}
+			fmt.Fprintln(tw, strings.Join(rec, "\t"))
+			n++
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "(%d rows)\n", n)
+	}
+	return rows.Err()
+}
+
+func runCheck(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("check")
+	cfgPath := fs.String("config", "throughline.yaml", "config file")
+	if err := g.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "config %s: ok (%d sources, %d teams, time zone %s)\n", cfg.Path, len(cfg.Sources), len(cfg.Teams), cfg.Timezone)
+	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
+		fmt.Fprintf(g.stdout, "warehouse %s: not created yet (run `throughline sync`)\n", cfg.Warehouse.Path)
+		return nil
+	}
+	db, err := openWarehouse(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(g.stdout, "\ndata quality (from the last compute):")
+	rows, err := db.QueryContext(ctx, `SELECT source, "check", items, example_keys FROM data_quality ORDER BY source, "check"`)
+	if err != nil {
+		return fmt.Errorf("read data_quality: %w", err)
+	}
+	if err := writeRows(g.stdout, rows, "table"); err != nil {
+		return err
+	}
+	rows.Close()
+	var problems int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM ingest_problems").Scan(&problems); err != nil {
+		return fmt.Errorf("read ingest_problems: %w", err)
+	}
+	if problems == 0 {
+		fmt.Fprintln(g.stdout, "\ninput problems: none")
+		return nil
+	}
+	fmt.Fprintf(g.stdout, "\ninput problems: %d rows rejected or repaired (first 20):\n", problems)
+	rows, err = db.QueryContext(ctx, `SELECT source_id AS source, file || ':' || line AS "where", column_name AS "column", item_key AS key, reason
+		FROM ingest_problems ORDER BY source_id, file, line LIMIT 20`)
+	if err != nil {
+		return fmt.Errorf("read ingest_problems: %w", err)
+	}
+	defer rows.Close()
+	if err := writeRows(g.stdout, rows, "table"); err != nil {
+		return err
+	}
+	return fmt.Errorf("%d input problems (listed above; all rows are in the ingest_problems table)", problems)
+}

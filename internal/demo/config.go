@@ -1,0 +1,106 @@
+package demo
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Config returns the YAML config text for a demo organisation whose CSV
+// folder is dataDir and warehouse file is dbPath.
+func Config(dataDir, dbPath string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Throughline demo organisation, written by `throughline demo`.\n")
+	w("# Teams, members and projects match the generated CSV folder.\n")
+	w("warehouse: {path: %s, memory_limit: 1GB}\n", quote(dbPath))
+	w("timezone: Europe/Berlin\n")
+	w("server: {listen: 127.0.0.1:9187, sql_token_env: THROUGHLINE_SQL_TOKEN}\n")
+	w("schedules: {sync: %s, compute: %s}\n", quote("*/15 * * * *"), quote("*/15 * * * *"))
+	w("sources:\n")
+	w("  - {name: demo-csv, kind: csv, layout: throughline, path: %s}\n", quote(dataDir))
+	w("teams:\n")
+	for _, t := range teamDefs {
+		members := make([]string, len(t.members))
+		for i, m := range t.members {
+			members[i] = m.local + "@" + emailDomain
+		}
+		w("  - name: %s\n", quote(t.name))
+		w("    members: %s\n", list(members))
+		w("    hours_per_week: %s\n", strconv.FormatFloat(t.hours, 'f', -1, 64))
+		w("    wip_limit: %d\n", t.wipLimit)
+		if t.sleDays > 0 {
+			w("    sle_days: %d\n", t.sleDays)
+		} else {
+			w("    # no sle_days: the SLE is the P85 of the window\n")
+		}
+		w("    projects: %s\n", list(t.projects))
+	}
+	w("workflow:\n")
+	w("  started: %s\n", list([]string{statusInProgress, statusInReview, statusBlocked}))
+	w("  wait: %s\n", list([]string{statusInReview, statusBlocked}))
+	w("  done: %s\n", list([]string{statusDone}))
+	w("  discarded_resolutions: %s\n", list([]string{resWontDo, resDuplicate}))
+	w("work_class:\n")
+	w("  operational: {item_types: %s, projects: %s}\n", list([]string{typeInc, typeRequest}), list([]string{"OPS", "HELP"}))
+	w("metrics: {window_days: 90, forecast: {trials: 10000, seed: 1}}\n")
+	return b.String()
+}
+
+func list(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// quote returns s as a YAML scalar: plain when it is unmistakably a string
+// in both block and flow context, else double-quoted with escapes.
+func quote(s string) string {
+	if plainSafe(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// plainSafe: letters, digits, and . _ @ - / or single inner spaces,
+// starting with a letter, and not a word YAML 1.1 readers take for a
+// boolean or null.
+func plainSafe(s string) bool {
+	if s == "" || strings.HasSuffix(s, " ") || strings.Contains(s, "  ") {
+		return false
+	}
+	switch strings.ToLower(s) {
+	case "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~":
+		return false
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if i == 0 && !letter {
+			return false
+		}
+		if !letter && !(r >= '0' && r <= '9') && !strings.ContainsRune("._@-/ ", r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+// Package demo generates a deterministic, realistic sample organisation as a
+// folder in the `throughline` CSV layout, and the config that reads it.
+//
+// The organisation: four teams (platform, payments, mobile, support-ops) and
+// a contractor in no team; project work in WEB, PAY, APP and DATA (stories,
+// tasks, bugs, epics, release milestones) and operational work in OPS and
+// HELP (incidents, service requests); 400 days of history ending at
+// Options.Now with every case the flow rules of metrics.md distinguish:
+// backwards moves, Blocked periods, false starts, reopens to started and to
+// backlog, skipped starts, discarded items and aging work in progress.
+//
+// Deliberate edge cases in the data:
+//   - items.csv leaves team and work_class empty except: team=payments on 12
+//     DATA items ("Payments reporting: …"), work_class=project on the OPS
+//     "Observability migration" tasks and epic, work_class=operational on up
+//     to 10 WEB bugs without a fix version ("Hotfix: …");
+//   - rafael.costa@example.com is in people.csv with no team (attributed
+//     through the DATA project's team);
+//   - jonas.keller@example.com, a former employee, is the assignee of old
+//     finished platform items but unknown to people.csv and the config;
+//   - some items have no assignee; some bugs have no milestone (unclassified
+//     by the default rules);
+//   - a few titles contain commas, double quotes and non-ASCII letters.
+//
+// Same Options, same bytes: all randomness comes from PCG streams seeded
+// with Options.Seed, and nothing is written in map order.
+package demo
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options controls the generated organisation.
+type Options struct {
+	Now   time.Time // generation is relative to this instant; history spans the 400 days before it
+	Seed  int64
+	Items int // target number of items, default 3600
+}
+
+// Summary counts what Generate wrote.
+type Summary struct {
+	Items, Teams, Projects, People, Milestones, Worklogs, StatusChanges int
+}
+
+const (
+	// DefaultItems is the number of items when Options.Items is zero.
+	DefaultItems = 3600
+	// MinItems is the smallest organisation Generate makes; the variety
+	// of histories described in the package doc is sized for DefaultItems.
+	MinItems    = 300
+	historyDays = 400
+)
+
+// The files Generate writes and their columns.
+var files = []struct {
+	name   string
+	header []string
+}{
+	{"items.csv", []string{"key", "project", "title", "type", "status", "assignee", "created_at", "resolved_at",
+		"resolution", "due_date", "story_points", "estimate_hours", "milestone", "parent", "team", "work_class"}},
+	{"status_changes.csv", []string{"key", "changed_at", "from_status", "to_status"}},
+	{"milestones.csv", []string{"name", "project", "start_date", "due_date", "baseline_due_date", "completed_at"}},
+	{"worklogs.csv", []string{"key", "person", "started_at", "hours"}},
+	{"people.csv", []string{"person", "email", "team", "hours_per_week"}},
+	{"time_off.csv", []string{"person", "date", "hours"}},
+}
+
+// Generate writes items.csv, status_changes.csv, milestones.csv,
+// worklogs.csv, people.csv and time_off.csv into dir, creating it if needed.
+func Generate(dir string, opt Options) (Summary, error) {
+	if opt.Now.IsZero() {
+		return Summary{}, errors.New("demo: Options.Now is required (generation is relative to it)")
+	}
+	if opt.Items == 0 {
+		opt.Items = DefaultItems
+	}
+	if opt.Items < MinItems {
+		return Summary{}, fmt.Errorf("demo: items %d: want at least %d", opt.Items, MinItems)
+	}
+	g := build(opt)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	rows := g.records()
+	for i, f := range files {
+		if err := writeCSV(filepath.Join(dir, f.name), f.header, rows[i]); err != nil {
+			return Summary{}, err
+		}
+	}
+	s := Summary{Items: len(g.items), Teams: len(g.teams), Projects: len(g.projects), People: len(g.people),
+		Milestones: len(g.ms), Worklogs: len(g.worklogs)}
+	for _, it := range g.items {
+		s.StatusChanges += len(it.changes)
+	}
+	return s, nil
+}
+
+func writeCSV(path string, header []string, rows [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	w := csv.NewWriter(bw)
+	if err := w.Write(header); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: write %s: %w", path, err)
+	}
+	if err := w.WriteAll(rows); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: write %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func num(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// records returns the rows of each file, in the order of files.
+func (g *gen) records() [][][]string {
+	out := make([][][]string, len(files))
+	for _, it := range g.items { // sorted by created_at
+		var assignee, ms, parent string
+		switch {
+		case it.leaver:
+			assignee = leaverEmail
+		case it.assignee != nil:
+			assignee = it.assignee.email
+		}
+		if it.milestone != nil {
+			ms = it.milestone.name
+		}
+		if it.parent != nil {
+			parent = it.parent.key
+		}
+		out[0] = append(out[0], []string{it.key, it.proj.key, it.title, it.typ, it.status, assignee, ts(it.created),
+			ts(it.resolved), it.resolution, date(it.due), num(it.points), num(it.estimate), ms, parent, it.team, it.workClass})
+		for _, c := range it.changes {
+			out[1] = append(out[1], []string{it.key, ts(c.at), c.from, c.to})
+		}
+	}
+	for _, p := range g.projects {
+		for _, m := range p.ms {
+			out[2] = append(out[2], []string{m.name, p.key, date(m.start), date(m.due), date(m.baseline), ts(m.completed)})
+		}
+	}
+	wl := slices.Clone(g.worklogs)
+	slices.SortStableFunc(wl, func(a, b worklog) int {
+		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.it.key, b.it.key), strings.Compare(a.person.email, b.person.email))
+	})
+	for _, w := range wl {
+		out[3] = append(out[3], []string{w.it.key, w.person.email, ts(w.at), num(w.hours)})
+	}
+	for _, p := range g.people {
+		team := ""
+		if p.team != nil {
+			team = p.team.name
+		}
+		out[4] = append(out[4], []string{p.email, p.email, team, num(p.hours)})
+		days := make([]time.Time, 0, len(p.off))
+		for d := range p.off {
+			days = append(days, d)
+		}
+		slices.SortFunc(days, time.Time.Compare)
+		for _, d := range days {
+			out[5] = append(out[5], []string{p.email, date(d), num(p.off[d])})
+		}
+	}
+	return out
+}
