@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -272,9 +273,16 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)); err != nil {
 		return fmt.Errorf("stage %s: %w", s.table, err)
 	}
+	t0 := time.Now()
 	if err := appendRows(c, true, tmp, s.rows); err != nil {
 		return err
 	}
+	t1 := time.Now()
+	defer func() {
+		if debugTiming {
+			fmt.Fprintf(os.Stderr, "%s rows=%d append=%s merge=%s\n", s.table, len(s.rows), t1.Sub(t0), time.Since(t1))
+		}
+	}()
 	keys := strings.Join(s.key, ", ")
 	var del, ins string
 	if s.replaceBy != "" {
@@ -291,6 +299,20 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	}
 	if _, err := c.ExecContext(ctx, del); err != nil {
 		return fmt.Errorf("replace %s rows: %w", s.table, err)
+	}
+	if s.replaceBy == "" {
+		// Most batches carry each key once: skip the window when they do.
+		var dups int64
+		q := fmt.Sprintf("SELECT count(*) - count(DISTINCT (%s)) FROM temp.main.%s", keys, tmp)
+		if len(s.key) == 1 {
+			q = fmt.Sprintf("SELECT count(*) - count(DISTINCT %s) FROM temp.main.%s", keys, tmp)
+		}
+		if err := c.QueryRowContext(ctx, q).Scan(&dups); err != nil {
+			return fmt.Errorf("check duplicate %s keys: %w", s.table, err)
+		}
+		if dups == 0 {
+			ins = fmt.Sprintf("INSERT INTO main.%s SELECT * FROM temp.main.%s", s.table, tmp)
+		}
 	}
 	if _, err := c.ExecContext(ctx, ins); err != nil {
 		return fmt.Errorf("insert %s rows: %w", s.table, err)
@@ -376,3 +398,5 @@ func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
 	}
 	return groups
 }
+
+var debugTiming = os.Getenv("TL_DEBUG_TIMING") != ""

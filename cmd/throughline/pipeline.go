@@ -226,5 +226,3 @@ func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
-
-func describe(err error) string { return fmt.Sprint(err) }

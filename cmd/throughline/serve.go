@@ -149,8 +149,7 @@ func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	writer.Lock() // a running sync or compute finishes or rolls back first
-	writer.Unlock()
+	// The initial run (if any) finishes, or rolls back on the canceled context.
 	wg.Wait()
 	return nil
 }

@@ -349,9 +349,22 @@ func history(r itemRow, rows []changeRow) []ingest.Transition {
 
 func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(context.Context, ingest.Batch) error) error {
 	dir := c.cfg.Path
+	// A path naming a file is read as items.csv alone (another tool's export
+	// mapped with columns); a folder holds the layout's files.
+	paths := map[string]string{}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		paths[fileItems] = dir
+	} else {
+		for _, name := range layoutFiles {
+			paths[name] = filepath.Join(dir, name)
+		}
+	}
 	fp := map[string]string{}
 	for _, name := range layoutFiles {
-		p := filepath.Join(dir, name)
+		p, ok := paths[name]
+		if !ok {
+			continue
+		}
 		sum, err := hashFile(p)
 		if errors.Is(err, os.ErrNotExist) {
 			if name == fileItems {
@@ -382,7 +395,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 			if fp[name] == "" {
 				continue
 			}
-			if err := c.readSmall(filepath.Join(dir, name), name, &first); err != nil {
+			if err := c.readSmall(paths[name], name, &first); err != nil {
 				return err
 			}
 		}
@@ -391,7 +404,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 	var changeProblems []ingest.Problem
 	if fp[fileChanges] != "" {
 		var err error
-		changes, changeProblems, err = readChanges(filepath.Join(dir, fileChanges), loc)
+		changes, changeProblems, err = readChanges(paths[fileChanges], loc)
 		if err != nil {
 			return err
 		}
@@ -400,7 +413,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		first.Problems = append(first.Problems, changeProblems...)
 	}
 
-	f, err := os.Open(filepath.Join(dir, fileItems))
+	f, err := os.Open(paths[fileItems])
 	if err != nil {
 		return fmt.Errorf("csv source: %w", err)
 	}
@@ -410,6 +423,8 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		return err
 	}
 	b := first
+	b.Items = make([]ingest.Item, 0, c.cfg.BatchItems)
+	b.Transitions = make([]ingest.Transition, 0, 3*c.cfg.BatchItems)
 	seen := make(map[string]int, 1024)
 	people := map[string]bool{} // assignees already sent when there is no people.csv
 	n := 0                      // data records read, the resume unit
@@ -423,7 +438,10 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		if err := emit(ctx, b); err != nil {
 			return err
 		}
-		b = ingest.Batch{}
+		b = ingest.Batch{
+			Items:       make([]ingest.Item, 0, c.cfg.BatchItems),
+			Transitions: make([]ingest.Transition, 0, 3*c.cfg.BatchItems),
+		}
 		return nil
 	}
 	for {
@@ -488,7 +506,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		}
 	}
 	if fp[fileWorklogs] != "" {
-		if err := c.readWorklogs(ctx, filepath.Join(dir, fileWorklogs), seen, &b, flush); err != nil {
+		if err := c.readWorklogs(ctx, paths[fileWorklogs], seen, &b, flush); err != nil {
 			return err
 		}
 	}

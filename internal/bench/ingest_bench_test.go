@@ -136,3 +136,25 @@ func BenchmarkIngestItemsCSV(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// BenchmarkParseItemsCSV is the connector alone (emit discards batches): the
+// share of ingest spent in Go parsing and validation.
+func BenchmarkParseItemsCSV(b *testing.B) {
+	dir := itemsFolder(b)
+	n := rows()
+	for b.Loop() {
+		c, err := csv.New(csv.Config{Layout: "throughline", Path: dir, BatchItems: 100_000}, csv.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		items := 0
+		err = c.Sync(context.Background(), "", func(_ context.Context, bt ingest.Batch) error {
+			items += len(bt.Items)
+			return nil
+		})
+		if err != nil || items != n {
+			b.Fatalf("items %d err %v", items, err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,10 +1,11 @@
 -- Nearest-rank percentiles (value at rank ceil(p*n)) of flow_days and cycle_seconds
--- over items finished in the trailing window, with '*' totals.
+-- over items finished in the trailing window, with '*' totals. Items finishing
+-- before they started are data errors (data_quality negative_duration): left out.
 DELETE FROM cycle_time_stats;
 INSERT INTO cycle_time_stats
 WITH win AS (
     SELECT team, work_class, flow_days, cycle_seconds, active_seconds, wait_seconds FROM item_flow
-    WHERE completed AND NOT discarded AND started_at IS NOT NULL
+    WHERE completed AND NOT discarded AND started_at IS NOT NULL AND cycle_seconds >= 0
       AND CAST(finished_at AS DATE) > (SELECT today - window_days FROM params)
       AND CAST(finished_at AS DATE) <= (SELECT today FROM params)
 ), g AS (
