@@ -162,6 +162,8 @@ func (b Batch) Len() int {
 
 // A Connector streams what changed since from, oldest first, calling emit
 // once per batch. It stops at the first error emit returns, and returns it.
+// emit may keep the batch after it returns (commits are pipelined): a
+// connector must not modify a batch's slices once emitted.
 type Connector interface {
 	Sync(ctx context.Context, from Cursor, emit func(context.Context, Batch) error) error
 }

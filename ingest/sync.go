@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -61,22 +62,67 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 		from = cur
 	}
 	r.Cursor = from
+	// Parsing the next batch overlaps committing the previous one: the
+	// connector runs in this goroutine, commits in another, one batch ahead
+	// at most. The cursor still moves only with a successful commit, in order.
+	batches := make(chan Batch, 1)
+	commitErr := make(chan error, 1)
+	var done sync.WaitGroup
+	done.Go(func() {
+		defer close(commitErr)
+		for b := range batches {
+			if err := st.Commit(ctx, source, b); err != nil {
+				commitErr <- fmt.Errorf("commit batch %d of %s: %w", r.Batches+1, source, err)
+				for range batches { // drain: the connector stops at its next emit
+				}
+				return
+			}
+			r.Batches++
+			r.Items += b.Len()
+			r.Problems += len(b.Problems)
+			r.Cursor = b.Cursor
+			if opt.Progress != nil {
+				opt.Progress(r)
+			}
+		}
+	})
+	var failed error
 	err := c.Sync(ctx, from, func(ctx context.Context, b Batch) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := st.Commit(ctx, source, b); err != nil {
-			return fmt.Errorf("commit batch %d of %s: %w", r.Batches+1, source, err)
+		select {
+		case err, ok := <-commitErr:
+			if ok {
+				failed = err
+				return err
+			}
+		default:
 		}
-		r.Batches++
-		r.Items += b.Len()
-		r.Problems += len(b.Problems)
-		r.Cursor = b.Cursor
-		if opt.Progress != nil {
-			opt.Progress(r)
+		select {
+		case batches <- b:
+			return nil
+		case err, ok := <-commitErr:
+			if ok {
+				failed = err
+				return err
+			}
+			return errors.New("committer stopped")
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
 	})
+	close(batches)
+	done.Wait()
+	if failed == nil {
+		if cerr, ok := <-commitErr; ok {
+			failed = cerr
+		}
+	}
+	if failed != nil {
+		// The commit failure is the cause; the connector only saw its echo.
+		err = failed
+	}
 	r.Finished = now()
 	switch {
 	case err == nil:

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -273,16 +272,9 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)); err != nil {
 		return fmt.Errorf("stage %s: %w", s.table, err)
 	}
-	t0 := time.Now()
 	if err := appendRows(c, true, tmp, s.rows); err != nil {
 		return err
 	}
-	t1 := time.Now()
-	defer func() {
-		if debugTiming {
-			fmt.Fprintf(os.Stderr, "%s rows=%d append=%s merge=%s\n", s.table, len(s.rows), t1.Sub(t0), time.Since(t1))
-		}
-	}()
 	keys := strings.Join(s.key, ", ")
 	var del, ins string
 	if s.replaceBy != "" {
@@ -398,5 +390,3 @@ func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
 	}
 	return groups
 }
-
-var debugTiming = os.Getenv("TL_DEBUG_TIMING") != ""
