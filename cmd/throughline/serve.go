@@ -66,6 +66,15 @@ func isLoopback(host string) bool {
 // serve runs the schedules and the HTTP endpoints until ctx ends. With
 // initial, it syncs and computes once before the first schedule fires.
 func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return p.serveOn(ctx, ln, initial)
+}
+
+// serveOn is serve on an open listener (closed when serving stops).
+func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) error {
 	var ready atomic.Bool
 	// One writer at a time: a sync and a compute never overlap.
 	var writer sync.Mutex
@@ -124,10 +133,6 @@ func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	wg.Go(func() {

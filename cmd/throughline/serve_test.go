@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/demo"
+)
+
+func TestServeSyncsComputesAndExposesMetrics(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: 400}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(demo.Config(data, filepath.Join(dir, "w.duckdb"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := openWarehouse(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
+	p.progress = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- p.serveOn(ctx, ln, true) }()
+
+	get := func(path string, header ...string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if len(header) == 2 {
+			req.Header.Set(header[0], header[1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	// Ready once the initial sync and compute finished (poll, bounded).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, _ := get("/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d after 60 s", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, body := get("/metrics")
+	for _, want := range []string{
+		`throughline_up{source="demo-csv"} 1`,
+		`throughline_job_success{job="compute"} 1`,
+		"# TYPE throughline_cycle_time_seconds histogram",
+		`throughline_items_created_total{item_type=`,
+		"throughline_build_info{",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics (%d) lacks %q", code, want)
+		}
+	}
+	// The created counters add up to the items generated.
+	var created float64
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "throughline_items_created_total{") {
+			var v float64
+			if _, err := fmt.Sscan(l[strings.LastIndex(l, " ")+1:], &v); err == nil {
+				created += v
+			}
+		}
+	}
+	if created != 400 {
+		t.Errorf("sum of throughline_items_created_total = %v, want 400", created)
+	}
+	if _, om := get("/metrics", "Accept", "application/openmetrics-text; version=1.0.0"); !strings.HasSuffix(om, "# EOF\n") {
+		t.Error("OpenMetrics not negotiated")
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15 s of cancellation")
+	}
+}
