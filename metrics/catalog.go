@@ -46,6 +46,20 @@ var (
 	FlowEfficiency  = Def{Name: "flow_efficiency_ratio", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "work_class"}, Help: "Active time over all started time of items finished in the window." + lastCompute}
 	DataQuality     = Def{Name: "data_quality_items", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source", "check"}, Help: "Items failing a data-quality check." + lastCompute}
 
+	msLabels                 = []string{"project", "milestone"}
+	MilestoneDue             = Def{Name: "milestone_due_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: msLabels, Help: "Current due date of the milestone (Unix time, midnight UTC of the date)." + lastCompute}
+	MilestoneBaselineDue     = Def{Name: "milestone_baseline_due_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: msLabels, Help: "First known due date of the milestone." + lastCompute}
+	MilestoneForecast        = Def{Name: "milestone_forecast_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"project", "milestone", "confidence"}, Help: "Monte Carlo completion date at the confidence 0.5, 0.7, 0.85 or 0.95." + lastCompute}
+	MilestoneOnTime          = Def{Name: "milestone_on_time_probability_ratio", Kind: "gauge", Type: prometheus.GaugeValue, Labels: msLabels, Help: "Share of forecast trials finishing by the due date." + lastCompute}
+	MilestoneRemaining       = Def{Name: "milestone_remaining_items", Kind: "gauge", Type: prometheus.GaugeValue, Labels: msLabels, Help: "Scope items not completed and not discarded." + lastCompute}
+	MilestoneSlip            = Def{Name: "milestone_slip_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: msLabels, Help: "Forecast P85 date minus due date (positive: late)." + lastCompute}
+	MilestoneStatus          = Def{Name: "milestone_status", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"project", "milestone", "status"}, Help: "1 for the milestone's status (done, overdue, off_track, at_risk, on_track, unknown, no_due_date), 0 for the others." + lastCompute}
+	CapacitySeconds          = Def{Name: "capacity_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "week_offset"}, Help: "Team capacity (hours per week minus time off) for the week at the offset (0 = current)." + lastCompute}
+	PlannedLoad              = Def{Name: "planned_load_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "work_class", "week_offset"}, Help: "Remaining estimates spread over working days to the due date, per week." + lastCompute}
+	AllocationRatio          = Def{Name: "allocation_ratio", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "week_offset"}, Help: "Planned load over capacity for the week at the offset." + lastCompute}
+	LoggedUtilization        = Def{Name: "logged_utilization_ratio", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team"}, Help: "Logged hours over capacity in the last complete week." + lastCompute}
+	ProjectCapacityAvailable = Def{Name: "project_capacity_available_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team"}, Help: "Capacity of the next 4 weeks minus 4 x the P85 weekly operational load (trailing 8 weeks) minus planned project load." + lastCompute}
+
 	SyncLastSuccess = Def{Name: "sync_last_success_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "Unix time of the last successful sync of the source."}
 	SyncDuration    = Def{Name: "sync_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "Duration of the last sync of the source."}
 	SyncErrors      = Def{Name: "sync_errors_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source", "reason"}, Help: "Failed syncs by reason since the process started."}
@@ -60,5 +74,7 @@ var (
 var Catalog = []Def{
 	ItemsCreated, ItemsStarted, ItemsCompleted, ItemsReopened, ItemsDiscarded,
 	CycleTime, CycleTimeWindow, SLE, SLEAttainment, WIPItems, WIPLimit, WIPAge, WIPOverSLE, FlowEfficiency, DataQuality,
+	MilestoneDue, MilestoneBaselineDue, MilestoneForecast, MilestoneOnTime, MilestoneRemaining, MilestoneSlip, MilestoneStatus,
+	CapacitySeconds, PlannedLoad, AllocationRatio, LoggedUtilization, ProjectCapacityAvailable,
 	SyncLastSuccess, SyncDuration, SyncErrors, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
 }

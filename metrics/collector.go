@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -171,5 +172,46 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, d := range s.Quality {
 		gauge(DataQuality, d.Items, d.Source, d.Check)
+	}
+	for _, m := range s.Milestones {
+		if !m.Due.IsZero() {
+			gauge(MilestoneDue, seconds(m.Due), m.Project, m.Name)
+		}
+		if !m.Baseline.IsZero() {
+			gauge(MilestoneBaselineDue, seconds(m.Baseline), m.Project, m.Name)
+		}
+		for q, d := range m.Forecast {
+			gauge(MilestoneForecast, seconds(d), m.Project, m.Name, strconv.FormatFloat(q, 'f', -1, 64))
+		}
+		if m.HasOnTime {
+			gauge(MilestoneOnTime, m.OnTime, m.Project, m.Name)
+		}
+		gauge(MilestoneRemaining, m.Remaining, m.Project, m.Name)
+		if m.HasSlip {
+			gauge(MilestoneSlip, m.SlipDays*86400, m.Project, m.Name)
+		}
+		for _, st := range MilestoneStatuses {
+			v := 0.0
+			if st == m.Status {
+				v = 1
+			}
+			gauge(MilestoneStatus, v, m.Project, m.Name, st)
+		}
+	}
+	for _, l := range s.Capacity {
+		off := strconv.Itoa(l.WeekOffset)
+		gauge(CapacitySeconds, l.Seconds, l.Team, off)
+		if l.HasRatio {
+			gauge(AllocationRatio, l.Ratio, l.Team, off)
+		}
+	}
+	for _, l := range s.Planned {
+		gauge(PlannedLoad, l.Seconds, l.Team, l.WorkClass, strconv.Itoa(l.WeekOffset))
+	}
+	for team, v := range s.LoggedUtil {
+		gauge(LoggedUtilization, v, team)
+	}
+	for team, v := range s.Available {
+		gauge(ProjectCapacityAvailable, v, team)
 	}
 }

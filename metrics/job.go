@@ -36,6 +36,9 @@ type Params struct {
 	// Workflow: status names (case-insensitive) per stage.
 	Todo, Started, Wait, Done []string
 	DiscardedResolutions      []string
+	// Forecasts: Monte Carlo trials and seed (defaults 10000 and 1).
+	Trials int
+	Seed   uint64
 	// Work-class rules: item types and project keys.
 	OperationalTypes, OperationalProjects []string
 	ProjectTypes, ProjectProjects         []string
@@ -64,6 +67,12 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 	if p.WindowDays <= 0 {
 		p.WindowDays = 90
 	}
+	if p.Trials <= 0 {
+		p.Trials = 10000
+	}
+	if p.Seed == 0 {
+		p.Seed = 1
+	}
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return res, fmt.Errorf("compute: %w", err)
@@ -83,7 +92,18 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 		return res, fmt.Errorf("compute: %w", err)
 	}
 	slices.Sort(files)
+	forecasted := false
 	for _, f := range files {
+		// The forecasts (Go) run after the milestone scope and before the status.
+		if !forecasted && strings.TrimPrefix(f, "sql/") >= "90" {
+			t0 := time.Now()
+			if err := forecastStep(ctx, c, p); err != nil {
+				rollback()
+				return res, fmt.Errorf("compute: %w", err)
+			}
+			res.Steps = append(res.Steps, Step{Name: "89_forecasts", Duration: time.Since(t0)})
+			forecasted = true
+		}
 		body, err := sqlFiles.ReadFile(f)
 		if err != nil {
 			rollback()

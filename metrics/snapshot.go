@@ -69,6 +69,30 @@ type Quality struct {
 	Items         float64
 }
 
+// Milestone is one milestone exposed with labels (open, or done within 30 days).
+type Milestone struct {
+	Project, Name, Status string
+	Due, Baseline         time.Time // zero when none
+	Forecast              map[float64]time.Time
+	OnTime                float64
+	HasOnTime             bool
+	Remaining             float64
+	SlipDays              float64
+	HasSlip               bool
+}
+
+// MilestoneStatuses is the state set of throughline_milestone_status.
+var MilestoneStatuses = []string{"done", "overdue", "off_track", "at_risk", "on_track", "unknown", "no_due_date"}
+
+// Load is planned load or capacity of one label set.
+type Load struct {
+	Team, WorkClass string
+	WeekOffset      int
+	Seconds         float64
+	Ratio           float64
+	HasRatio        bool
+}
+
 // Snapshot is everything the collector exposes from the last compute.
 type Snapshot struct {
 	ComputedAt time.Time
@@ -80,15 +104,20 @@ type Snapshot struct {
 	Ages       []Age
 	Efficiency []Efficiency
 	Quality    []Quality
+	Milestones []Milestone
+	Capacity   []Load // capacity and allocation per team and week offset
+	Planned    []Load // planned load per team, class and week offset
+	LoggedUtil map[string]float64
+	Available  map[string]float64 // project capacity available, seconds
 	// Summary figures for people.
 	Items, Teams int64
 }
 
 // LoadSnapshot reads the metric tables once (at compute time, not at scrape).
 func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, error) {
-	s := &Snapshot{ComputedAt: now, WIPLimits: map[string]float64{}}
-	each := func(query string, scan func(*sql.Rows) error) error {
-		rows, err := q.QueryContext(ctx, query)
+	s := &Snapshot{ComputedAt: now, WIPLimits: map[string]float64{}, LoggedUtil: map[string]float64{}, Available: map[string]float64{}}
+	each := func(query string, scan func(*sql.Rows) error, args ...any) error {
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("load snapshot: %w", err)
 		}
@@ -219,6 +248,78 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 		var d Quality
 		err := r.Scan(&d.Source, &d.Check, &d.Items)
 		s.Quality = append(s.Quality, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT coalesce(ms.project, ''), ms.name, ms.status, ms.due_date, ms.baseline_due_date,
+			f.p50_date, f.p70_date, f.p85_date, f.p95_date, ms.on_time_probability, ms.remaining, ms.slip_days
+		FROM milestone_status ms
+		LEFT JOIN (SELECT * FROM milestone_forecasts QUALIFY row_number() OVER (PARTITION BY milestone_id ORDER BY computed_at DESC) = 1) f
+			ON f.milestone_id = ms.milestone_id AND ms.status <> 'done'
+		WHERE ms.status <> 'done' OR coalesce(ms.last_completion, CAST(ms.completed_at AS DATE)) >= CAST(? AS DATE) - 30
+		ORDER BY ALL`, func(r *sql.Rows) error {
+		var m Milestone
+		var due, base, p50, p70, p85, p95 sql.NullTime
+		var prob, slip sql.NullFloat64
+		if err := r.Scan(&m.Project, &m.Name, &m.Status, &due, &base, &p50, &p70, &p85, &p95, &prob, &m.Remaining, &slip); err != nil {
+			return err
+		}
+		m.Due, m.Baseline = due.Time, base.Time
+		m.Forecast = map[float64]time.Time{}
+		for q, v := range map[float64]sql.NullTime{0.5: p50, 0.7: p70, 0.85: p85, 0.95: p95} {
+			if v.Valid {
+				m.Forecast[q] = v.Time
+			}
+		}
+		m.OnTime, m.HasOnTime = prob.Float64, prob.Valid
+		m.SlipDays, m.HasSlip = slip.Float64, slip.Valid
+		s.Milestones = append(s.Milestones, m)
+		return nil
+	}, now)
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, week_offset, capacity_hours * 3600, allocation_ratio FROM capacity_outlook ORDER BY ALL`, func(r *sql.Rows) error {
+		var l Load
+		var ratio sql.NullFloat64
+		err := r.Scan(&l.Team, &l.WeekOffset, &l.Seconds, &ratio)
+		l.Ratio, l.HasRatio = ratio.Float64, ratio.Valid
+		s.Capacity = append(s.Capacity, l)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, 'project', week_offset, planned_project_hours * 3600 FROM capacity_outlook
+		UNION ALL SELECT team, 'operational', week_offset, planned_operational_hours * 3600 FROM capacity_outlook
+		UNION ALL SELECT team, 'unclassified', week_offset, planned_unclassified_hours * 3600 FROM capacity_outlook
+		ORDER BY ALL`, func(r *sql.Rows) error {
+		var l Load
+		err := r.Scan(&l.Team, &l.WorkClass, &l.WeekOffset, &l.Seconds)
+		s.Planned = append(s.Planned, l)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, logged_utilization FROM utilization_weekly
+		WHERE week_start = (SELECT week_start FROM capacity_outlook WHERE week_offset = 0 LIMIT 1) - 7 AND logged_utilization IS NOT NULL`, func(r *sql.Rows) error {
+		var team string
+		var v float64
+		err := r.Scan(&team, &v)
+		s.LoggedUtil[team] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, available_hours * 3600 FROM project_capacity`, func(r *sql.Rows) error {
+		var team string
+		var v float64
+		err := r.Scan(&team, &v)
+		s.Available[team] = v
 		return err
 	})
 	if err != nil {
