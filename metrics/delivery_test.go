@@ -125,7 +125,7 @@ func dcBatch() ingest.Batch {
 		return ingest.Worklog{ID: id, ItemKey: key, Person: person, StartedAt: at(day + "T10:00:00Z"), Seconds: int64(hours * 3600)}
 	}
 	b.Worklogs = []ingest.Worklog{
-		wl("w1", "P1", "ann@x", "2026-03-16", 4),    // week 0, on P1: 16 h remain
+		wl("w1", "P1", "ann@x", "2026-03-16", 4),     // week 0, on P1: 16 h remain
 		wl("w2", "WEB-1", "ann@x", "2026-03-10", 20), // week -1, project
 		wl("w3", "C1", "bob@x", "2026-03-11", 15),    // week -1, operational
 		wl("w4", "C1", "bob@x", "2026-03-03", 10),    // week -2, operational
@@ -173,12 +173,12 @@ func dcComputed(t *testing.T) *warehouse.DB {
 func TestMilestoneStatusSlipAndVariance(t *testing.T) {
 	db := dcComputed(t)
 	type row struct {
-		Status                      string
-		Remaining                   int
-		Changes                     int
+		Status                       string
+		Remaining                    int
+		Changes                      int
 		Slip, Variance, DeliverySlip sql.NullInt64
-		P50, P85                    string
-		OnTime                      sql.NullFloat64
+		P50, P85                     string
+		OnTime                       sql.NullFloat64
 	}
 	rows, err := db.Query(`SELECT name, status, remaining, due_date_changes, slip_days, baseline_variance_days, delivery_slip_days,
 		coalesce(strftime(p50_date, '%m-%d'), ''), coalesce(strftime(p85_date, '%m-%d'), ''), on_time_probability FROM milestone_status`)
