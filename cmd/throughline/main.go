@@ -44,6 +44,7 @@ Usage:
   throughline compute  [--config FILE]
   throughline serve    [--config FILE]
   throughline sql      [--config FILE] [--format table|csv|json] [--out FILE] "SELECT …"
+  throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
   throughline check    [--config FILE]
   throughline version
 
@@ -61,14 +62,15 @@ func main() {
 type command func(ctx context.Context, g *globals, args []string) error
 
 var commands = map[string]command{
-	"demo":    runDemo,
-	"init":    runInit,
-	"sync":    runSync,
-	"compute": runCompute,
-	"serve":   runServe,
-	"sql":     runSQL,
-	"check":   runCheck,
-	"version": runVersion,
+	"demo":     runDemo,
+	"init":     runInit,
+	"sync":     runSync,
+	"compute":  runCompute,
+	"serve":    runServe,
+	"sql":      runSQL,
+	"check":    runCheck,
+	"forecast": runForecast,
+	"version":  runVersion,
 }
 
 // globals are what every command gets.

@@ -30,12 +30,17 @@ SELECT c.source_id, c.status, c.category,
          ELSE 'unmapped' END AS mapped_by
 FROM cats c LEFT JOIN cfg_workflow w ON w.status = lower(c.status);
 
-UPDATE status_changes s SET from_stage = f.stage, to_stage = t.stage
-FROM work_items w, status_map t, status_map f
-WHERE w.item_id = s.item_id AND t.source_id = w.source_id AND t.status = s.to_status
-  AND f.source_id = w.source_id AND f.status = coalesce(s.from_status, s.to_status)
-  AND (s.to_stage IS DISTINCT FROM t.stage OR s.from_stage IS DISTINCT FROM CASE WHEN s.from_status IS NULL THEN NULL ELSE f.stage END);
-UPDATE status_changes SET from_stage = NULL WHERE from_status IS NULL AND from_stage IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE sc_stages AS
+SELECT s.item_id, s.seq, CASE WHEN s.from_status IS NOT NULL THEN f.stage END AS fs, t.stage AS ts
+FROM status_changes s
+JOIN work_items w ON w.item_id = s.item_id
+LEFT JOIN status_map t ON t.source_id = w.source_id AND t.status = s.to_status
+LEFT JOIN status_map f ON f.source_id = w.source_id AND f.status = s.from_status
+WHERE s.to_stage IS DISTINCT FROM t.stage
+   OR s.from_stage IS DISTINCT FROM CASE WHEN s.from_status IS NOT NULL THEN f.stage END;
+
+UPDATE status_changes s SET from_stage = x.fs, to_stage = x.ts
+FROM sc_stages x WHERE s.item_id = x.item_id AND s.seq = x.seq;
 
 -- People and projects get their teams from the config.
 UPDATE people p SET team_id = m.team

@@ -3,10 +3,10 @@
 DELETE FROM wip_daily;
 INSERT INTO wip_daily
 WITH iv AS (
-    SELECT i.item_id, CAST(i.start_at AS DATE) AS d0,
-        CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE CAST(i.end_at AS DATE) END AS d1,
-        f.team, f.work_class
-    FROM flow_intervals i JOIN item_flow f USING (item_id)
+    SELECT i.item_id, i.d0,
+        CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE i.d1 END AS d1,
+        i.team, i.work_class
+    FROM flow_iv i
     WHERE i.t = 'started'
 ), deltas AS (
     SELECT d0 AS day, team, work_class, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL

@@ -3,10 +3,10 @@
 DELETE FROM cumulative_flow;
 INSERT INTO cumulative_flow
 WITH iv AS (
-    SELECT CAST(i.start_at AS DATE) AS d0,
-        CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE CAST(i.end_at AS DATE) END AS d1,
-        f.team, i.t AS stage
-    FROM flow_intervals i JOIN item_flow f USING (item_id)
+    SELECT i.d0,
+        CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE i.d1 END AS d1,
+        i.team, i.t AS stage
+    FROM flow_iv i
     WHERE i.t IS NOT NULL
 ), deltas AS (
     SELECT d0 AS day, team, stage, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL

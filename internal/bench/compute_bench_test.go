@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/throughline/throughline/metrics"
+	"github.com/throughline/throughline/warehouse"
+)
+
+// computeItems is the size of the synthetic warehouse (THROUGHLINE_BENCH_ITEMS, default 1,000,000).
+func computeItems() int {
+	if s := os.Getenv("THROUGHLINE_BENCH_ITEMS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1_000_000
+}
+
+// seedWarehouse fills work_items (n), status_changes (5 per item on average:
+// creation, start, sometimes review and rework, finish), worklogs (2 per
+// item), people and milestones, with SQL so the set-up stays quick.
+func seedWarehouse(b *testing.B, db *warehouse.DB, n int) {
+	stmts := []string{
+		`INSERT INTO people SELECT 's:p' || i, 's', 'p' || i, 'Person ' || i, 'p' || i || '@example.com', NULL, 40 FROM range(400) t(i)`,
+		`INSERT INTO milestones SELECT 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1] || ':R' || i, 's',
+			's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1], 'R' || i, NULL,
+			DATE '2026-01-01' + CAST(i AS INTEGER), DATE '2026-01-01' + CAST(i * 2 AS INTEGER), NULL, false FROM range(200) t(i)`,
+		`INSERT INTO work_items (item_id, source_id, key, project_id, assignee_id, milestone_id, item_type, title, status, status_category,
+			created_at, estimate_seconds, updated_at)
+		SELECT 's:K-' || i, 's', 'K-' || i, 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1], 's:p' || (i % 400),
+			CASE WHEN i % 3 = 0 THEN 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1] || ':R' || (i % 200) END,
+			(['Story','Bug','Task','Incident'])[i % 4 + 1], 'Item ' || i,
+			CASE WHEN i % 10 < 8 THEN 'Done' WHEN i % 10 = 8 THEN 'In Progress' ELSE 'To Do' END, NULL,
+			TIMESTAMPTZ '2016-01-01 00:00:00+00' + to_seconds(CAST(hash(i) % 315000000 AS BIGINT)),
+			3600 * (i % 20), TIMESTAMPTZ '2026-01-01 00:00:00+00'
+		FROM range(` + strconv.Itoa(n) + `) t(i)`,
+		`INSERT INTO projects SELECT DISTINCT project_id, 's', split_part(project_id, ':', 2), NULL, NULL, NULL FROM work_items`,
+		// creation, start (+1..10 d), review (+1 d, half the items), back to progress (a fifth), done (+1..20 d) for 80 %.
+		`INSERT INTO status_changes
+		WITH w AS (SELECT item_id, created_at AS c, CAST(split_part(key, '-', 2) AS BIGINT) AS i FROM work_items)
+		SELECT item_id, 0, c, NULL, 'To Do', NULL, NULL, 'new', 'new', NULL FROM w
+		UNION ALL SELECT item_id, 1, c + to_days(CAST(1 + i % 10 AS INTEGER)), 'To Do', 'In Progress', NULL, NULL, 'new', 'indeterminate', NULL FROM w WHERE i % 10 <> 9
+		UNION ALL SELECT item_id, 2, c + to_days(CAST(2 + i % 10 AS INTEGER)), 'In Progress', 'In Review', NULL, NULL, 'indeterminate', 'indeterminate', NULL FROM w WHERE i % 10 < 8 AND i % 2 = 0
+		UNION ALL SELECT item_id, 3, c + to_days(CAST(3 + i % 10 AS INTEGER)), 'In Review', 'In Progress', NULL, NULL, 'indeterminate', 'indeterminate', NULL FROM w WHERE i % 10 < 8 AND i % 2 = 0
+		UNION ALL SELECT item_id, 4, c + to_days(CAST(4 + i % 10 AS INTEGER)), 'In Progress', 'Blocked', NULL, NULL, 'indeterminate', 'indeterminate', NULL FROM w WHERE i % 10 < 8
+		UNION ALL SELECT item_id, 5, c + to_days(CAST(5 + i % 10 AS INTEGER)), 'Blocked', 'In Progress', NULL, NULL, 'indeterminate', 'indeterminate', NULL FROM w WHERE i % 10 < 8
+		UNION ALL SELECT item_id, 6, c + to_days(CAST(6 + i % 10 + i % 20 AS INTEGER)), 'In Progress', 'Done', NULL, NULL, 'indeterminate', 'done', NULL FROM w WHERE i % 10 < 8`,
+		`INSERT INTO worklogs SELECT 's:w' || i || '-' || k, 's:K-' || i, 's:p' || (i % 400),
+			TIMESTAMPTZ '2016-01-01 00:00:00+00' + to_seconds(CAST(hash(i) % 315000000 AS BIGINT)) + to_days(CAST(1 + k AS INTEGER)), 7200
+		FROM range(` + strconv.Itoa(n) + `) t(i), range(2) u(k)`,
+	}
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			b.Fatalf("seed: %v\n%s", err, s)
+		}
+	}
+}
+
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// The generated history averages 5.1 status changes per item.
+
+// BenchmarkCompute runs the whole compute (flow, delivery, capacity) over a
+// synthetic warehouse; it reports status changes, seconds and peak RSS.
+func BenchmarkCompute(b *testing.B) {
+	n := computeItems()
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, warehouse.Options{Path: b.TempDir() + "/bench.duckdb", MemoryLimit: "2GB"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	seedWarehouse(b, db, n)
+	var changes int
+	db.QueryRow("SELECT count(*) FROM status_changes").Scan(&changes)
+	teams := []metrics.Team{}
+	for i, name := range []string{"web", "pay", "app", "ops"} {
+		var members []string
+		for p := i; p < 400; p += 4 {
+			members = append(members, "p"+strconv.Itoa(p)+"@example.com")
+		}
+		teams = append(teams, metrics.Team{Name: name, Members: members, HoursPerWeek: 40, WIPLimit: 500, SLEDays: 10})
+	}
+	p := metrics.Params{
+		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: teams,
+		Started: []string{"In Progress", "In Review", "Blocked"}, Wait: []string{"In Review", "Blocked"}, Done: []string{"Done"}, Todo: []string{"To Do"},
+		OperationalTypes: []string{"Incident"}, Trials: 10000, Seed: 1,
+	}
+	b.ResetTimer()
+	var res metrics.Result
+	for b.Loop() {
+		res, err = metrics.Compute(ctx, db.DB, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	var flows int
+	db.QueryRow("SELECT count(*) FROM item_flow").Scan(&flows)
+	if flows != n {
+		b.Fatalf("item_flow has %d rows, want %d", flows, n)
+	}
+	for _, s := range res.Steps {
+		b.ReportMetric(s.Duration.Seconds(), "s_"+s.Name)
+	}
+	b.ReportMetric(float64(changes), "status_changes")
+	if os.Getenv("THROUGHLINE_BENCH_VERBOSE") != "" {
+		for _, s := range res.Statements {
+			b.Logf("%-28s %8.3f", s.Name, s.Duration.Seconds())
+		}
+	}
+	b.ReportMetric(peakRSS()/(1<<20), "peakRSS_MiB")
+}
