@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
@@ -376,5 +379,70 @@ func TestClassificationAndFlowEfficiency(t *testing.T) {
 	}
 	if active != 36*3600 || wait != 24*3600 || eff != 0.6 {
 		t.Errorf("EFF active %d wait %d efficiency %v; want 36 h, 24 h, 0.6", active, wait, eff)
+	}
+}
+
+func TestCollectorDeliveryAndCapacity(t *testing.T) {
+	db := dcComputed(t)
+	snap, err := metrics.LoadSnapshot(context.Background(), db.DB, dcNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := metrics.NewCollector(metrics.Build{Version: "test", Revision: "abc", GoVersion: "go1.26"})
+	c.SetSnapshot(snap)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	// Values from the hand computations above: 178 h available, 35 of 70 h logged.
+	want := `
+# HELP throughline_project_capacity_available_seconds Capacity of the next 4 weeks minus 4 x the P85 weekly operational load (trailing 8 weeks) minus planned project load. Values reflect the last successful compute.
+# TYPE throughline_project_capacity_available_seconds gauge
+throughline_project_capacity_available_seconds{team="web"} 640800
+# HELP throughline_logged_utilization_ratio Logged hours over capacity in the last complete week. Values reflect the last successful compute.
+# TYPE throughline_logged_utilization_ratio gauge
+throughline_logged_utilization_ratio{team="web"} 0.5
+`
+	err = testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"throughline_project_capacity_available_seconds", "throughline_logged_utilization_ratio")
+	if err != nil {
+		t.Error(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := ""
+			for _, l := range m.GetLabel() {
+				labels += l.GetName() + "=" + l.GetValue() + ","
+			}
+			got[mf.GetName()+"{"+labels+"}"] = m.GetGauge().GetValue()
+		}
+	}
+	checks := map[string]float64{
+		"throughline_milestone_status{milestone=M5,project=WEB,status=off_track,}":                    1,
+		"throughline_milestone_status{milestone=M5,project=WEB,status=on_track,}":                     0,
+		"throughline_milestone_status{milestone=M1,project=WEB,status=done,}":                         1,
+		"throughline_milestone_remaining_items{milestone=M5,project=WEB,}":                            8,
+		"throughline_milestone_slip_seconds{milestone=M5,project=WEB,}":                               2 * 86400,
+		"throughline_milestone_forecast_timestamp_seconds{confidence=0.85,milestone=M3,project=WEB,}": float64(d("2026-03-21").Unix()),
+		"throughline_milestone_due_timestamp_seconds{milestone=M3,project=WEB,}":                      float64(d("2026-03-25").Unix()),
+		"throughline_capacity_seconds{team=web,week_offset=0,}":                                       62 * 3600,
+		"throughline_planned_load_seconds{team=web,week_offset=0,work_class=operational,}":            10 * 3600,
+		"throughline_allocation_ratio{team=web,week_offset=0,}":                                       36.2 / 62,
+	}
+	for k, v := range checks {
+		g, ok := got[k]
+		if !ok || math.Abs(g-v) > 1e-6 {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
 	}
 }

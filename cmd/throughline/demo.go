@@ -112,7 +112,30 @@ func printSummary(ctx context.Context, g *globals, p *pipeline, snap *metrics.Sn
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	defer rows.Close()
 	fmt.Fprintln(g.stdout)
+	if err := writeRows(g.stdout, rows, "table"); err != nil {
+		return err
+	}
+	rows.Close()
+	var ms string
+	if err := p.db.QueryRowContext(ctx, `SELECT coalesce(string_agg(status || ' ' || n, ', ' ORDER BY status), 'none')
+		FROM (SELECT status, count(*) AS n FROM milestone_status GROUP BY status)`).Scan(&ms); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "\nmilestones: %s (details: throughline forecast)\n", ms)
+	rows, err = p.db.QueryContext(ctx, `SELECT o.team, o.capacity_hours AS capacity_h_this_week,
+			round(o.planned_project_hours + o.planned_operational_hours + o.planned_unclassified_hours) AS planned_h,
+			round(o.allocation_ratio, 2) AS allocation,
+			CASE WHEN o.allocation_ratio > 1 THEN 'over-allocated' WHEN o.allocation_ratio > 0.85 THEN 'warning'
+			     WHEN o.allocation_ratio >= 0.6 THEN 'healthy' ELSE 'under-loaded' END AS band,
+			round(c.operational_p85_weekly_hours) AS ops_p85_h_per_week,
+			round(c.available_hours) AS project_h_available_4w
+		FROM capacity_outlook o JOIN project_capacity c USING (team)
+		WHERE o.week_offset = 0 ORDER BY o.team`)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	defer rows.Close()
+	fmt.Fprintln(g.stdout, "\ncapacity this week and project capacity left for the next 4 weeks:")
 	return writeRows(g.stdout, rows, "table")
 }

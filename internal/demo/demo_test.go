@@ -347,7 +347,8 @@ func checkSample(t *testing.T, testNow time.Time, seed int64) {
 				contractor++
 			}
 		}
-		if unassigned < 5 || unassigned > len(items.rows)/20 || leaver == 0 || contractor < 20 {
+		// Backlog is mostly unassigned (pulled when started), so up to a tenth of all items.
+		if unassigned < 5 || unassigned > len(items.rows)/10 || leaver == 0 || contractor < 20 {
 			t.Errorf("unassigned %d, leaver %d, contractor %d: want a few, some, many", unassigned, leaver, contractor)
 		}
 	})

@@ -535,8 +535,13 @@ func (g *gen) assign() {
 			switch {
 			case it.status == statusToDo && it.proj.key == "HELP":
 				pUnassigned = 0.45
-			case it.status == statusToDo:
+			case it.status == statusToDo && t.name == "mobile":
+				// The release crunch: mobile's backlog is already handed out,
+				// which over-allocates the team in the capacity outlook.
 				pUnassigned = 0.1
+			case it.status == statusToDo:
+				// Backlog is mostly pulled, not pre-assigned.
+				pUnassigned = 0.8
 			case it.discarded():
 				pUnassigned = 0.3
 			}
