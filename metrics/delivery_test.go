@@ -74,6 +74,8 @@ func dcBatch() ingest.Batch {
 		dcItem{key: "APP-1", project: "APP", typ: "Story", milestone: "M6"},
 		dcItem{key: "APP-2", project: "APP", typ: "Story", milestone: "M6"},
 	)
+	// M8: DOC finished nothing in the window: the forecast is unknown, never a date.
+	items = append(items, dcItem{key: "DOC-1", project: "DOC", typ: "Story", milestone: "M8"})
 	for i := range 4 {
 		items = append(items, dcItem{key: fmt.Sprintf("WEB-M4-%d", i), project: "WEB", typ: "Story", milestone: "M4"})
 	}
@@ -142,6 +144,7 @@ func dcBatch() ingest.Batch {
 		{Name: "M5", Project: "WEB", DueDate: d("2026-03-24")},
 		{Name: "M6", Project: "APP", DueDate: d("2026-03-22")},
 		{Name: "M7", Project: "APP"},
+		{Name: "M8", Project: "DOC", DueDate: d("2026-04-30")},
 	}
 	return b
 }
@@ -211,6 +214,7 @@ func TestMilestoneStatusSlipAndVariance(t *testing.T) {
 		"M5": {Status: "off_track", Remaining: 8, Variance: n(0), Slip: n(2), P50: "03-26", P85: "03-26", OnTime: f(0)},
 		"M6": at6,
 		"M7": {Status: "no_due_date", Remaining: 1, P50: got["M7"].P50, P85: got["M7"].P85},
+		"M8": {Status: "unknown", Remaining: 1, Variance: n(0)},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("milestone_status (-want +got):\n%s", d)
@@ -444,5 +448,39 @@ throughline_logged_utilization_ratio{team="web"} 0.5
 		if !ok || math.Abs(g-v) > 1e-6 {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
+	}
+}
+
+func TestWorkClassShare(t *testing.T) {
+	db := dcComputed(t)
+	type share struct {
+		Items            int64
+		ItemsShare       sql.NullFloat64
+		Hours, HourShare float64
+	}
+	rows, err := db.Query(`SELECT work_class, items, items_share, logged_hours, coalesce(hours_share, 0) FROM work_class_share
+		WHERE team = 'web' AND week_start = DATE '2026-03-09'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]share{}
+	for rows.Next() {
+		var c string
+		var s share
+		if err := rows.Scan(&c, &s.Items, &s.ItemsShare, &s.Hours, &s.HourShare); err != nil {
+			t.Fatal(err)
+		}
+		got[c] = s
+	}
+	// Week of 03-09: WEB-F0..F6 finished (unclassified: stories without a milestone);
+	// ann logged 20 h on WEB-1 (project), bob 15 h on C1 (operational).
+	f := func(v float64) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: true} }
+	want := map[string]share{
+		"unclassified": {Items: 7, ItemsShare: f(1)},
+		"project":      {ItemsShare: f(0), Hours: 20, HourShare: 20.0 / 35},
+		"operational":  {ItemsShare: f(0), Hours: 15, HourShare: 15.0 / 35},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+		t.Errorf("work_class_share (-want +got):\n%s", d)
 	}
 }

@@ -259,6 +259,12 @@ func TestWIPDailyAndAging(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("wip_daily (-want +got):\n%s", d)
 	}
+	// Cumulative flow at the end of 03-03: todo FALSESTART, SKIPPED, OPEN; started NORMAL;
+	// done REOPEN, BACKLOG, DISCARDED, REOPENED-OPEN; MIDNIGHT does not exist yet.
+	cfd := queryMap(t, db, `SELECT stage, items FROM cumulative_flow WHERE team = 'web' AND day = '2026-03-03'`)
+	if d := cmp.Diff(map[string]int64{"todo": 3, "started": 1, "done": 4}, cfd); d != "" {
+		t.Errorf("cumulative_flow 03-03 (-want +got):\n%s", d)
+	}
 	aging := queryMap(t, db, `SELECT key || ' ' || stage_class || ' ' || over_sle, age_days FROM aging_wip`)
 	// SLE is 3 days (team config): both open items are older.
 	if d := cmp.Diff(map[string]int64{"OPEN wait true": 6, "REOPENED-OPEN active true": 19}, aging); d != "" {

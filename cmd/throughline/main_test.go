@@ -45,6 +45,22 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 	if p85, _ := strconv.Atoi(m[1]); p85 < 1 || p85 > 89 {
 		t.Errorf("p85_days = %d, want a plausible 1..89", p85)
 	}
+	code, out, errs = runCmd(t, "forecast", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "Open milestones") || !strings.Contains(out, "on_time") {
+		t.Errorf("forecast exit %d:\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "csv", "SELECT project || ':' || name FROM milestone_status WHERE status NOT IN ('done', 'unknown', 'no_due_date') ORDER BY due_date DESC LIMIT 1")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code == 0 && len(lines) == 2 {
+		code, out, errs = runCmd(t, "forecast", "--config", cfg, "--milestone", lines[1])
+		if code != 0 || !strings.Contains(out, "forecast") || !strings.Contains(out, "at 85% confidence") {
+			t.Errorf("forecast --milestone %s exit %d:\n%s\n%s", lines[1], code, out, errs)
+		}
+	} else {
+		t.Errorf("no open milestone with a forecast in the demo: %d %q", code, out)
+	}
+	if code, _, errs := runCmd(t, "forecast", "--config", cfg, "--milestone", "No Such"); code != exitUsage || !strings.Contains(errs, "no milestone named") {
+		t.Errorf("unknown milestone: exit %d %q", code, errs)
+	}
 	code, out, _ = runCmd(t, "check", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "skipped_start") || !strings.Contains(out, "input problems: none") {
 		t.Errorf("check exit %d:\n%s", code, out)
