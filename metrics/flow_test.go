@@ -310,3 +310,39 @@ func TestComputeIsRepeatable(t *testing.T) {
 		t.Errorf("throughput_daily rows after recompute = %d, want 40", n)
 	}
 }
+
+// TestLocalDaysAcrossDST checks calendar days around Berlin's clock changes
+// (2026-03-29 01:00 UTC: +1h → +2h; 2026-10-25 01:00 UTC: +2h → +1h).
+func TestLocalDaysAcrossDST(t *testing.T) {
+	db := warehousetest.Open(t, "Europe/Berlin")
+	hs := []hist{
+		// 00:30 UTC = 01:30 CET on 03-29; 22:30 UTC = 00:30 CEST on 03-30: 2 days.
+		{key: "SPRING", created: "2026-03-28T08:00:00Z", steps: [][2]string{{"2026-03-29T00:30:00Z", "In Progress"}, {"2026-03-29T22:30:00Z", "Done"}}},
+		// 21:30 UTC = 23:30 CEST on 03-29 → still 03-29; finish 22:30 UTC = 00:30 on 03-30.
+		{key: "SPRING2", created: "2026-03-28T08:00:00Z", steps: [][2]string{{"2026-03-29T21:30:00Z", "In Progress"}, {"2026-03-29T22:30:00Z", "Done"}}},
+		// 00:30 UTC = 02:30 CEST on 10-25; 22:30 UTC = 23:30 CET on 10-25: 1 day.
+		{key: "AUTUMN", created: "2026-10-24T08:00:00Z", steps: [][2]string{{"2026-10-25T00:30:00Z", "In Progress"}, {"2026-10-25T22:30:00Z", "Done"}}},
+		// 22:30 UTC on 10-24 = 00:30 CEST on 10-25; 23:30 UTC on 10-25 = 00:30 CET on 10-26: 2 days.
+		{key: "AUTUMN2", created: "2026-10-24T08:00:00Z", steps: [][2]string{{"2026-10-24T22:30:00Z", "In Progress"}, {"2026-10-25T23:30:00Z", "Done"}}},
+	}
+	var b ingest.Batch
+	for _, h := range hs {
+		it, ts := h.records()
+		b.Items = append(b.Items, it)
+		b.Transitions = append(b.Transitions, ts...)
+	}
+	ctx := context.Background()
+	if err := db.Commit(ctx, "t", b); err != nil {
+		t.Fatal(err)
+	}
+	p := flowParams()
+	p.Now = at("2026-11-01T12:00:00Z")
+	if _, err := metrics.Compute(ctx, db.DB, p); err != nil {
+		t.Fatal(err)
+	}
+	got := queryMap(t, db, `SELECT key || ' ' || strftime(start_day, '%m-%d') || ' ' || strftime(finish_day, '%m-%d'), flow_days FROM item_flow`)
+	want := map[string]int64{"SPRING 03-29 03-30": 2, "SPRING2 03-29 03-30": 2, "AUTUMN 10-25 10-25": 1, "AUTUMN2 10-25 10-26": 2}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("local days across DST (-want +got):\n%s", d)
+	}
+}

@@ -3,7 +3,7 @@
 CREATE OR REPLACE TEMP TABLE flow_days_range AS
 SELECT CAST(d AS DATE) AS day
 FROM range(
-    CAST(coalesce((SELECT min(CAST(created_at AS DATE)) FROM item_flow), (SELECT today FROM params)) AS TIMESTAMP),
+    CAST(coalesce((SELECT CAST(min(created_at) AS DATE) FROM item_flow), (SELECT today FROM params)) AS TIMESTAMP),
     CAST((SELECT today FROM params) AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) t(d);
 
 CREATE OR REPLACE TEMP TABLE flow_groups AS
@@ -14,7 +14,7 @@ INSERT INTO throughput_daily
 SELECT d.day, g.team, g.work_class, coalesce(c.items, 0)
 FROM flow_days_range d CROSS JOIN flow_groups g
 LEFT JOIN (
-    SELECT CAST(finished_at AS DATE) AS day, team, work_class, count(*) AS items
+    SELECT finish_day AS day, team, work_class, count(*) AS items
     FROM item_flow WHERE completed AND NOT discarded GROUP BY ALL
 ) c ON c.day = d.day AND c.team = g.team AND c.work_class = g.work_class
 ORDER BY d.day, g.team, g.work_class;

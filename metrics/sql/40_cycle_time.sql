@@ -6,8 +6,8 @@ INSERT INTO cycle_time_stats
 WITH win AS (
     SELECT team, work_class, flow_days, cycle_seconds, active_seconds, wait_seconds FROM item_flow
     WHERE completed AND NOT discarded AND started_at IS NOT NULL AND cycle_seconds >= 0
-      AND CAST(finished_at AS DATE) > (SELECT today - window_days FROM params)
-      AND CAST(finished_at AS DATE) <= (SELECT today FROM params)
+      AND finish_day > (SELECT today - window_days FROM params)
+      AND finish_day <= (SELECT today FROM params)
 ), g AS (
     SELECT coalesce(team, '*') AS team, coalesce(work_class, '*') AS work_class, count(*) AS n,
         list_sort(list(flow_days)) AS d, list_sort(list(cycle_seconds)) AS s,

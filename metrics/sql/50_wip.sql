@@ -3,7 +3,7 @@
 DELETE FROM wip_daily;
 INSERT INTO wip_daily
 WITH iv AS (
-    SELECT i.item_id, i.d0,
+    SELECT i.n, i.d0,
         CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE i.d1 END AS d1,
         i.team, i.work_class
     FROM flow_iv i

@@ -23,7 +23,7 @@ SELECT CAST(w AS DATE) AS week_start,
     CAST((CAST(w AS DATE) - CAST(date_trunc('week', (SELECT today FROM params)) AS DATE)) / 7 AS INTEGER) AS week_offset
 FROM range(
     CAST(date_trunc('week', coalesce(
-        (SELECT least(min(CAST(started_at AS DATE)), (SELECT today FROM params)) FROM worklogs),
+        (SELECT least(CAST(min(started_at) AS DATE), (SELECT today FROM params)) FROM worklogs),
         (SELECT today FROM params))) AS TIMESTAMP),
     CAST(date_trunc('week', (SELECT today FROM params)) AS TIMESTAMP) + INTERVAL 6 WEEK, INTERVAL 7 DAY) t(w);
 

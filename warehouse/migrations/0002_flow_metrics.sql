@@ -23,7 +23,11 @@ CREATE TABLE item_flow (
     age_days INTEGER,
     active_seconds BIGINT,
     wait_seconds BIGINT,
-    flow_efficiency DOUBLE
+    flow_efficiency DOUBLE,
+    start_day DATE,
+    finish_day DATE,
+    starts INTEGER NOT NULL,
+    done_entries INTEGER NOT NULL
 );
 COMMENT ON TABLE item_flow IS 'Start S and finish F of every item, from its status history (rules in metrics.md).';
 COMMENT ON COLUMN item_flow.item_id IS 'Item id.';
@@ -49,6 +53,10 @@ COMMENT ON COLUMN item_flow.age_days IS 'For open started items: today - date(S)
 COMMENT ON COLUMN item_flow.active_seconds IS 'Time in active started statuses between S and F (or now).';
 COMMENT ON COLUMN item_flow.wait_seconds IS 'Time in wait statuses between S and F (or now).';
 COMMENT ON COLUMN item_flow.flow_efficiency IS 'active_seconds / (active_seconds + wait_seconds).';
+COMMENT ON COLUMN item_flow.start_day IS 'date(S) in the configured time zone.';
+COMMENT ON COLUMN item_flow.finish_day IS 'date(F) in the configured time zone.';
+COMMENT ON COLUMN item_flow.starts IS 'todo -> started transitions in the history (false starts included).';
+COMMENT ON COLUMN item_flow.done_entries IS 'Entries into done in the history (a reopened item that completes again has 2).';
 
 CREATE TABLE throughput_daily (
     day DATE NOT NULL,
