@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -37,6 +38,9 @@ type DB struct {
 	*sql.DB
 	connector *duckdb.Connector
 	opts      Options
+
+	mu    sync.Mutex
+	pools []*sql.DB // ReadPool pools, closed by Close
 }
 
 // ErrLocked reports that another process holds the warehouse file.
@@ -55,7 +59,7 @@ func (e *LockError) Error() string {
 		who = "process " + strconv.Itoa(e.PID)
 	}
 	return fmt.Sprintf("warehouse %s is held by %s (probably `throughline serve`): DuckDB allows one writer and no readers beside it; "+
-		"stop it first; querying beside a running server needs its SQL API, which this build does not have yet", e.Path, who)
+		"stop it first, or query through its SQL API (`throughline sql` does when server.listen in the config points at the server)", e.Path, who)
 }
 
 func (e *LockError) Unwrap() []error { return []error{ErrLocked, e.Err} }
@@ -72,12 +76,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if tz == "" {
 		tz = "UTC"
 	}
-	init := func(ex driver.ExecerContext) error {
-		// Per connection: the session zone governs casts of TIMESTAMPTZ to DATE.
-		_, err := ex.ExecContext(ctx, "SET TimeZone = '"+strings.ReplaceAll(tz, "'", "")+"'", nil)
-		return err
-	}
-	c, err := duckdb.NewConnector(dsn, init)
+	// The session zone governs casts of TIMESTAMPTZ to DATE. SET GLOBAL
+	// below reaches every connection, open or opened later; a per-connection
+	// SET would fail on new connections once Lockdown locks the configuration.
+	c, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, classifyOpenError(o.Path, err)
 	}
@@ -122,6 +124,12 @@ func classifyOpenError(path string, err error) error {
 
 // Close closes the database and its connector.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	for _, p := range db.pools {
+		p.Close()
+	}
+	db.pools = nil
+	db.mu.Unlock()
 	err := db.DB.Close()
 	if cerr := db.connector.Close(); err == nil {
 		err = cerr

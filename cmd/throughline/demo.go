@@ -56,6 +56,11 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		return fmt.Errorf("demo config: %w", err)
 	}
 	cfg.Server.Listen = *listen
+	rules, err := writeRules(abs, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "prometheus rules: %s (alerts.yml, recording.yml)\n", filepath.Dir(rules[0]))
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {
 		return err

@@ -46,6 +46,7 @@ Usage:
   throughline sql      [--config FILE] [--format table|csv|json] [--out FILE] "SELECT …"
   throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
   throughline check    [--config FILE]
+  throughline dashboards [--config FILE] [--out DIR]
   throughline version
 
 Every command takes --log-format text|json and --log-level debug|info|warn|error.
@@ -71,6 +72,8 @@ var commands = map[string]command{
 	"check":    runCheck,
 	"forecast": runForecast,
 	"version":  runVersion,
+
+	"dashboards": runDashboards,
 }
 
 // globals are what every command gets.

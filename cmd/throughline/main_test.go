@@ -30,6 +30,9 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 		}
 	}
 	cfg := filepath.Join(dir, "throughline.yaml")
+	if _, err := os.Stat(filepath.Join(dir, "prometheus", "alerts.yml")); err != nil || !strings.Contains(out, "prometheus rules: ") {
+		t.Errorf("demo did not write or print its Prometheus rules: %v", err)
+	}
 
 	// The summary's item count is what the warehouse holds.
 	code, out, errs = runCmd(t, "sql", "--config", cfg, "--format", "csv", "SELECT count(*) AS n FROM item_flow")

@@ -76,23 +76,43 @@ func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
 // serveOn is serve on an open listener (closed when serving stops).
 func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) error {
 	var ready atomic.Bool
+	var wg sync.WaitGroup
 	// One writer at a time: a sync and a compute never overlap.
 	var writer sync.Mutex
-	runSync := func() {
-		writer.Lock()
-		defer writer.Unlock()
+	syncLocked := func() {
 		if err := p.syncAll(ctx, "", false); err != nil {
 			p.logger.Error("scheduled sync failed", "err", err)
 		}
 	}
-	runCompute := func() {
-		writer.Lock()
-		defer writer.Unlock()
+	computeLocked := func() {
 		if _, err := p.compute(ctx); err != nil {
 			p.logger.Error("scheduled compute failed", "err", err)
 			return
 		}
 		ready.Store(true)
+	}
+	runSync := func() {
+		writer.Lock()
+		defer writer.Unlock()
+		syncLocked()
+	}
+	runCompute := func() {
+		writer.Lock()
+		defer writer.Unlock()
+		computeLocked()
+	}
+	// triggerSync (POST /api/v1/sync) starts a sync and compute unless a job
+	// is running; the run holds the writer throughout.
+	triggerSync := func() bool {
+		if !writer.TryLock() {
+			return false
+		}
+		wg.Go(func() {
+			defer writer.Unlock()
+			syncLocked()
+			computeLocked()
+		})
+		return true
 	}
 	var jitter time.Duration
 	if p.cfg.Schedules.Jitter != "" {
@@ -133,8 +153,20 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	// From here on no SQL of this process reads files or changes settings;
+	// the SQL API relies on it.
+	if err := p.db.Lockdown(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	api, err := p.newSQLAPI(ctx, ln.Addr(), triggerSync)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer api.close()
+	api.register(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.logger.Error("http server", "err", err)

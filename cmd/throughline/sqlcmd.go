@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 	switch *format {
 	case "table", "csv", "json":
 	case "arrow", "parquet":
-		return usagef("--format %s needs the SQL API of `throughline serve` (not in this build yet); use csv or json", *format)
+		return usagef("--format %s: Arrow and Parquet output are not in this build; use table, csv or json", *format)
 	default:
 		return usagef("--format %q: want table, csv or json", *format)
 	}
@@ -35,14 +36,15 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
+	// A running server owns the file: ask its SQL API; else open the file.
+	res, err := queryServer(ctx, cfg, fs.Arg(0))
+	if errors.Is(err, errNoServer) {
+		g.logger.Debug("no server at server.listen; reading the warehouse file", "listen", cfg.Server.Listen)
+		res, err = queryFile(ctx, cfg, fs.Arg(0))
 	}
-	db, err := openWarehouse(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	w := g.stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -52,12 +54,10 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	rows, err := db.QueryContext(ctx, fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("query: %w", err)
+	if res.Truncated {
+		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit); filter or aggregate in the query\n", res.RowCount)
 	}
-	defer rows.Close()
-	return writeRows(w, rows, *format)
+	return writeResult(w, res, *format)
 }
 
 func cell(v any) string {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
@@ -31,6 +32,7 @@ type Config struct {
 	Workflow  Workflow  `yaml:"workflow"`
 	WorkClass WorkClass `yaml:"work_class"`
 	Metrics   Metrics   `yaml:"metrics"`
+	Alerts    Alerts    `yaml:"alerts"`
 
 	// Path is the file the config was read from; relative paths in it are
 	// resolved against its folder.
@@ -49,6 +51,22 @@ type Warehouse struct {
 type Server struct {
 	Listen      string `yaml:"listen"`
 	SQLTokenEnv string `yaml:"sql_token_env"`
+	// SQLTimeout bounds each statement of the SQL API (a Go duration;
+	// default DefaultSQLTimeout).
+	SQLTimeout string `yaml:"sql_timeout"`
+}
+
+// DefaultSQLTimeout is the SQL API's statement time-out when
+// server.sql_timeout is not set.
+const DefaultSQLTimeout = 30 * time.Second
+
+// StatementTimeout is server.sql_timeout, or DefaultSQLTimeout.
+func (s Server) StatementTimeout() time.Duration {
+	d, err := time.ParseDuration(s.SQLTimeout)
+	if err != nil || d <= 0 {
+		return DefaultSQLTimeout
+	}
+	return d
 }
 
 // Schedules are cron specs (5 fields, or @every / @hourly descriptors).
@@ -123,6 +141,19 @@ type Metrics struct {
 type Forecast struct {
 	Trials int   `yaml:"trials"`
 	Seed   int64 `yaml:"seed"`
+}
+
+// Alerts sets the thresholds of the generated Prometheus alert rules
+// (`throughline dashboards`). Every key is optional; durations are
+// Prometheus durations (30m, 6h, 1d).
+type Alerts struct {
+	AllocationRatio   float64 `yaml:"allocation_ratio"`    // ThroughlineTeamOverallocated above it (default 1)
+	LoggedUtilization float64 `yaml:"logged_utilization"`  // ThroughlineTeamOverLogged above it (default 1)
+	OnTimeProbability float64 `yaml:"on_time_probability"` // ThroughlineMilestoneAtRisk below it (default 0.5)
+	OverallocatedFor  string  `yaml:"overallocated_for"`   // default 6h
+	WIPOverLimitFor   string  `yaml:"wip_over_limit_for"`  // default 1d
+	SyncFailingFor    string  `yaml:"sync_failing_for"`    // default 30m
+	RunbookBaseURL    string  `yaml:"runbook_base_url"`    // default docs/runbooks (this repository)
 }
 
 // Error is a configuration error; it names the file and, when known, the line.
@@ -248,7 +279,29 @@ func (c *Config) defaults() error {
 	if len(c.Workflow.DiscardedResolutions) == 0 {
 		c.Workflow.DiscardedResolutions = []string{"Won't Do", "Duplicate", "Cannot Reproduce"}
 	}
+	c.Alerts.defaults()
 	return nil
+}
+
+func (a *Alerts) defaults() {
+	if a.AllocationRatio == 0 {
+		a.AllocationRatio = 1
+	}
+	if a.LoggedUtilization == 0 {
+		a.LoggedUtilization = 1
+	}
+	if a.OnTimeProbability == 0 {
+		a.OnTimeProbability = 0.5
+	}
+	if a.OverallocatedFor == "" {
+		a.OverallocatedFor = "6h"
+	}
+	if a.WIPOverLimitFor == "" {
+		a.WIPOverLimitFor = "1d"
+	}
+	if a.SyncFailingFor == "" {
+		a.SyncFailingFor = "30m"
+	}
 }
 
 var memoryLimit = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$`)
@@ -278,6 +331,11 @@ func (c *Config) validate() error {
 	}
 	if c.Server.SQLTokenEnv != "" && !envName.MatchString(c.Server.SQLTokenEnv) {
 		add(0, "server.sql_token_env %q: must name an environment variable, not hold the token", c.Server.SQLTokenEnv)
+	}
+	if c.Server.SQLTimeout != "" {
+		if d, err := time.ParseDuration(c.Server.SQLTimeout); err != nil || d < 100*time.Millisecond || d > 24*time.Hour {
+			add(0, "server.sql_timeout %q: want a duration from 100ms to 24h, like 30s or 5m", c.Server.SQLTimeout)
+		}
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for name, spec := range map[string]string{"sync": c.Schedules.Sync, "compute": c.Schedules.Compute} {
@@ -332,6 +390,18 @@ func (c *Config) validate() error {
 	}
 	if c.Metrics.Forecast.Trials < 100 || c.Metrics.Forecast.Trials > 1_000_000 {
 		add(0, "metrics.forecast.trials %d: want 100..1000000", c.Metrics.Forecast.Trials)
+	}
+	if c.Alerts.AllocationRatio < 0 || c.Alerts.LoggedUtilization < 0 {
+		add(0, "alerts.allocation_ratio and alerts.logged_utilization must be positive (1 = 100 %% of capacity)")
+	}
+	if c.Alerts.OnTimeProbability < 0 || c.Alerts.OnTimeProbability > 1 {
+		add(0, "alerts.on_time_probability %v: want a share in 0..1 (0.5 = 50 %%)", c.Alerts.OnTimeProbability)
+	}
+	for _, d := range [][2]string{{"overallocated_for", c.Alerts.OverallocatedFor},
+		{"wip_over_limit_for", c.Alerts.WIPOverLimitFor}, {"sync_failing_for", c.Alerts.SyncFailingFor}} {
+		if _, err := model.ParseDuration(d[1]); err != nil {
+			add(0, "alerts.%s %q: want a Prometheus duration like 30m, 6h or 1d", d[0], d[1])
+		}
 	}
 	if len(errs) > 0 {
 		return &Error{File: c.Path, Msg: "invalid config:\n  " + strings.Join(errs, "\n  ")}

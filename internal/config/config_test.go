@@ -38,6 +38,8 @@ func TestConfigErrors(t *testing.T) {
 		{"key of another kind", "sources:\n  - {name: x, kind: csv, path: d, jql: \"a\"}\n", []string{`key "jql" does not apply to kind csv`}},
 		{"duplicate source", "sources:\n  - {name: x, kind: csv, path: d}\n  - {name: x, kind: csv, path: e}\n", []string{`duplicate source name "x"`}},
 		{"bad memory limit", "warehouse: {memory_limit: lots}\n", []string{"memory_limit"}},
+		{"bad sql timeout", "server: {sql_timeout: forever}\n", []string{`server.sql_timeout "forever"`}},
+		{"sql timeout too short", "server: {sql_timeout: 1ms}\n", []string{"server.sql_timeout", "100ms to 24h"}},
 		{"reserved team", "teams:\n  - name: unassigned\n", []string{"reserved"}},
 		{"wrong type", "metrics: {window_days: ninety}\n", []string{"c.yaml", "ninety"}},
 		{"empty", "", []string{"empty config file"}},

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// sqlMaxRows is the row limit of the SQL API (a request may ask for fewer).
+const sqlMaxRows = 100_000
+
+// queryResult is a query's answer as the SQL API sends it. Every value is
+// JSON-native (nil, bool, string, json.Number, []any, map[string]any), so a
+// result decoded from the API with UseNumber equals one computed locally.
+type queryResult struct {
+	Columns   []resultColumn `json:"columns"`
+	Rows      [][]any        `json:"rows"`
+	RowCount  int            `json:"row_count"`
+	Truncated bool           `json:"truncated"`
+}
+
+type resultColumn struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// sqlRunner runs untrusted queries: guarded, read-only, bounded.
+type sqlRunner struct {
+	pool    *sql.DB
+	guard   *sqlGuard
+	timeout time.Duration // 0: none
+	maxRows int
+}
+
+// run answers one query. Errors the client caused are *queryError.
+func (r *sqlRunner) run(ctx context.Context, query string, maxRows int) (res *queryResult, err error) {
+	if maxRows <= 0 || maxRows > r.maxRows {
+		maxRows = r.maxRows
+	}
+	if r.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	defer func() { err = classifyQueryError(ctx, err, r.timeout) }()
+	c, err := r.pool.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if err := r.guard.check(ctx, c, query); err != nil {
+		return nil, err
+	}
+	// Bound the result before DuckDB materializes it: wrap the statement in
+	// a LIMIT when the wrapped text passes the same checks (it does not
+	// when, e.g., the query ends in a comment after a semicolon).
+	run := query
+	wrapped := "SELECT * FROM (\n" + strings.TrimRight(query, " \t\r\n;") + "\n) AS throughline_query LIMIT " + strconv.Itoa(maxRows+1)
+	if r.guard.check(ctx, c, wrapped) == nil {
+		run = wrapped
+	}
+	// Second opinion from the prepared statement; run is one statement
+	// (checked above), so preparing it executes nothing.
+	typ, err := statementType(ctx, c, run)
+	if err != nil {
+		return nil, err
+	}
+	if typ != duckdb.STATEMENT_TYPE_SELECT {
+		return nil, queryErrorf(http.StatusForbidden, "read_only", "only SELECT statements are allowed")
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION READ ONLY"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			// Do not hand a connection in an unknown state to the next query.
+			c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	rows, err := c.QueryContext(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return readResult(rows, maxRows)
+}
+
+// statementType prepares query on c; query must be a single statement
+// (DuckDB executes every statement but the last while preparing).
+func statementType(ctx context.Context, c *sql.Conn, query string) (duckdb.StmtType, error) {
+	typ := duckdb.STATEMENT_TYPE_INVALID
+	err := c.Raw(func(dc any) error {
+		conn, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("not a DuckDB connection: %T", dc)
+		}
+		st, err := conn.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return fmt.Errorf("not a DuckDB statement: %T", st)
+		}
+		typ, err = ds.StatementType()
+		return err
+	})
+	return typ, err
+}
+
+func readResult(rows *sql.Rows, maxRows int) (*queryResult, error) {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	res := &queryResult{Columns: make([]resultColumn, len(cts)), Rows: [][]any{}}
+	for i, ct := range cts {
+		res.Columns[i] = resultColumn{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+	}
+	vals := make([]any, len(cts))
+	ptrs := make([]any, len(cts))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if len(res.Rows) == maxRows {
+			res.Truncated = true
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]any, len(vals))
+		for i, v := range vals {
+			row[i] = jsonValue(v, res.Columns[i].Type)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	res.RowCount = len(res.Rows)
+	return res, nil
+}
+
+// classifyQueryError turns DuckDB's errors into client errors with a code.
+func classifyQueryError(ctx context.Context, err error, timeout time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	var qe *queryError
+	if errors.As(err, &qe) {
+		return qe
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return queryErrorf(http.StatusGatewayTimeout, "timeout", "the query did not finish within %s and was interrupted (server.sql_timeout)", timeout)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err // the client went away
+	}
+	var de *duckdb.Error
+	if !errors.As(err, &de) {
+		return fmt.Errorf("query: %w", err)
+	}
+	switch de.Type {
+	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
+		return queryErrorf(http.StatusBadRequest, "parse", "%s", de.Msg)
+	case duckdb.ErrorTypePermission:
+		return queryErrorf(http.StatusForbidden, "forbidden", "%s", de.Msg)
+	case duckdb.ErrorTypeTransaction:
+		if strings.Contains(de.Msg, "read-only") {
+			return queryErrorf(http.StatusForbidden, "read_only", "%s", de.Msg)
+		}
+	case duckdb.ErrorTypeInterrupt:
+		return queryErrorf(http.StatusGatewayTimeout, "timeout", "%s", de.Msg)
+	case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeConnection:
+		return fmt.Errorf("query: %w", err)
+	}
+	// Binder, catalog, conversion, …: the query is wrong; DuckDB says how.
+	return queryErrorf(http.StatusBadRequest, "bad_request", "%s", de.Msg)
+}
+
+// jsonValue converts a scanned DuckDB value to a JSON-native one. dbType is
+// the column's type name ("" inside structs and maps).
+func jsonValue(v any, dbType string) any {
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x
+	case int:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int8:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int16:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int32:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case uint8:
+		return json.Number(strconv.FormatUint(uint64(x), 10))
+	case uint16:
+		return json.Number(strconv.FormatUint(uint64(x), 10))
+	case uint32:
+		return json.Number(strconv.FormatUint(uint64(x), 10))
+	case uint64:
+		return json.Number(strconv.FormatUint(x, 10))
+	case float32:
+		return floatValue(float64(x), 32)
+	case float64:
+		return floatValue(x, 64)
+	case *big.Int:
+		if x == nil {
+			return nil
+		}
+		return json.Number(x.String())
+	case duckdb.Decimal:
+		if x.Value == nil {
+			return nil
+		}
+		return json.Number(x.String())
+	case duckdb.Interval:
+		return intervalString(x)
+	case time.Time:
+		switch {
+		case dbType == "DATE":
+			return x.Format("2006-01-02")
+		case strings.HasPrefix(dbType, "TIME") && !strings.HasPrefix(dbType, "TIMESTAMP"):
+			return x.Format("15:04:05.999999")
+		case strings.HasPrefix(dbType, "TIMESTAMP") && dbType != "TIMESTAMPTZ":
+			return x.Format("2006-01-02T15:04:05.999999999")
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case []byte:
+		if dbType == "UUID" && len(x) == 16 {
+			h := hex.EncodeToString(x)
+			return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+		}
+		return blobString(x)
+	case duckdb.UUID:
+		return x.String()
+	case []any:
+		elem := strings.TrimSuffix(dbType, "[]")
+		if elem == dbType {
+			elem = ""
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e, elem)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonValue(e, "")
+		}
+		return out
+	case duckdb.OrderedMap:
+		keys, values := x.Keys(), x.Values()
+		out := make([]any, len(keys))
+		for i := range keys {
+			out[i] = map[string]any{"key": jsonValue(keys[i], ""), "value": jsonValue(values[i], "")}
+		}
+		return out
+	case duckdb.Map:
+		out := make([]any, 0, len(x))
+		for k, e := range x {
+			out = append(out, map[string]any{"key": jsonValue(k, ""), "value": jsonValue(e, "")})
+		}
+		return out
+	case duckdb.Union:
+		return jsonValue(x.Value, "")
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func floatValue(f float64, bits int) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return json.Number(strconv.FormatFloat(f, 'g', -1, bits))
+}
+
+// intervalString writes an interval as an ISO 8601 duration (P1M2DT3.5S).
+func intervalString(iv duckdb.Interval) string {
+	var b strings.Builder
+	b.WriteByte('P')
+	if iv.Months != 0 {
+		fmt.Fprintf(&b, "%dM", iv.Months)
+	}
+	if iv.Days != 0 {
+		fmt.Fprintf(&b, "%dD", iv.Days)
+	}
+	if iv.Micros != 0 || b.Len() == 1 {
+		b.WriteString("T" + strconv.FormatFloat(float64(iv.Micros)/1e6, 'f', -1, 64) + "S")
+	}
+	return b.String()
+}
+
+// blobString writes bytes as DuckDB prints a BLOB: printable ASCII as is,
+// everything else as \xHH.
+func blobString(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			s.WriteByte(c)
+		} else {
+			fmt.Fprintf(&s, `\x%02X`, c)
+		}
+	}
+	return s.String()
+}

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// The SQL API runs untrusted statements. Its defences, each enough on its own
+// for the attacks it names, together:
+//
+//  1. sqlGuard (this file): DuckDB parses the text (json_serialize_sql); it
+//     must be exactly one SELECT (WITH … SELECT, VALUES, FROM …, DESCRIBE,
+//     SUMMARIZE, SHOW), and its tree may not call a function or name a
+//     relation that reads files, runs SQL from a string, changes server state
+//     or reveals configuration or environment.
+//  2. sqlRunner: the prepared statement must type as SELECT, and it runs in a
+//     READ ONLY transaction on a separate pool, with a time-out and a row limit.
+//  3. warehouse.Lockdown: external access is off and the configuration is
+//     locked for the whole database once serve has started.
+
+// queryError is an error the SQL API reports to its client.
+type queryError struct {
+	Status int    // HTTP status
+	Code   string // read_only, parse, timeout, forbidden, unauthorized, bad_request, conflict, internal
+	Msg    string
+}
+
+func (e *queryError) Error() string { return e.Msg }
+
+func queryErrorf(status int, code, format string, args ...any) *queryError {
+	return &queryError{Status: status, Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// allowedTableFunctions are the only table functions (and table macros) a
+// query may call: generators, unnesting and the catalogue of tables, views
+// and columns. Everything else (read_*, glob, query, checkpoint,
+// enable_logging, duckdb_settings, duckdb_secrets, …) is refused.
+var allowedTableFunctions = map[string]bool{
+	"range": true, "generate_series": true, "unnest": true, "repeat": true, "repeat_row": true,
+	"json_each": true, "json_tree": true,
+	"duckdb_tables": true, "duckdb_columns": true, "duckdb_views": true, "duckdb_schemas": true,
+	"duckdb_types": true, "duckdb_functions": true, "duckdb_constraints": true, "duckdb_indexes": true,
+	"duckdb_keywords": true, "duckdb_sequences": true, "pragma_table_info": true,
+	"pg_timezone_names": true, "icu_calendar_names": true,
+}
+
+// deniedFunctions are refused wherever they appear (scalar position
+// included): they reveal configuration or environment, change data, or
+// run SQL given as a string.
+var deniedFunctions = map[string]string{
+	"current_setting":             "reveals server configuration",
+	"getenv":                      "reveals the environment",
+	"getvariable":                 "reveals session variables",
+	"nextval":                     "changes a sequence",
+	"json_execute_serialized_sql": "runs SQL given as a string",
+	"query":                       "runs SQL given as a string",
+	"query_table":                 "reads tables named by a string",
+	"glob":                        "lists files",
+	"sniff_csv":                   "reads files",
+	"which_secret":                "reveals secrets",
+	"checkpoint":                  "changes server state",
+	"force_checkpoint":            "changes server state",
+	"enable_logging":              "changes server state",
+	"disable_logging":             "changes server state",
+	"truncate_duckdb_logs":        "changes server state",
+	"enable_profiling":            "changes server state",
+	"disable_profiling":           "changes server state",
+	"enable_peg_parser":           "changes server state",
+	"disable_peg_parser":          "changes server state",
+	"duckdb_settings":             "reveals server configuration",
+	"duckdb_secrets":              "reveals secrets",
+	"duckdb_databases":            "reveals file paths",
+	"duckdb_extensions":           "reveals file paths",
+	"duckdb_temporary_files":      "reveals file paths",
+	"duckdb_logs":                 "reveals server logs",
+	"duckdb_log_contexts":         "reveals server logs",
+	"duckdb_variables":            "reveals session variables",
+	"duckdb_external_file_cache":  "reveals file paths",
+}
+
+// deniedFunctionPrefixes and suffixes catch families (read_csv_auto,
+// parquet_metadata, pragma_database_size, postgres_scan, …).
+var (
+	deniedFunctionPrefixes = []string{"read_", "parquet_", "pragma_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_", "duckdb_secret", "duckdb_log"}
+	deniedFunctionSuffixes = []string{"_scan"}
+)
+
+// allowedSettings may be read with current_setting('…').
+var allowedSettings = map[string]bool{"timezone": true, "calendar": true}
+
+// deniedRelations are views (or bare table-function names) that reveal
+// paths, settings or logs. newSQLGuard adds every internal view whose
+// definition calls a refused function.
+var deniedRelations = []string{"duckdb_databases", "pragma_database_list", "pg_settings", "pg_database",
+	"duckdb_logs", "duckdb_settings", "duckdb_secrets", "duckdb_extensions", "duckdb_temporary_files"}
+
+// sqlGuard classifies statements before they run.
+type sqlGuard struct {
+	deniedRelations map[string]bool
+}
+
+// rowQuerier is what the guard needs: *sql.DB or *sql.Conn.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// newSQLGuard builds a guard; it reads DuckDB's internal views and table
+// functions so that views over refused functions are refused too.
+func newSQLGuard(ctx context.Context, q rowQuerier) (*sqlGuard, error) {
+	g := &sqlGuard{deniedRelations: map[string]bool{}}
+	for _, r := range deniedRelations {
+		g.deniedRelations[r] = true
+	}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT lower(function_name) FROM duckdb_functions()
+		WHERE function_type IN ('table', 'table_macro')`)
+	if err != nil {
+		return nil, fmt.Errorf("sql guard: list table functions: %w", err)
+	}
+	refused := []string{}
+	for name := range deniedFunctions {
+		refused = append(refused, name)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sql guard: list table functions: %w", err)
+		}
+		if !allowedTableFunctions[name] {
+			refused = append(refused, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sql guard: list table functions: %w", err)
+	}
+	rows, err = q.QueryContext(ctx, "SELECT lower(view_name), lower(sql) FROM duckdb_views() WHERE internal")
+	if err != nil {
+		return nil, fmt.Errorf("sql guard: list internal views: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, fmt.Errorf("sql guard: list internal views: %w", err)
+		}
+		for _, f := range refused {
+			if strings.Contains(def, f+"(") {
+				g.deniedRelations[name] = true
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sql guard: list internal views: %w", err)
+	}
+	return g, nil
+}
+
+// serialized is json_serialize_sql's answer.
+type serialized struct {
+	Error        bool   `json:"error"`
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	Statements   []any  `json:"statements"`
+}
+
+// check refuses anything but one SELECT that calls only harmless functions.
+// It returns a *queryError, or another error when DuckDB could not be asked.
+func (g *sqlGuard) check(ctx context.Context, q rowQuerier, query string) error {
+	if strings.TrimSpace(query) == "" {
+		return queryErrorf(http.StatusBadRequest, "bad_request", "empty query: send one SELECT statement")
+	}
+	var raw string
+	if err := q.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", query).Scan(&raw); err != nil {
+		return fmt.Errorf("parse query: %w", err)
+	}
+	var s serialized
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return fmt.Errorf("parse query: decode the parse tree: %w", err)
+	}
+	if s.Error {
+		switch s.ErrorType {
+		case "parser":
+			return queryErrorf(http.StatusBadRequest, "parse", "Parser Error: %s", s.ErrorMessage)
+		case "not implemented":
+			// DuckDB serializes SELECT statements only.
+			return queryErrorf(http.StatusForbidden, "read_only",
+				"%s statements are not allowed: the SQL API runs one read-only query (SELECT, WITH … SELECT, VALUES, FROM …, DESCRIBE, SUMMARIZE or SHOW)",
+				statementKeyword(query))
+		default:
+			return queryErrorf(http.StatusBadRequest, "parse", "%s", s.ErrorMessage)
+		}
+	}
+	switch len(s.Statements) {
+	case 0:
+		return queryErrorf(http.StatusBadRequest, "bad_request", "empty query: send one SELECT statement")
+	case 1:
+	default:
+		return queryErrorf(http.StatusBadRequest, "bad_request", "%d statements: send exactly one statement per request", len(s.Statements))
+	}
+	return g.walk(s.Statements[0])
+}
+
+// statementKeyword is the first word of query (after comments and
+// parentheses), for messages only: the decision is DuckDB's.
+func statementKeyword(query string) string {
+	s := query
+	for {
+		s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '(' })
+		switch {
+		case strings.HasPrefix(s, "--"):
+			if i := strings.IndexByte(s, '\n'); i >= 0 {
+				s = s[i+1:]
+				continue
+			}
+			s = ""
+		case strings.HasPrefix(s, "/*"):
+			if i := strings.Index(s, "*/"); i >= 0 {
+				s = s[i+2:]
+				continue
+			}
+			s = ""
+		}
+		break
+	}
+	end := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' })
+	if end < 0 {
+		end = len(s)
+	}
+	w := strings.ToUpper(s[:end])
+	switch w {
+	case "", "SELECT", "WITH", "VALUES", "FROM", "TABLE", "DESCRIBE", "SUMMARIZE", "SHOW":
+		// A SELECT followed by another kind of statement.
+		return "Non-SELECT"
+	}
+	return w
+}
+
+// walk checks every node of a parse tree.
+func (g *sqlGuard) walk(v any) error {
+	switch x := v.(type) {
+	case []any:
+		for _, c := range x {
+			if err := g.walk(c); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		if err := g.checkNode(x); err != nil {
+			return err
+		}
+		// Sorted: the same query always reports the same refusal.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if err := g.walk(x[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+const tableFunctionMark = "\x00table_function"
+
+func (g *sqlGuard) checkNode(m map[string]any) error {
+	typ, _ := m["type"].(string)
+	if typ == "TABLE_FUNCTION" {
+		if fn, ok := m["function"].(map[string]any); ok {
+			name, _ := fn["function_name"].(string)
+			name = strings.ToLower(name)
+			if !allowedTableFunctions[name] {
+				return queryErrorf(http.StatusForbidden, "forbidden",
+					"table function %s is not allowed in the SQL API: it reads files, runs SQL, changes server state or reveals configuration (allowed: %s)",
+					name, strings.Join(slices.Sorted(maps.Keys(allowedTableFunctions)), ", "))
+			}
+			fn[tableFunctionMark] = true
+		}
+	}
+	if name, ok := m["function_name"].(string); ok && m[tableFunctionMark] == nil {
+		if err := checkFunction(strings.ToLower(name), m); err != nil {
+			return err
+		}
+	}
+	if name, ok := m["table_name"].(string); ok && (typ == "BASE_TABLE" || typ == "SHOW_REF") {
+		if err := g.checkRelation(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkFunction(name string, node map[string]any) error {
+	if name == "current_setting" {
+		if setting, ok := constantString(node); ok && allowedSettings[strings.ToLower(setting)] {
+			return nil
+		}
+		return queryErrorf(http.StatusForbidden, "forbidden",
+			"current_setting is not allowed in the SQL API except for current_setting('TimeZone') and current_setting('Calendar'): settings reveal server paths")
+	}
+	why, denied := deniedFunctions[name]
+	if !denied {
+		for _, p := range deniedFunctionPrefixes {
+			if strings.HasPrefix(name, p) {
+				why, denied = "reads files or reveals server state", true
+			}
+		}
+		for _, s := range deniedFunctionSuffixes {
+			if strings.HasSuffix(name, s) {
+				why, denied = "reads files or other databases", true
+			}
+		}
+	}
+	if denied && !allowedTableFunctions[name] {
+		return queryErrorf(http.StatusForbidden, "forbidden", "function %s is not allowed in the SQL API: it %s", name, why)
+	}
+	return nil
+}
+
+// constantString is the single constant string argument of a function node.
+func constantString(node map[string]any) (string, bool) {
+	children, _ := node["children"].([]any)
+	if len(children) != 1 {
+		return "", false
+	}
+	c, _ := children[0].(map[string]any)
+	if c == nil || c["class"] != "CONSTANT" {
+		return "", false
+	}
+	v, _ := c["value"].(map[string]any)
+	s, ok := v["value"].(string)
+	return s, ok
+}
+
+func (g *sqlGuard) checkRelation(name string) error {
+	n := strings.ToLower(strings.Trim(name, `"`))
+	if strings.ContainsAny(n, `/\.:~*?`) {
+		return queryErrorf(http.StatusForbidden, "forbidden",
+			"reading files (%q) is not allowed in the SQL API: query the warehouse tables", name)
+	}
+	if g.deniedRelations[n] {
+		return queryErrorf(http.StatusForbidden, "forbidden",
+			"%s is not allowed in the SQL API: it reveals server paths, settings or logs", name)
+	}
+	return nil
+}
