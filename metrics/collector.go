@@ -23,7 +23,10 @@ type JobHealth struct {
 	Success     bool
 }
 
-// BuildInfo identifies the binary.
+// SyncErrorReasons are the reason label values of throughline_sync_errors_total.
+var SyncErrorReasons = []string{"error", "canceled", "config"}
+
+// Build identifies the binary.
 type Build struct{ Version, Revision, GoVersion string }
 
 // Collector exposes the latest snapshot and pipeline health. A scrape only
@@ -68,7 +71,11 @@ func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, re
 	defer c.mu.Unlock()
 	h := c.syncs[source]
 	if h == nil {
+		// Every reason starts at 0, so increase() sees the first failure.
 		h = &SyncHealth{Errors: map[string]float64{}}
+		for _, r := range SyncErrorReasons {
+			h.Errors[r] = 0
+		}
 		c.syncs[source] = h
 	}
 	h.Duration = d
