@@ -9,6 +9,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +38,9 @@ type Params struct {
 	// Workflow: status names (case-insensitive) per stage.
 	Todo, Started, Wait, Done []string
 	DiscardedResolutions      []string
+	// ExplainDir, when set, runs each SQL statement under EXPLAIN ANALYZE and
+	// writes its profile there (one file per statement), for tuning.
+	ExplainDir string
 	// Forecasts: Monte Carlo trials and seed (defaults 10000 and 1).
 	Trials int
 	Seed   uint64
@@ -113,8 +118,14 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 		t0 := time.Now()
 		for i, stmt := range splitSQL(string(body)) {
 			ts := time.Now()
-			_, err := c.ExecContext(ctx, stmt)
-			res.Statements = append(res.Statements, Step{Name: fmt.Sprintf("%s#%d", strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), i+1), Duration: time.Since(ts)})
+			var err error
+			name := fmt.Sprintf("%s#%d", strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), i+1)
+			if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
+				err = explain(ctx, c, stmt, filepath.Join(p.ExplainDir, name+".txt"))
+			} else {
+				_, err = c.ExecContext(ctx, stmt)
+			}
+			res.Statements = append(res.Statements, Step{Name: name, Duration: time.Since(ts)})
 			if err != nil {
 				rollback()
 				return res, fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
@@ -294,4 +305,25 @@ func zoneOffsets(loc *time.Location, fromYear, toYear int) [][2]int64 {
 		out = append(out, [2]int64{hi, offset(hi)})
 	}
 	return out
+}
+
+// explain runs stmt under EXPLAIN ANALYZE and writes the profile to path.
+func explain(ctx context.Context, c *sql.Conn, stmt, path string) error {
+	rows, err := c.QueryContext(ctx, "EXPLAIN ANALYZE "+stmt)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		b.WriteString(v)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(stmt+"\n\n"+b.String()), 0o644)
 }

@@ -88,7 +88,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, classifyOpenError(o.Path, err)
 	}
-	settings := []string{"SET GLOBAL TimeZone = '" + strings.ReplaceAll(tz, "'", "") + "'"}
+	settings := []string{
+		"SET GLOBAL TimeZone = '" + strings.ReplaceAll(tz, "'", "") + "'",
+		// Metric tables are rebuilt with INSERT … SELECT; letting DuckDB write
+		// them in parallel matters more than their physical row order (queries
+		// that care say ORDER BY).
+		"SET GLOBAL preserve_insertion_order = false",
+	}
 	if o.MemoryLimit != "" {
 		settings = append(settings, "SET GLOBAL memory_limit = '"+strings.ReplaceAll(o.MemoryLimit, "'", "")+"'")
 	}

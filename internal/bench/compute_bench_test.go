@@ -84,7 +84,7 @@ func peakRSS() float64 {
 func BenchmarkCompute(b *testing.B) {
 	n := computeItems()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, warehouse.Options{Path: b.TempDir() + "/bench.duckdb", MemoryLimit: "2GB"})
+	db, err := warehouse.Open(ctx, warehouse.Options{Path: b.TempDir() + "/bench.duckdb", MemoryLimit: benchMemoryLimit()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,6 +104,7 @@ func BenchmarkCompute(b *testing.B) {
 		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: teams,
 		Started: []string{"In Progress", "In Review", "Blocked"}, Wait: []string{"In Review", "Blocked"}, Done: []string{"Done"}, Todo: []string{"To Do"},
 		OperationalTypes: []string{"Incident"}, Trials: 10000, Seed: 1,
+		ExplainDir: os.Getenv("THROUGHLINE_BENCH_EXPLAIN"),
 	}
 	b.ResetTimer()
 	var res metrics.Result
@@ -129,4 +130,13 @@ func BenchmarkCompute(b *testing.B) {
 		}
 	}
 	b.ReportMetric(peakRSS()/(1<<20), "peakRSS_MiB")
+}
+
+// benchMemoryLimit is DuckDB's memory_limit for the compute benchmark
+// (THROUGHLINE_BENCH_MEMORY, default 2GB).
+func benchMemoryLimit() string {
+	if s := os.Getenv("THROUGHLINE_BENCH_MEMORY"); s != "" {
+		return s
+	}
+	return "2GB"
 }
