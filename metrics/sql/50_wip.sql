@@ -1,19 +1,23 @@
--- WIP: items whose stage at the end of the day is started. A started interval
--- from t_i to t_(i+1) covers the days date(t_i) .. date(t_(i+1)) - 1.
+-- Stage deltas per day, team, class and stage, shared by WIP and cumulative
+-- flow: an interval in a stage from t_i to t_(i+1) covers the days
+-- date(t_i) .. date(t_(i+1)) - 1 (it counts at the end of those days).
+CREATE OR REPLACE TEMP TABLE flow_stage_deltas AS
+WITH iv AS (
+    SELECT d0, CASE WHEN end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE d1 END AS d1,
+        team, work_class, t AS stage
+    FROM flow_intervals WHERE t IS NOT NULL
+), ends AS (
+    SELECT d0 AS day, team, work_class, stage, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL
+    UNION ALL
+    SELECT d1, team, work_class, stage, -count(*) FROM iv WHERE d1 > d0 GROUP BY ALL
+)
+SELECT day, team, work_class, stage, sum(delta) AS delta FROM ends GROUP BY ALL;
+
+-- WIP: items whose stage at the end of the day is started.
 DELETE FROM wip_daily;
 INSERT INTO wip_daily
-WITH iv AS (
-    SELECT i.n, i.d0,
-        CASE WHEN i.end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE i.d1 END AS d1,
-        i.team, i.work_class
-    FROM flow_iv i
-    WHERE i.t = 'started'
-), deltas AS (
-    SELECT d0 AS day, team, work_class, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL
-    UNION ALL
-    SELECT d1, team, work_class, -count(*) FROM iv WHERE d1 > d0 GROUP BY ALL
-), per_day AS (
-    SELECT day, team, work_class, sum(delta) AS delta FROM deltas GROUP BY ALL
+WITH per_day AS (
+    SELECT day, team, work_class, sum(delta) AS delta FROM flow_stage_deltas WHERE stage = 'started' GROUP BY ALL
 )
 SELECT r.day, g.team, g.work_class,
     CAST(sum(coalesce(p.delta, 0)) OVER (PARTITION BY g.team, g.work_class ORDER BY r.day) AS BIGINT)

@@ -29,12 +29,14 @@ FROM range(
 
 DELETE FROM capacity;
 INSERT INTO capacity
-SELECT m.team, m.member, w.week_start,
-    greatest(m.hours_per_week - coalesce((
-        SELECT sum(o.hours) FROM time_off o JOIN cap_person_member p ON p.person_id = o.person_id
-        WHERE p.member = m.member AND o.day >= w.week_start AND o.day < w.week_start + 7), 0), 0)
+WITH off AS (
+    SELECT p.member, CAST(date_trunc('week', o.day) AS DATE) AS week_start, sum(o.hours) AS hours
+    FROM time_off o JOIN (SELECT DISTINCT person_id, member FROM cap_person_member) p ON p.person_id = o.person_id
+    GROUP BY ALL
+)
+SELECT m.team, m.member, w.week_start, greatest(m.hours_per_week - coalesce(off.hours, 0), 0)
 FROM cap_members m CROSS JOIN cap_weeks w
-ORDER BY w.week_start, m.team, m.member;
+LEFT JOIN off ON off.member = m.member AND off.week_start = w.week_start;
 
 -- Worklog hours of each team's members, by week and the item's work class.
 CREATE OR REPLACE TEMP TABLE cap_logged AS
