@@ -16,7 +16,7 @@ import (
 func runDashboards(_ context.Context, g *globals, args []string) error {
 	fs := g.flags("dashboards")
 	cfgPath := fs.String("config", "", "config file with alerts: thresholds and schedules.sync (default: built-in defaults)")
-	out := fs.String("out", "throughline-dashboards", "folder to write prometheus/alerts.yml and prometheus/recording.yml to")
+	out := fs.String("out", "throughline-dashboards", "folder to write prometheus/{alerts,recording}.yml and grafana/ (dashboards and provisioning) to")
 	if err := g.parse(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +43,15 @@ func runDashboards(_ context.Context, g *globals, args []string) error {
 	}
 	fmt.Fprintf(g.stdout, "load them with rule_files: [%q] in prometheus.yml; check with `promtool check rules`\n",
 		filepath.Join(filepath.Dir(paths[0]), "*.yml"))
+	grafana, err := dashboards.WriteGrafana(*out)
+	if err != nil {
+		return err
+	}
+	for _, p := range grafana {
+		fmt.Fprintf(g.stdout, "wrote %s\n", p)
+	}
+	fmt.Fprintf(g.stdout, "provision Grafana with %s (deploy/docker-compose.yml shows how)\n",
+		filepath.Join(*out, dashboards.GrafanaDir, "provisioning", "*.yml"))
 	return nil
 }
 

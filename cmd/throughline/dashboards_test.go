@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/throughline/throughline/dashboards"
 )
 
 func TestDashboardsCommand(t *testing.T) {
@@ -33,6 +35,27 @@ func TestDashboardsCommand(t *testing.T) {
 			}
 			if !strings.Contains(stdout, filepath.Join(out, "prometheus", f)) {
 				t.Errorf("stdout does not name %s:\n%s", f, stdout)
+			}
+		}
+		// The Grafana files are the committed ones of dashboards/grafana.
+		files, err := dashboards.GrafanaFiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			got, err := os.ReadFile(filepath.Join(out, dashboards.GrafanaDir, f.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join("..", "..", "dashboards", dashboards.GrafanaDir, f.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("grafana/%s differs from dashboards/grafana/%s", f.Path, f.Path)
+			}
+			if !strings.Contains(stdout, filepath.Join(out, dashboards.GrafanaDir, f.Path)) {
+				t.Errorf("stdout does not name grafana/%s:\n%s", f.Path, stdout)
 			}
 		}
 	})

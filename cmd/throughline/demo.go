@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
 	"github.com/throughline/throughline/metrics"
@@ -61,6 +62,10 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "prometheus rules: %s (alerts.yml, recording.yml)\n", filepath.Dir(rules[0]))
+	if _, err := dashboards.WriteGrafana(abs); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "grafana dashboards: %s (provisioning/ for Grafana; see deploy/)\n", filepath.Join(abs, dashboards.GrafanaDir))
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {
 		return err

@@ -221,6 +221,50 @@ scrape_configs:
 			return len(res.Data.Result) > 0, "no series"
 		})
 	}
+	// Every query of every Grafana panel parses and runs against the live
+	// data, with the variables expanded as Grafana does (All: every value,
+	// here .*), and returns data. The demo guarantees data for every panel
+	// of the five dashboards: portfolio and team flow (item counters, the
+	// cycle-time histogram and summaries, SLE, WIP and its limit, aging,
+	// flow efficiency: every team has open and finished work), delivery
+	// (open milestones with forecasts, due and baseline dates), capacity
+	// (six week offsets per team, worklogs, estimates), pipeline (one CSV
+	// source, the compute job, data-quality rows, sync error counters that
+	// start at 0); the "at risk" and "over capacity" counts end in
+	// `or vector(0)`. increase() needs the two scrapes the rules above
+	// already waited for.
+	panelStart := time.Now()
+	panelQueries, err := dashboards.PanelQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expand := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1h",
+		"$team", ".*", "$project", ".*", "$source", ".*")
+	deadline = time.Now().Add(10 * time.Second)
+	for _, pq := range panelQueries {
+		name := pq.Dashboard + " / " + pq.Panel + " / " + pq.RefID
+		expr := expand.Replace(pq.Expr)
+		if strings.Contains(expr, "$") {
+			t.Errorf("%s: a variable is left in %s", name, expr)
+			continue
+		}
+		for {
+			res, err := query(expr)
+			if err != nil {
+				t.Errorf("%s: %s: %v", name, expr, err)
+				break
+			}
+			if len(res.Data.Result) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: %s returned no data", name, expr)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	t.Logf("%d Grafana panel queries checked in %s", len(panelQueries), time.Since(panelStart).Round(time.Millisecond))
 	if res, err := query(`ALERTS`); err == nil {
 		for _, s := range res.Data.Result {
 			t.Logf("demo alert: %s", s.Metric)

@@ -47,6 +47,7 @@ Usage:
   throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
   throughline check    [--config FILE]
   throughline dashboards [--config FILE] [--out DIR]
+  throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   throughline version
 
 Every command takes --log-format text|json and --log-level debug|info|warn|error.
@@ -74,6 +75,7 @@ var commands = map[string]command{
 	"version":  runVersion,
 
 	"dashboards": runDashboards,
+	"backfill":   runBackfill,
 }
 
 // globals are what every command gets.
