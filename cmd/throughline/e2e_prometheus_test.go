@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,6 +81,25 @@ func TestPrometheusScrapesAndEvaluatesRules(t *testing.T) {
 		return resp.StatusCode == 200, resp.Status
 	})
 	t.Logf("throughline ready after %s", time.Since(start).Round(time.Millisecond))
+
+	// promtool's linter on a real scrape (text format).
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		resp, err := http.Get("http://" + target + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(body)
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("promtool check metrics on a scrape (%d bytes): %v\n%s", len(body), err, out)
+		}
+	}
 
 	rules, err := writeRules(dir, cfg)
 	if err != nil {
