@@ -49,8 +49,15 @@ func (db *DB) ResetCursor(ctx context.Context, source string) error {
 	return err
 }
 
-// StartRun records a running sync.
+// StartRun records a running sync. Runs of the source still marked running
+// were ended by a crash or a kill (the warehouse has one writer, so none can
+// be alive): they are marked died first.
 func (db *DB) StartRun(ctx context.Context, source string, at time.Time) (int64, error) {
+	if _, err := db.ExecContext(ctx, `UPDATE sync_runs SET status = 'died',
+		error = 'the process ended during the run; the next run resumed from the last committed batch'
+		WHERE source_id = ? AND status = 'running'`, source); err != nil {
+		return 0, fmt.Errorf("mark dead runs: %w", err)
+	}
 	var id int64
 	err := db.QueryRowContext(ctx, `INSERT INTO sync_runs (run_id, source_id, started_at, status)
 		VALUES (nextval('sync_run_ids'), ?, ?, 'running') RETURNING run_id`, source, at.UTC()).Scan(&id)

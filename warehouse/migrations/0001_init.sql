@@ -297,7 +297,7 @@ COMMENT ON COLUMN sync_runs.run_id IS 'Run id (increasing).';
 COMMENT ON COLUMN sync_runs.source_id IS 'Source id.';
 COMMENT ON COLUMN sync_runs.started_at IS 'Start.';
 COMMENT ON COLUMN sync_runs.finished_at IS 'End; NULL while running or when the process died.';
-COMMENT ON COLUMN sync_runs.status IS 'running, ok, failed or canceled.';
+COMMENT ON COLUMN sync_runs.status IS 'running, ok, failed, canceled, or died (the process ended during the run; marked when the next run starts).';
 COMMENT ON COLUMN sync_runs.items IS 'Records committed.';
 COMMENT ON COLUMN sync_runs.batches IS 'Batches committed.';
 COMMENT ON COLUMN sync_runs.problems IS 'Input problems reported (rows rejected or repaired).';
