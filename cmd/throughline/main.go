@@ -48,6 +48,7 @@ Usage:
   throughline check    [--config FILE]
   throughline dashboards [--config FILE] [--out DIR]
   throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  throughline export   [--config FILE] --dir DIR [--format parquet|csv] [--raw]
   throughline version
 
 Every command takes --log-format text|json and --log-level debug|info|warn|error.
@@ -76,6 +77,7 @@ var commands = map[string]command{
 
 	"dashboards": runDashboards,
 	"backfill":   runBackfill,
+	"export":     runExport,
 }
 
 // globals are what every command gets.
