@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/connectors/asana"
 	"github.com/throughline/throughline/connectors/csv"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
@@ -23,7 +24,8 @@ type Options struct {
 type constructor func(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error)
 
 var registry = map[string]constructor{
-	"csv": newCSV,
+	"csv":   newCSV,
+	"asana": newAsana,
 }
 
 // Kinds lists the kinds that have a connector.
@@ -63,4 +65,10 @@ func New(src config.Source, loc *time.Location, opt Options) (ingest.Connector, 
 func newCSV(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error) {
 	return csv.New(csv.Config{Layout: src.Layout, Path: src.Path, Columns: src.Columns, Location: loc},
 		csv.Options{Logger: opt.Logger, Now: opt.Now})
+}
+
+// newAsana reads the token from the variable token_env names; Asana
+// timestamps carry their zone, so loc is unused.
+func newAsana(src config.Source, _ *time.Location, opt Options) (ingest.Connector, error) {
+	return asana.FromSource(src, asana.Options{Logger: opt.Logger, Now: opt.Now})
 }

@@ -1,0 +1,434 @@
+// Package asanatest is a fake Asana API 1.0 server for tests, built from the
+// shapes of the vendor's OpenAPI examples. It serves one deterministic
+// project (see NewProject) and can inject faults: a 429 with Retry-After, a
+// 500, an expired offset and a 401.
+package asanatest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Token is the Bearer token the fake accepts.
+const Token = "test-token"
+
+// Fixed identifiers of the fake project.
+const (
+	ProjectGID  = "1200000000000001"
+	ProjectName = "Website Relaunch"
+	// NumTasks is the number of tasks listed in the project (two pages at limit 100).
+	NumTasks = 105
+	// ReopenedGID is completed, reopened, and completed again.
+	ReopenedGID = "1300000000000000"
+	// ParentGID has two subtasks (not listed in the project).
+	ParentGID = "1300000000000005"
+	// MilestoneGID is a completed milestone.
+	MilestoneGID = "1300000000000104"
+	// NumSubtasks is the number of subtasks in the project.
+	NumSubtasks = 2
+)
+
+// Sections of the fake project, board order.
+var Sections = []Object{
+	{"gid": "1100000000000001", "resource_type": "section", "name": "To Do"},
+	{"gid": "1100000000000002", "resource_type": "section", "name": "In Progress"},
+	{"gid": "1100000000000003", "resource_type": "section", "name": "Review"},
+	{"gid": "1100000000000004", "resource_type": "section", "name": "Done"},
+}
+
+// Users of the fake workspace.
+var Users = []Object{
+	{"gid": "1000000000000001", "resource_type": "user", "name": "Ada Lovelace", "email": "ada@example.com"},
+	{"gid": "1000000000000002", "resource_type": "user", "name": "Greg Sanchez", "email": "greg@example.com"},
+}
+
+// Object is a JSON object as the API renders it.
+type Object = map[string]any
+
+// Project is the data a fake serves.
+type Project struct {
+	Tasks    []Object            // listed in the project, in priority order
+	Subtasks map[string][]Object // by parent gid
+	Stories  map[string][]Object // by task gid, oldest first
+	Entries  map[string][]Object // time tracking entries by task gid
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Path  string
+	Query map[string][]string
+	Auth  string
+}
+
+// Server is a fake Asana API.
+type Server struct {
+	*httptest.Server
+	data Project
+
+	mu           sync.Mutex
+	requests     []Request
+	throttle     map[string]int // path → Retry-After seconds, on its next call
+	fail         map[string]bool
+	expireOffset bool
+	unauthorized bool
+}
+
+// New starts a fake serving NewProject's data; it stops with the test.
+func New(t testing.TB) *Server {
+	s := &Server{data: NewProject(), throttle: map[string]int{}, fail: map[string]bool{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// BaseURL returns the base URL to configure (the API root).
+func (s *Server) BaseURL() string { return s.URL + "/api/1.0" }
+
+// Throttle makes the next call of path answer 429 with Retry-After seconds.
+func (s *Server) Throttle(path string, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle[path] = retryAfter
+}
+
+// FailOnce makes the next call of path answer 500.
+func (s *Server) FailOnce(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[path] = true
+}
+
+// ExpireOffsets makes every request carrying an offset answer 400 "expired".
+func (s *Server) ExpireOffsets() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireOffset = true
+}
+
+// Unauthorized makes every request answer 401.
+func (s *Server) Unauthorized() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unauthorized = true
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Data returns the served data (shared: do not modify).
+func (s *Server) Data() Project { return s.data }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	e := Object{"message": msg, "help": "For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors"}
+	if status >= 500 {
+		e["phrase"] = "6 sad squid snuggle softly"
+	}
+	writeJSON(w, status, Object{"errors": []Object{e}})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, "/api/1.0")
+	q := r.URL.Query()
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Path: path, Query: q, Auth: r.Header.Get("Authorization")})
+	retry, throttled := s.throttle[path]
+	delete(s.throttle, path)
+	fail := s.fail[path]
+	delete(s.fail, path)
+	expire, unauthorized := s.expireOffset, s.unauthorized
+	s.mu.Unlock()
+
+	switch {
+	case !ok || r.Method != http.MethodGet:
+		writeError(w, http.StatusNotFound, "Unknown object or path")
+		return
+	case unauthorized || r.Header.Get("Authorization") != "Bearer "+Token:
+		writeError(w, http.StatusUnauthorized, "Not Authorized")
+		return
+	case throttled:
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeError(w, http.StatusTooManyRequests, "You've made too many requests and hit a rate limit. Please retry after the given amount of time.")
+		return
+	case fail:
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return
+	case expire && q.Get("offset") != "":
+		writeError(w, http.StatusBadRequest, "offset: Your pagination token has expired.")
+		return
+	}
+
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	var list []Object
+	switch {
+	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "sections":
+		if parts[1] != ProjectGID {
+			writeError(w, http.StatusNotFound, "project: Unknown object: "+parts[1])
+			return
+		}
+		list = Sections
+	case len(parts) == 1 && parts[0] == "tasks":
+		if q.Get("project") == "" {
+			writeError(w, http.StatusBadRequest, "Must specify exactly one of project, tag, section, user task list, or assignee + workspace")
+			return
+		}
+		if q.Get("project") != ProjectGID {
+			writeError(w, http.StatusNotFound, "project: Unknown object: "+q.Get("project"))
+			return
+		}
+		var since time.Time
+		if v := q.Get("modified_since"); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "modified_since: Not a valid date-time: "+v)
+				return
+			}
+			since = t
+		}
+		for _, t := range s.data.Tasks {
+			if m, _ := time.Parse(time.RFC3339Nano, t["modified_at"].(string)); !m.Before(since) {
+				list = append(list, t)
+			}
+		}
+	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "subtasks":
+		list = s.data.Subtasks[parts[1]]
+	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "stories":
+		list = s.data.Stories[parts[1]]
+	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "time_tracking_entries":
+		list = s.data.Entries[parts[1]]
+	default:
+		writeError(w, http.StatusNotFound, "Unknown object or path")
+		return
+	}
+	s.page(w, r, path, list)
+}
+
+// page serves list with limit/offset pagination and opt_fields.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, path string, list []Object) {
+	q := r.URL.Query()
+	var fields []string
+	if f := q.Get("opt_fields"); f != "" {
+		fields = strings.Split(f, ",")
+	} else {
+		fields = []string{"name", "resource_subtype"}
+	}
+	start, limit := 0, len(list)
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, "limit: Must be between 1 and 100")
+			return
+		}
+		limit = n
+	}
+	if o := q.Get("offset"); o != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o)
+		p, n, _ := strings.Cut(string(b), "|")
+		i, aerr := strconv.Atoi(n)
+		if err != nil || aerr != nil || p != path || i < 0 || i > len(list) {
+			writeError(w, http.StatusBadRequest, "offset: Invalid offset")
+			return
+		}
+		start = i
+	}
+	end := min(start+limit, len(list))
+	data := make([]any, 0, end-start)
+	for _, o := range list[start:end] {
+		data = append(data, project(o, fields))
+	}
+	resp := Object{"data": data}
+	if q.Get("limit") != "" {
+		if end < len(list) {
+			off := base64.RawURLEncoding.EncodeToString([]byte(path + "|" + strconv.Itoa(end)))
+			nq := r.URL.Query()
+			nq.Set("offset", off)
+			resp["next_page"] = Object{"offset": off, "path": path + "?" + nq.Encode(), "uri": s.BaseURL() + path + "?" + nq.Encode()}
+		} else {
+			resp["next_page"] = nil
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// project keeps gid, resource_type and the requested (dotted) fields; an
+// object named without sub-fields renders compact.
+func project(v any, fields []string) any {
+	switch x := v.(type) {
+	case Object:
+		out := Object{}
+		for _, k := range []string{"gid", "resource_type"} {
+			if val, ok := x[k]; ok {
+				out[k] = val
+			}
+		}
+		sub := map[string][]string{}
+		for _, f := range fields {
+			head, rest, _ := strings.Cut(f, ".")
+			if _, ok := sub[head]; !ok {
+				sub[head] = nil
+			}
+			if rest != "" {
+				sub[head] = append(sub[head], rest)
+			}
+		}
+		for k, rest := range sub {
+			if val, ok := x[k]; ok {
+				out[k] = project(val, rest)
+			}
+		}
+		return out
+	case []Object:
+		out := make([]any, len(x))
+		for i, o := range x {
+			out[i] = project(o, fields)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+var base = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func gid(prefix, n int) string { return fmt.Sprintf("%d%014d", prefix, n) }
+
+// NewProject builds the fake project: NumTasks tasks cycling through four
+// patterns (done after moves, in progress, untouched, in progress with a
+// comment and a due date change), ReopenedGID reopened, ParentGID with two
+// subtasks, MilestoneGID a milestone, and time entries on every tenth task.
+func NewProject() Project {
+	p := Project{Subtasks: map[string][]Object{}, Stories: map[string][]Object{}, Entries: map[string][]Object{}}
+	proj := Object{"gid": ProjectGID, "resource_type": "project", "name": ProjectName}
+	storyN := 0
+	story := func(at time.Time, by Object, subtype string, extra Object) Object {
+		storyN++
+		o := Object{"gid": gid(14, storyN), "resource_type": "story", "created_at": ts(at), "created_by": by,
+			"type": "system", "resource_subtype": subtype}
+		for k, v := range extra {
+			o[k] = v
+		}
+		return o
+	}
+	move := func(at time.Time, by Object, from, to int) Object {
+		return story(at, by, "section_changed", Object{
+			"text":        fmt.Sprintf("moved this Task from %q to %q in %s", Sections[from]["name"], Sections[to]["name"], ProjectName),
+			"old_section": Sections[from], "new_section": Sections[to]})
+	}
+	mkTask := func(n int, name string, created time.Time) Object {
+		return Object{
+			"gid": gid(13, n), "resource_type": "task", "name": name, "resource_subtype": "default_task",
+			"created_by": Object{"gid": Users[0]["gid"], "resource_type": "user"},
+			"completed":  false, "completed_at": nil, "created_at": ts(created), "modified_at": ts(created),
+			"due_on": nil, "due_at": nil, "assignee": nil, "parent": nil, "num_subtasks": 0,
+			"permalink_url": "https://app.asana.com/1/1/task/" + gid(13, n),
+			"workspace":     Object{"gid": "1000000000000000", "resource_type": "workspace", "name": "Example Co"},
+		}
+	}
+	finish := func(t Object, stories []Object, section int) {
+		last := t["created_at"].(string)
+		for _, s := range stories {
+			last = s["created_at"].(string)
+		}
+		t["modified_at"] = last
+		if section >= 0 {
+			t["memberships"] = []Object{{"project": proj, "section": Sections[section]}}
+		}
+		p.Stories[t["gid"].(string)] = stories
+	}
+	entryN := 0
+	for i := range NumTasks {
+		created := base.Add(time.Duration(i) * time.Hour)
+		t := mkTask(i, fmt.Sprintf("Task %d", i), created)
+		u := Users[i%2]
+		t["assignee"] = u
+		day := 24 * time.Hour
+		var stories []Object
+		section := 0
+		switch {
+		case i == 0:
+			stories = []Object{
+				move(created.Add(day), u, 0, 1),
+				story(created.Add(2*day), u, "marked_complete", Object{"text": "marked this task complete"}),
+				story(created.Add(3*day), Users[1], "marked_incomplete", Object{"text": "marked this task incomplete"}),
+				story(created.Add(4*day), u, "marked_complete", Object{"text": "marked this task complete"}),
+			}
+			section = 1
+			t["completed"], t["completed_at"] = true, ts(created.Add(4*day))
+		case i == 104:
+			t["resource_subtype"] = "milestone"
+			t["name"] = "Beta launch"
+			t["due_on"] = "2026-03-31"
+			stories = []Object{story(created.Add(2*day), u, "marked_complete", Object{"text": "marked this milestone complete"})}
+			t["completed"], t["completed_at"] = true, ts(created.Add(2*day))
+		case i%4 == 0:
+			stories = []Object{move(created.Add(day), u, 0, 1), move(created.Add(2*day), u, 1, 2),
+				move(created.Add(3*day), u, 2, 3),
+				story(created.Add(3*day+time.Minute), u, "marked_complete", Object{"text": "marked this task complete"})}
+			section = 3
+			t["completed"], t["completed_at"] = true, ts(created.Add(3*day+time.Minute))
+		case i%4 == 1:
+			stories = []Object{move(created.Add(day), u, 0, 1)}
+			section = 1
+		case i%4 == 2:
+		case i%4 == 3:
+			stories = []Object{
+				story(created.Add(time.Hour), u, "comment_added", Object{"type": "comment", "text": "Looks good."}),
+				move(created.Add(day), u, 0, 1),
+				story(created.Add(2*day), u, "due_date_changed", Object{"text": "changed the due date",
+					"old_dates": Object{"due_on": nil}, "new_dates": Object{"due_on": "2026-02-20"}}),
+			}
+			t["due_on"] = "2026-02-20"
+			section = 1
+		}
+		if i == 5 {
+			t["num_subtasks"] = NumSubtasks
+			for j := range NumSubtasks {
+				st := mkTask(500+j, fmt.Sprintf("Subtask %d of task 5", j), created.Add(time.Duration(j+1)*time.Hour))
+				st["parent"] = Object{"gid": t["gid"], "resource_type": "task", "name": t["name"]}
+				var ss []Object
+				if j == 0 {
+					at := created.Add(time.Duration(j+1)*time.Hour + day)
+					ss = []Object{story(at, u, "marked_complete", Object{"text": "marked this task complete"})}
+					st["completed"], st["completed_at"] = true, ts(at)
+				}
+				finish(st, ss, -1)
+				p.Subtasks[t["gid"].(string)] = append(p.Subtasks[t["gid"].(string)], st)
+			}
+		}
+		if i%10 == 0 {
+			for k := range 2 {
+				entryN++
+				p.Entries[t["gid"].(string)] = append(p.Entries[t["gid"].(string)], Object{
+					"gid": gid(15, entryN), "resource_type": "time_tracking_entry",
+					"duration_minutes": 30 * (k + 1), "entered_on": created.Add(time.Duration(k) * 24 * time.Hour).Format(time.DateOnly),
+					"created_by": Users[k], "created_at": ts(created.Add(time.Duration(k)*24*time.Hour + 8*time.Hour)),
+					"task":            Object{"gid": t["gid"], "resource_type": "task", "name": t["name"], "resource_subtype": t["resource_subtype"]},
+					"attributable_to": proj, "approval_status": "DRAFT", "billable_status": "billable",
+				})
+			}
+		}
+		finish(t, stories, section)
+		p.Tasks = append(p.Tasks, t)
+	}
+	return p
+}

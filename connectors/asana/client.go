@@ -1,0 +1,214 @@
+package asana
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIError is a non-2xx reply of the Asana API. Match it with errors.As.
+type APIError struct {
+	Status     int
+	RetryAfter time.Duration // from the Retry-After header (429), zero when absent
+	Path       string        // request path, without the query
+	Message    string        // errors[0].message of the reply body
+}
+
+func (e *APIError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("asana %s: HTTP %d", e.Path, e.Status)
+	}
+	return fmt.Sprintf("asana %s: HTTP %d: %s", e.Path, e.Status, e.Message)
+}
+
+// Retry bounds.
+const (
+	maxRateLimitRetries = 8
+	maxServerRetries    = 4
+	maxBackoff          = 30 * time.Second
+	maxBody             = 32 << 20
+)
+
+// client is a thin Asana API 1.0 client: Bearer auth, {"data":…} envelope,
+// limit/offset pagination and retries.
+type client struct {
+	base     string // without trailing slash
+	token    string
+	tokenEnv string // named in credential errors
+	hc       *http.Client
+	sleep    func(context.Context, time.Duration) error
+	logger   *slog.Logger
+	limit    int
+}
+
+type errorBody struct {
+	Errors []struct {
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+type pageBody struct {
+	Data     []json.RawMessage `json:"data"`
+	NextPage *struct {
+		Offset string `json:"offset"`
+	} `json:"next_page"`
+}
+
+// list walks every page of a list endpoint, calling fn with each page's
+// records and whether it is the last page. Offsets live only in this loop.
+func (c *client) list(ctx context.Context, path string, q url.Values, fn func(data []json.RawMessage, last bool) error) error {
+	q = cloneValues(q)
+	q.Set("limit", strconv.Itoa(c.limit))
+	for page := 1; ; page++ {
+		body, err := c.get(ctx, path, q)
+		if err != nil {
+			return fmt.Errorf("list %s page %d: %w", path, page, err)
+		}
+		var p pageBody
+		if err := json.Unmarshal(body, &p); err != nil {
+			return fmt.Errorf("list %s page %d: decode: %w", path, page, err)
+		}
+		last := p.NextPage == nil || p.NextPage.Offset == ""
+		c.logger.Debug("asana page", "path", path, "page", page, "records", len(p.Data))
+		if err := fn(p.Data, last); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		q.Set("offset", p.NextPage.Offset)
+	}
+}
+
+// listAll collects every record of a list endpoint.
+func (c *client) listAll(ctx context.Context, path string, q url.Values) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	err := c.list(ctx, path, q, func(data []json.RawMessage, _ bool) error {
+		all = append(all, data...)
+		return nil
+	})
+	return all, err
+}
+
+// get fetches one URL, retrying 429 (after Retry-After), 5xx and transport
+// errors (capped exponential backoff); it returns the body of a 2xx reply.
+func (c *client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var throttled, failed int
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		body, apiErr, err := c.do(ctx, u, path)
+		switch {
+		case err == nil && apiErr == nil:
+			return body, nil
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if failed >= maxServerRetries {
+				return nil, err
+			}
+		case apiErr.Status == http.StatusTooManyRequests:
+			if throttled >= maxRateLimitRetries {
+				return nil, apiErr
+			}
+			throttled++
+			wait := apiErr.RetryAfter
+			if wait <= 0 {
+				wait = backoff(throttled)
+			}
+			c.logger.Debug("asana rate limited", "path", path, "retry_after", wait)
+			if err := c.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		case apiErr.Status >= 500:
+			if failed >= maxServerRetries {
+				return nil, apiErr
+			}
+		case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden:
+			return nil, fmt.Errorf("asana rejected the token in $%s (HTTP %d): check that the variable holds a current personal access token or service-account token with access to the configured workspace and projects: %w",
+				c.tokenEnv, apiErr.Status, apiErr)
+		case apiErr.Status == http.StatusPaymentRequired:
+			return nil, fmt.Errorf("asana %s is a premium-only feature (HTTP 402): the workspace's plan does not include it: %w", path, apiErr)
+		default:
+			return nil, apiErr
+		}
+		failed++
+		if err := c.sleep(ctx, backoff(failed)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// do sends one request. A non-2xx reply is returned as apiErr.
+func (c *client) do(ctx context.Context, u, path string) (body []byte, apiErr *APIError, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return body, nil, nil
+	}
+	e := &APIError{Status: resp.StatusCode, Path: path}
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if n, perr := strconv.Atoi(strings.TrimSpace(s)); perr == nil && n >= 0 {
+			e.RetryAfter = time.Duration(n) * time.Second
+		}
+	}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && len(eb.Errors) > 0 {
+		e.Message = eb.Errors[0].Message
+	}
+	return nil, e, nil
+}
+
+func backoff(n int) time.Duration {
+	d := time.Second << min(n-1, 10)
+	return min(d, maxBackoff)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+var errNoToken = errors.New("token is empty")

@@ -1,0 +1,305 @@
+package asana
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/throughline/throughline/ingest"
+)
+
+type ref struct {
+	GID  string `json:"gid"`
+	Name string `json:"name"`
+}
+
+type user struct {
+	GID   string `json:"gid"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+type task struct {
+	GID             string    `json:"gid"`
+	Name            string    `json:"name"`
+	ResourceSubtype string    `json:"resource_subtype"`
+	Completed       bool      `json:"completed"`
+	CompletedAt     time.Time `json:"completed_at"`
+	CreatedAt       time.Time `json:"created_at"`
+	ModifiedAt      time.Time `json:"modified_at"`
+	DueOn           string    `json:"due_on"`
+	DueAt           time.Time `json:"due_at"`
+	Assignee        *user     `json:"assignee"`
+	Memberships     []struct {
+		Project ref  `json:"project"`
+		Section *ref `json:"section"`
+	} `json:"memberships"`
+	Parent      *ref `json:"parent"`
+	NumSubtasks int  `json:"num_subtasks"`
+}
+
+type story struct {
+	GID             string    `json:"gid"`
+	CreatedAt       time.Time `json:"created_at"`
+	CreatedBy       *user     `json:"created_by"`
+	ResourceSubtype string    `json:"resource_subtype"`
+	OldSection      *ref      `json:"old_section"`
+	NewSection      *ref      `json:"new_section"`
+}
+
+type timeEntry struct {
+	GID             string `json:"gid"`
+	DurationMinutes int64  `json:"duration_minutes"`
+	EnteredOn       string `json:"entered_on"`
+	CreatedBy       *user  `json:"created_by"`
+}
+
+// batcher accumulates one page's records, each item and person once.
+type batcher struct {
+	b      ingest.Batch
+	items  map[string]bool
+	people map[string]int // gid → index in b.People
+}
+
+func (bt *batcher) person(u *user) string {
+	if u == nil || u.GID == "" {
+		return ""
+	}
+	p := ingest.Person{ExternalID: u.GID, DisplayName: u.Name, Email: u.Email}
+	if i, ok := bt.people[u.GID]; ok {
+		old := &bt.b.People[i]
+		if old.DisplayName == "" {
+			old.DisplayName = p.DisplayName
+		}
+		if old.Email == "" {
+			old.Email = p.Email
+		}
+		return u.GID
+	}
+	bt.people[u.GID] = len(bt.b.People)
+	bt.b.People = append(bt.b.People, p)
+	return u.GID
+}
+
+// page maps one page of project tasks (and their subtasks, stories and time
+// entries) to a batch; it also returns the newest modified_at on the page.
+func (c *Connector) page(ctx context.Context, proj string, sections map[string]string, data []json.RawMessage) (ingest.Batch, time.Time, error) {
+	bt := &batcher{items: map[string]bool{}, people: map[string]int{}}
+	var newest time.Time
+	projects := map[string]bool{}
+	for _, raw := range data {
+		var t task
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return ingest.Batch{}, newest, fmt.Errorf("decode task: %w", err)
+		}
+		if t.ModifiedAt.After(newest) {
+			newest = t.ModifiedAt
+		}
+		for _, m := range t.Memberships {
+			if m.Project.GID == proj && !projects[proj] {
+				projects[proj] = true
+				bt.b.Projects = append(bt.b.Projects, ingest.Project{Key: proj, Name: m.Project.Name})
+			}
+		}
+		if err := c.task(ctx, bt, proj, sections, t, raw, ""); err != nil {
+			return ingest.Batch{}, newest, err
+		}
+		if t.NumSubtasks == 0 {
+			continue
+		}
+		subs, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/subtasks", url.Values{"opt_fields": {taskFields}})
+		if err != nil {
+			return ingest.Batch{}, newest, fmt.Errorf("task %s subtasks: %w", t.GID, err)
+		}
+		for _, sraw := range subs {
+			var s task
+			if err := json.Unmarshal(sraw, &s); err != nil {
+				return ingest.Batch{}, newest, fmt.Errorf("decode subtask of %s: %w", t.GID, err)
+			}
+			if err := c.task(ctx, bt, proj, sections, s, sraw, t.GID); err != nil {
+				return ingest.Batch{}, newest, err
+			}
+		}
+	}
+	return bt.b, newest, nil
+}
+
+// task maps one task: item (or milestone), history, worklogs, raw payload.
+func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections map[string]string, t task, raw json.RawMessage, parent string) error {
+	if bt.items[t.GID] {
+		return nil // a subtask also listed in the project
+	}
+	bt.items[t.GID] = true
+	if parent == "" && t.Parent != nil {
+		parent = t.Parent.GID
+	}
+	section := ""
+	for _, m := range t.Memberships {
+		if m.Project.GID == proj && m.Section != nil {
+			section = m.Section.Name
+			if n, ok := sections[m.Section.GID]; ok && section == "" {
+				section = n
+			}
+		}
+	}
+	sdata, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/stories", url.Values{"opt_fields": {storyFields}})
+	if err != nil {
+		return fmt.Errorf("task %s stories: %w", t.GID, err)
+	}
+	stories := make([]story, 0, len(sdata))
+	for _, s := range sdata {
+		var st story
+		if err := json.Unmarshal(s, &st); err != nil {
+			return fmt.Errorf("task %s: decode story: %w", t.GID, err)
+		}
+		stories = append(stories, st)
+		bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "story", ExternalID: st.GID, Payload: s})
+	}
+	bt.b.Transitions = append(bt.b.Transitions, history(t, section, sections, stories, bt)...)
+
+	edata, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/time_tracking_entries", url.Values{"opt_fields": {entryFields}})
+	if err != nil {
+		return fmt.Errorf("task %s time tracking entries: %w", t.GID, err)
+	}
+	for _, e := range edata {
+		var te timeEntry
+		if err := json.Unmarshal(e, &te); err != nil {
+			return fmt.Errorf("task %s: decode time tracking entry: %w", t.GID, err)
+		}
+		day, _ := time.Parse(time.DateOnly, te.EnteredOn)
+		bt.b.Worklogs = append(bt.b.Worklogs, ingest.Worklog{
+			ID: te.GID, ItemKey: t.GID, Person: bt.person(te.CreatedBy), StartedAt: day, Seconds: te.DurationMinutes * 60,
+		})
+	}
+
+	status, cat := section, ""
+	if status == "" {
+		status = StatusNoSection
+	}
+	if t.Completed {
+		status, cat = StatusCompleted, CategoryDone
+	}
+	typ := "Task"
+	switch {
+	case t.ResourceSubtype == "milestone":
+		typ = "Milestone"
+	case parent != "":
+		typ = "Subtask"
+	}
+	it := ingest.Item{
+		Key: t.GID, Project: proj, Title: t.Name, Type: typ, Status: status, StatusCategory: cat,
+		Assignee: bt.person(t.Assignee), Parent: parent,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.ModifiedAt, DueDate: dueDate(t),
+	}
+	if t.Completed {
+		it.ResolvedAt = t.CompletedAt
+	}
+	bt.b.Items = append(bt.b.Items, it)
+	if t.ResourceSubtype == "milestone" {
+		m := ingest.Milestone{Name: t.Name, Project: proj, DueDate: it.DueDate}
+		if t.Completed {
+			m.CompletedAt = t.CompletedAt
+		}
+		bt.b.Milestones = append(bt.b.Milestones, m)
+	}
+	bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "task", ExternalID: t.GID, Payload: raw})
+	return nil
+}
+
+func dueDate(t task) time.Time {
+	if d, err := time.Parse(time.DateOnly, t.DueOn); err == nil {
+		return d
+	}
+	if !t.DueAt.IsZero() {
+		y, m, d := t.DueAt.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Time{}
+}
+
+// history derives a task's status changes from its stories (oldest first):
+// the creation into its first section, section_changed moves within this
+// project, marked_complete and marked_incomplete. Other stories are kept
+// raw only.
+func history(t task, current string, sections map[string]string, stories []story, bt *batcher) []ingest.Transition {
+	name := func(r *ref) string {
+		if r == nil {
+			return ""
+		}
+		if n, ok := sections[r.GID]; ok && r.Name == "" {
+			return n
+		}
+		return r.Name
+	}
+	inProject := func(r *ref) bool {
+		if r == nil {
+			return false
+		}
+		_, ok := sections[r.GID]
+		return ok || len(sections) == 0
+	}
+	// The first section: where the first move in this project came from,
+	// else the current one.
+	section := current
+	for _, s := range stories {
+		if s.ResourceSubtype == "section_changed" && inProject(s.NewSection) {
+			if n := name(s.OldSection); n != "" {
+				section = n
+			}
+			break
+		}
+	}
+	if section == "" {
+		section = StatusNoSection
+	}
+	completed := false
+	status := func() (string, string) {
+		if completed {
+			return StatusCompleted, CategoryDone
+		}
+		return section, ""
+	}
+	h := []ingest.Transition{{ItemKey: t.GID, At: t.CreatedAt, To: section}}
+	add := func(s story) {
+		at := s.CreatedAt
+		if last := h[len(h)-1].At; at.Before(last) {
+			at = last
+		}
+		from, fromCat := h[len(h)-1].To, h[len(h)-1].ToCategory
+		to, toCat := status()
+		if to == from {
+			return
+		}
+		h = append(h, ingest.Transition{ItemKey: t.GID, At: at, From: from, FromCategory: fromCat, To: to, ToCategory: toCat, Author: bt.person(s.CreatedBy)})
+	}
+	for _, s := range stories {
+		switch s.ResourceSubtype {
+		case "section_changed":
+			if !inProject(s.NewSection) {
+				continue // another project's column
+			}
+			if n := name(s.NewSection); n != "" {
+				section = n
+			}
+		case "marked_complete":
+			completed = true
+		case "marked_incomplete":
+			completed = false
+		default:
+			continue
+		}
+		add(s)
+	}
+	// Stories can be truncated: end where the task is.
+	if t.Completed && !completed {
+		completed = true
+		add(story{CreatedAt: t.CompletedAt})
+	}
+	if !t.Completed && completed {
+		completed = false
+		add(story{CreatedAt: t.ModifiedAt})
+	}
+	return h
+}
