@@ -80,11 +80,15 @@ type Server struct {
 	fail         map[string]bool
 	expireOffset bool
 	unauthorized bool
+	failPaged    map[string]bool // path → 500 on every call carrying an offset
 }
 
 // New starts a fake serving NewProject's data; it stops with the test.
-func New(t testing.TB) *Server {
-	s := &Server{data: NewProject(), throttle: map[string]int{}, fail: map[string]bool{}}
+func New(t testing.TB) *Server { return NewWith(t, NewProject()) }
+
+// NewWith starts a fake serving p (see GenerateProject); it stops with the test.
+func NewWith(t testing.TB, p Project) *Server {
+	s := &Server{data: p, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -105,6 +109,21 @@ func (s *Server) FailOnce(path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[path] = true
+}
+
+// FailPagesAfterFirst makes every call of path carrying an offset (the
+// second page on) answer 500, until ClearFailPages.
+func (s *Server) FailPagesAfterFirst(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failPaged[path] = true
+}
+
+// ClearFailPages undoes FailPagesAfterFirst for every path.
+func (s *Server) ClearFailPages() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.failPaged)
 }
 
 // ExpireOffsets makes every request carrying an offset answer 400 "expired".
@@ -152,7 +171,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, Request{Path: path, Query: q, Auth: r.Header.Get("Authorization")})
 	retry, throttled := s.throttle[path]
 	delete(s.throttle, path)
-	fail := s.fail[path]
+	fail := s.fail[path] || (s.failPaged[path] && q.Get("offset") != "")
 	delete(s.fail, path)
 	expire, unauthorized := s.expireOffset, s.unauthorized
 	s.mu.Unlock()
@@ -194,14 +213,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+q.Get("project"))
 			return
 		}
-		var since time.Time
-		if v := q.Get("modified_since"); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "modified_since: Not a valid date-time: "+v)
-				return
-			}
-			since = t
+		v := q.Get("modified_since")
+		if v == "" {
+			list = s.data.Tasks
+			break
+		}
+		since, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "modified_since: Not a valid date-time: "+v)
+			return
 		}
 		for _, t := range s.data.Tasks {
 			if m, _ := time.Parse(time.RFC3339Nano, t["modified_at"].(string)); !m.Before(since) {
@@ -316,7 +336,12 @@ func gid(prefix, n int) string { return fmt.Sprintf("%d%014d", prefix, n) }
 // patterns (done after moves, in progress, untouched, in progress with a
 // comment and a due date change), ReopenedGID reopened, ParentGID with two
 // subtasks, MilestoneGID a milestone, and time entries on every tenth task.
-func NewProject() Project {
+func NewProject() Project { return GenerateProject(NumTasks) }
+
+// GenerateProject builds a project like NewProject's with n tasks (n > 5),
+// deterministically: the last task is the milestone, task 0 the reopened
+// one, task 5 the parent of the NumSubtasks subtasks.
+func GenerateProject(n int) Project {
 	p := Project{Subtasks: map[string][]Object{}, Stories: map[string][]Object{}, Entries: map[string][]Object{}}
 	proj := Object{"gid": ProjectGID, "resource_type": "project", "name": ProjectName}
 	storyN := 0
@@ -355,8 +380,12 @@ func NewProject() Project {
 		}
 		p.Stories[t["gid"].(string)] = stories
 	}
+	subBase := 500 // subtask gids follow the tasks'
+	if n > subBase {
+		subBase = n
+	}
 	entryN := 0
-	for i := range NumTasks {
+	for i := range n {
 		created := base.Add(time.Duration(i) * time.Hour)
 		t := mkTask(i, fmt.Sprintf("Task %d", i), created)
 		u := Users[i%2]
@@ -374,7 +403,7 @@ func NewProject() Project {
 			}
 			section = 1
 			t["completed"], t["completed_at"] = true, ts(created.Add(4*day))
-		case i == 104:
+		case i == n-1:
 			t["resource_subtype"] = "milestone"
 			t["name"] = "Beta launch"
 			t["due_on"] = "2026-03-31"
@@ -403,7 +432,7 @@ func NewProject() Project {
 		if i == 5 {
 			t["num_subtasks"] = NumSubtasks
 			for j := range NumSubtasks {
-				st := mkTask(500+j, fmt.Sprintf("Subtask %d of task 5", j), created.Add(time.Duration(j+1)*time.Hour))
+				st := mkTask(subBase+j, fmt.Sprintf("Subtask %d of task 5", j), created.Add(time.Duration(j+1)*time.Hour))
 				st["parent"] = Object{"gid": t["gid"], "resource_type": "task", "name": t["name"]}
 				var ss []Object
 				if j == 0 {
