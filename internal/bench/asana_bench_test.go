@@ -15,7 +15,6 @@ import (
 	"github.com/throughline/throughline/ingest"
 )
 
-// asanaBenchTasks is the size of the generated Asana project.
 // asanaBenchTasks is the fake project's size (THROUGHLINE_BENCH_TASKS, default 20,000).
 func asanaBenchTasks() int {
 	if s := os.Getenv("THROUGHLINE_BENCH_TASKS"); s != "" {
