@@ -1,6 +1,6 @@
-// Package dashboards generates what Prometheus (and, later, Grafana) reads
-// from the metric catalogue: alert rules and recording rules. Every metric
-// name comes from a metrics.Def, so the rules cannot drift from the exporter.
+// Package dashboards generates what Prometheus and Grafana read from the
+// metric catalogue: alert rules, recording rules and dashboards. Every metric
+// name comes from a metrics.Def, so none of them can drift from the exporter.
 package dashboards
 
 import (
