@@ -84,6 +84,7 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 	}
 	fmt.Fprintf(g.stdout, "\nconfig:    %s\nwarehouse: %s\ntry:       go run ./cmd/throughline sql --config %s \"SELECT * FROM cycle_time_stats WHERE work_class = '*'\"\n",
 		cfgPath, dbPath, cfgPath)
+	fmt.Fprintf(g.stdout, "           go run ./cmd/throughline forecast --config %s\n           docs/sql-cookbook.md for 19 more queries\n", cfgPath)
 	if *once {
 		return nil
 	}
