@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -140,6 +141,25 @@ func (a *sqlAPI) handleSQL(w http.ResponseWriter, r *http.Request) {
 	case mediaCSV:
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		writeResultCSV(w, res)
+	case mediaArrow, mediaParquet:
+		// Encode in memory (the row limit bounds it): an encoding error
+		// still gets an error answer, and Parquet wants a complete write.
+		write := writeResultArrow
+		if format == mediaParquet {
+			write = writeResultParquet
+		}
+		var b bytes.Buffer
+		if err := write(&b, res); err != nil {
+			log.Error("sql api encode", "format", format, "err", err)
+			w.Header().Del("X-Throughline-Truncated")
+			w.Header().Del("X-Throughline-Row-Count")
+			writeError(w, fmt.Errorf("encode the result as %s: %w", format, err))
+			return
+		}
+		w.Header().Set("Content-Type", format)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+		w.Write(b.Bytes())
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}
@@ -171,7 +191,6 @@ func negotiate(accept string) (string, error) {
 	if strings.TrimSpace(accept) == "" {
 		return mediaJSON, nil
 	}
-	var wanted []string
 	for _, part := range strings.Split(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil || params["q"] == "0" {
@@ -182,17 +201,13 @@ func negotiate(accept string) (string, error) {
 			return mediaJSON, nil
 		case mediaCSV, "text/*":
 			return mediaCSV, nil
-		}
-		wanted = append(wanted, mt)
-	}
-	for _, mt := range wanted {
-		switch mt {
-		case mediaArrow, mediaParquet, "application/x-parquet", "application/parquet":
-			return "", queryErrorf(http.StatusNotAcceptable, "bad_request",
-				"%s: Arrow IPC and Parquet output are not in this build; ask for application/json or text/csv", mt)
+		case mediaArrow:
+			return mediaArrow, nil
+		case mediaParquet, "application/x-parquet", "application/parquet":
+			return mediaParquet, nil
 		}
 	}
-	return "", queryErrorf(http.StatusNotAcceptable, "bad_request", "Accept %q: this API answers application/json or text/csv", accept)
+	return "", queryErrorf(http.StatusNotAcceptable, "bad_request", "Accept %q: this API answers application/json, text/csv, %s or %s", accept, mediaArrow, mediaParquet)
 }
 
 // syncRun is one row of GET /api/v1/sync-runs.

@@ -365,9 +365,9 @@ func TestSQLAPI(t *testing.T) {
 	})
 
 	t.Run("not acceptable", func(t *testing.T) {
-		code, _, b := s.do(t, "POST", "/api/v1/sql", `{"sql": "SELECT 1"}`, "Accept", "application/vnd.apache.arrow.stream")
-		if code != http.StatusNotAcceptable || !strings.Contains(string(b), "not in this build") {
-			t.Errorf("arrow: %d %s", code, b)
+		code, _, b := s.do(t, "POST", "/api/v1/sql", `{"sql": "SELECT 1"}`, "Accept", "image/png")
+		if code != http.StatusNotAcceptable || !strings.Contains(string(b), "application/vnd.apache.arrow.stream") {
+			t.Errorf("image/png: %d %s", code, b)
 		}
 		code, _, b = s.do(t, "POST", "/api/v1/sql", `{"sql": 1}`)
 		if code != http.StatusBadRequest || !strings.Contains(string(b), `"code":"bad_request"`) {
@@ -482,7 +482,10 @@ func TestNegotiate(t *testing.T) {
 		{"text/csv", mediaCSV, 0},
 		{"text/csv;q=0.9, application/json", mediaCSV, 0},
 		{"application/json; charset=utf-8", mediaJSON, 0},
-		{"application/vnd.apache.parquet", "", http.StatusNotAcceptable},
+		{"application/vnd.apache.parquet", mediaParquet, 0},
+		{"application/x-parquet", mediaParquet, 0},
+		{"application/vnd.apache.arrow.stream, application/json;q=0.5", mediaArrow, 0},
+		{"application/vnd.apache.arrow.stream;q=0", "", http.StatusNotAcceptable},
 		{"image/png", "", http.StatusNotAcceptable},
 	}
 	for _, tt := range tests {

@@ -118,9 +118,14 @@ func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryRes
 	return r.run(ctx, query, 0)
 }
 
-// writeResult prints a result as table, csv or json (one object per line).
+// writeResult prints a result as table, csv, json (one object per line),
+// arrow (an Arrow IPC stream) or parquet.
 func writeResult(w io.Writer, res *queryResult, format string) error {
 	switch format {
+	case "arrow":
+		return writeResultArrow(w, res)
+	case "parquet":
+		return writeResultParquet(w, res)
 	case "csv":
 		return writeResultCSV(w, res)
 	case "json":

@@ -17,8 +17,8 @@ import (
 func runSQL(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("sql")
 	cfgPath := fs.String("config", "throughline.yaml", "config file")
-	format := fs.String("format", "table", "output: table, csv or json")
-	out := fs.String("out", "", "write to this file instead of standard output")
+	format := fs.String("format", "table", "output: table, csv, json, arrow (an Arrow IPC stream) or parquet")
+	out := fs.String("out", "", "write to this file instead of standard output (required for arrow and parquet)")
 	if err := g.parse(fs, args); err != nil {
 		return err
 	}
@@ -28,9 +28,11 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 	switch *format {
 	case "table", "csv", "json":
 	case "arrow", "parquet":
-		return usagef("--format %s: Arrow and Parquet output are not in this build; use table, csv or json", *format)
+		if *out == "" {
+			return usagef("--format %s writes binary: name the file with --out FILE", *format)
+		}
 	default:
-		return usagef("--format %q: want table, csv or json", *format)
+		return usagef("--format %q: want table, csv, json, arrow or parquet", *format)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
