@@ -209,12 +209,19 @@ func exportTables(ctx context.Context, g *globals, db *warehouse.DB, dir, format
 	} else if err := os.WriteFile(filepath.Join(dir, manifestName), b, 0o644); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
 	}
-	for _, t := range tables {
+	// On a terminal: tables done, rows/s and an ETA; log lines either way.
+	bar := newProgress(isTerminal(os.Stderr), "export")
+	var exported int64
+	for i, t := range tables {
 		if err := exportTable(ctx, g, db, abs, format, t); err != nil {
+			bar.done()
 			return nil, err
 		}
+		exported += t.Rows
+		bar.step(i+1, len(tables), "tables", exported)
 		m.Tables = append(m.Tables, *t)
 	}
+	bar.done()
 	return m, nil
 }
 

@@ -217,6 +217,26 @@ func (p *progress) update(records, batches int) {
 	fmt.Fprintf(os.Stderr, "\r%s: %d records in %d batches, %.0f records/s ", p.label, records, batches, rate)
 }
 
+// step draws "label: k/n units, rows/s, ETA" for work with a known size.
+func (p *progress) step(k, n int, unit string, rows int64) {
+	if !p.on {
+		return
+	}
+	el := time.Since(p.start)
+	eta := "?"
+	if k > 0 && k < n {
+		eta = (time.Duration(float64(el) / float64(k) * float64(n-k))).Round(time.Second).String()
+	} else if k >= n {
+		eta = "0s"
+	}
+	rate := 0.0
+	if s := el.Seconds(); s > 0 {
+		rate = float64(rows) / s
+	}
+	p.last = time.Now()
+	fmt.Fprintf(os.Stderr, "\r%s: %d/%d %s, %d rows, %.0f rows/s, ETA %s ", p.label, k, n, unit, rows, rate, eta)
+}
+
 func (p *progress) done() {
 	if p.on && !p.last.IsZero() {
 		fmt.Fprintln(os.Stderr)
