@@ -134,9 +134,10 @@ func str(s string) any {
 }
 
 type stage struct {
-	table string   // target table
-	key   []string // key columns for the upsert
-	rows  [][]driver.Value
+	table   string   // target table
+	columns []string // columns the rows carry, when not all (the rest stay NULL)
+	key     []string // key columns for the upsert
+	rows    [][]driver.Value
 	// replaceBy deletes target rows whose key matches rather than upserting
 	// row by row (used for histories: the batch carries the whole history).
 	replaceBy string
@@ -171,7 +172,12 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 	if len(b.Items) > 0 {
-		s := stage{table: "work_items", key: []string{"item_id"}}
+		// The derived columns (team_id, stage, work_class, started_at,
+		// completed_at, discarded) are filled by the compute job.
+		s := stage{table: "work_items", key: []string{"item_id"}, columns: []string{"item_id", "source_id", "key", "external_id",
+			"project_id", "assignee_id", "parent_id", "milestone_id", "item_type", "title", "status", "status_category",
+			"resolution", "created_at", "resolved_at", "due_date", "story_points", "estimate_seconds", "updated_at",
+			"team_override", "work_class_override", "deleted"}}
 		for _, it := range b.Items {
 			var sp, est any
 			if it.StoryPoints != nil {
@@ -185,10 +191,10 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 				ms = id(source, it.Project, it.Milestone)
 			}
 			s.rows = append(s.rows, []driver.Value{
-				id(source, it.Key), source, it.Key, str(it.ExternalID), id(source, it.Project), nil,
+				id(source, it.Key), source, it.Key, str(it.ExternalID), id(source, it.Project),
 				id(source, it.Assignee), id(source, it.Parent), ms, str(it.Type), str(it.Title),
-				str(it.Status), nil, str(it.StatusCategory), str(it.Resolution), nil,
-				ts(it.CreatedAt), nil, nil, ts(it.ResolvedAt), nil, date(it.DueDate), sp, est,
+				str(it.Status), str(it.StatusCategory), str(it.Resolution),
+				ts(it.CreatedAt), ts(it.ResolvedAt), date(it.DueDate), sp, est,
 				ts(it.UpdatedAt), str(it.Team), str(it.WorkClass), it.Deleted,
 			})
 		}
@@ -279,7 +285,7 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)); err != nil {
 		return fmt.Errorf("stage %s: %w", s.table, err)
 	}
-	if err := appendRows(c, true, tmp, s.rows); err != nil {
+	if err := appendRows(c, true, tmp, s.rows, s.columns...); err != nil {
 		return err
 	}
 	keys := strings.Join(s.key, ", ")

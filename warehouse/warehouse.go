@@ -236,7 +236,7 @@ func (db *DB) withConn(ctx context.Context, f func(c *sql.Conn) error) error {
 }
 
 // appendRows bulk-loads rows into table (catalog temp when temp is true) on c.
-func appendRows(c *sql.Conn, temp bool, table string, rows [][]driver.Value) error {
+func appendRows(c *sql.Conn, temp bool, table string, rows [][]driver.Value, columns ...string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -245,7 +245,15 @@ func appendRows(c *sql.Conn, temp bool, table string, rows [][]driver.Value) err
 		if temp {
 			catalog = "temp"
 		}
-		a, err := duckdb.NewAppender(dc.(driver.Conn), catalog, "main", table)
+		var a *duckdb.Appender
+		var err error
+		if len(columns) > 0 {
+			// Only the columns given: the others keep their defaults (NULL)
+			// without a value per row crossing into DuckDB.
+			a, err = duckdb.NewAppenderWithColumns(dc.(driver.Conn), catalog, "main", table, columns)
+		} else {
+			a, err = duckdb.NewAppender(dc.(driver.Conn), catalog, "main", table)
+		}
 		if err != nil {
 			return fmt.Errorf("appender %s: %w", table, err)
 		}
