@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -138,39 +140,32 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 	if err != nil {
 		return nil, err
 	}
-	hist := map[[2]string]*Histogram{}
-	var order [][2]string
-	err = each(`SELECT team, work_class, cycle_seconds FROM item_flow
-		WHERE completed AND NOT discarded AND cycle_seconds IS NOT NULL ORDER BY team, work_class`, func(r *sql.Rows) error {
-		var team, class string
-		var sec float64
-		if err := r.Scan(&team, &class, &sec); err != nil {
+	// Cumulative bucket counts are aggregated in SQL: one row per team and
+	// class, not one per completed item.
+	var buckets []string
+	for _, d := range CycleBucketsDays {
+		buckets = append(buckets, fmt.Sprintf("count(*) FILTER (WHERE cycle_seconds <= %g)", d*86400))
+	}
+	err = each(`SELECT team, work_class, count(*), sum(cycle_seconds), `+strings.Join(buckets, ", ")+`
+		FROM item_flow WHERE completed AND NOT discarded AND cycle_seconds IS NOT NULL
+		GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
+		h := Histogram{Buckets: map[float64]uint64{}}
+		counts := make([]uint64, len(CycleBucketsDays))
+		dest := []any{&h.Team, &h.WorkClass, &h.Count, &h.Sum}
+		for i := range counts {
+			dest = append(dest, &counts[i])
+		}
+		if err := r.Scan(dest...); err != nil {
 			return err
 		}
-		k := [2]string{team, class}
-		h := hist[k]
-		if h == nil {
-			h = &Histogram{Team: team, WorkClass: class, Buckets: map[float64]uint64{}}
-			for _, d := range CycleBucketsDays {
-				h.Buckets[d*86400] = 0
-			}
-			hist[k] = h
-			order = append(order, k)
+		for i, d := range CycleBucketsDays {
+			h.Buckets[d*86400] = counts[i]
 		}
-		h.Count++
-		h.Sum += sec
-		for _, d := range CycleBucketsDays {
-			if sec <= d*86400 {
-				h.Buckets[d*86400]++
-			}
-		}
+		s.Histograms = append(s.Histograms, h)
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, k := range order {
-		s.Histograms = append(s.Histograms, *hist[k])
 	}
 	err = each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, sle_days, sle_attainment, cycle_seconds_sum
 		FROM cycle_time_stats`, func(r *sql.Rows) error {
@@ -222,7 +217,7 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 			a.SumSeconds += toFloat(v) * 86400
 		}
 		for _, q := range Quantiles {
-			rank := int(ceil(q * float64(n)))
+			rank := int(math.Ceil(q * float64(n)))
 			if rank < 1 {
 				rank = 1
 			}
@@ -332,14 +327,6 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 		return nil, err
 	}
 	return s, nil
-}
-
-func ceil(x float64) float64 {
-	i := float64(int64(x))
-	if x > i {
-		return i + 1
-	}
-	return i
 }
 
 func toFloat(v any) float64 {
