@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/internal/config"
-	"github.com/throughline/throughline/internal/demo"
 	"github.com/throughline/throughline/metrics"
 )
 
@@ -39,24 +37,9 @@ func TestPrometheusScrapesAndEvaluatesRules(t *testing.T) {
 		t.Skip("prometheus not found: apt-get install prometheus to run the end-to-end test")
 	}
 	start := time.Now()
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: 400}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(demo.Config(data, filepath.Join(dir, "w.duckdb"))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg, p := demoPipeline(t, 400)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := openWarehouse(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
-	p.progress = false
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

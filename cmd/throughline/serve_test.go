@@ -17,24 +17,9 @@ import (
 )
 
 func TestServeSyncsComputesAndExposesMetrics(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: 400}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(demo.Config(data, filepath.Join(dir, "w.duckdb"))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, p := demoPipeline(t, 400)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := openWarehouse(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
-	p.progress = false
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,4 +93,28 @@ func TestServeSyncsComputesAndExposesMetrics(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop within 15 s of cancellation")
 	}
+}
+
+// demoPipeline generates a demo organisation of n items in a temporary
+// folder and returns its folder, config and a pipeline over a fresh
+// warehouse (closed when the test ends).
+func demoPipeline(t *testing.T, n int) (string, *config.Config, *pipeline) {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: n}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(demo.Config(data, filepath.Join(dir, "w.duckdb"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openWarehouse(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
+	p.progress = false
+	return dir, cfg, p
 }
