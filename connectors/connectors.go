@@ -5,12 +5,14 @@ package connectors
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/throughline/throughline/connectors/asana"
 	"github.com/throughline/throughline/connectors/csv"
+	"github.com/throughline/throughline/connectors/jira"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
 )
@@ -19,6 +21,8 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// HTTPClient is used by HTTP sources (nil: their default).
+	HTTPClient *http.Client
 }
 
 type constructor func(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error)
@@ -26,6 +30,7 @@ type constructor func(src config.Source, loc *time.Location, opt Options) (inges
 var registry = map[string]constructor{
 	"csv":   newCSV,
 	"asana": newAsana,
+	"jira":  newJira,
 }
 
 // Kinds lists the kinds that have a connector.
@@ -55,7 +60,7 @@ func New(src config.Source, loc *time.Location, opt Options) (ingest.Connector, 
 	if !ok {
 		return nil, fmt.Errorf("source %s: kind %q has no connector in this build (available: %s)", src.Name, src.Kind, strings.Join(Kinds(), ", "))
 	}
-	conn, err := c(src, loc, Options{Logger: opt.Logger.With("source", src.Name), Now: opt.Now})
+	conn, err := c(src, loc, Options{Logger: opt.Logger.With("source", src.Name), Now: opt.Now, HTTPClient: opt.HTTPClient})
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
@@ -70,5 +75,11 @@ func newCSV(src config.Source, loc *time.Location, opt Options) (ingest.Connecto
 // newAsana reads the token from the variable token_env names; Asana
 // timestamps carry their zone, so loc is unused.
 func newAsana(src config.Source, _ *time.Location, opt Options) (ingest.Connector, error) {
-	return asana.FromSource(src, asana.Options{Logger: opt.Logger, Now: opt.Now})
+	return asana.FromSource(src, asana.Options{Logger: opt.Logger, Now: opt.Now, HTTPClient: opt.HTTPClient})
+}
+
+// newJira reads the token from the variable token_env names; Jira
+// timestamps carry their offset, so loc is unused.
+func newJira(src config.Source, _ *time.Location, opt Options) (ingest.Connector, error) {
+	return jira.FromSource(src, jira.Options{Logger: opt.Logger, Now: opt.Now, HTTPClient: opt.HTTPClient})
 }

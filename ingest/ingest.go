@@ -6,6 +6,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -100,6 +101,31 @@ type Milestone struct {
 	DueChanges      []DueChange
 }
 
+// Sprint is a time-boxed iteration of a board (Jira agile).
+type Sprint struct {
+	ID         string // vendor id
+	Board      string // the board that owns it
+	Name       string
+	State      string // future, active or closed
+	StartAt    time.Time
+	EndAt      time.Time // planned end
+	CompleteAt time.Time
+}
+
+// SprintMembership is every sprint an item has been in. It replaces what
+// the warehouse holds for the item; an empty Sprints list clears it.
+type SprintMembership struct {
+	ItemKey string
+	Sprints []string // Sprint.ID
+}
+
+// Live is the complete set of item keys in a source's scope, from a
+// reconciliation pass: the source's other items are marked deleted, and
+// items in the set that were marked deleted are live again.
+type Live struct {
+	Keys []string
+}
+
 // RawPayload is the vendor's record as fetched, kept so a mapping fix can
 // re-derive canonical rows without re-fetching.
 type RawPayload struct {
@@ -146,8 +172,12 @@ type Batch struct {
 	TimeOff     []TimeOff
 	Worklogs    []Worklog
 	Milestones  []Milestone
+	Sprints     []Sprint
+	Memberships []SprintMembership
 	Raw         []RawPayload
 	Problems    []Problem
+	// Live, when set, is a reconciliation of the source's scope (see Live).
+	Live *Live
 	// Reread names files (or scopes) this batch starts reading afresh: the
 	// problems stored for them earlier are superseded by this batch's.
 	Reread []string
@@ -157,7 +187,22 @@ type Batch struct {
 // Len is the number of records in the batch.
 func (b Batch) Len() int {
 	return len(b.Projects) + len(b.Items) + len(b.Transitions) + len(b.People) +
-		len(b.TimeOff) + len(b.Worklogs) + len(b.Milestones)
+		len(b.TimeOff) + len(b.Worklogs) + len(b.Milestones) + len(b.Sprints) + len(b.Memberships)
+}
+
+// KnownCategory gives the status category (new, indeterminate, done) of
+// common status names, or "" for names it does not know. Connectors use it
+// for statuses the source no longer lists; config workflow still wins.
+func KnownCategory(status string) string {
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "to do", "todo", "open", "backlog", "new", "selected for development", "ready", "ready for dev", "inbox", "reopened":
+		return "new"
+	case "in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa":
+		return "indeterminate"
+	case "done", "closed", "resolved", "complete", "completed", "released", "won't do", "cancelled", "canceled":
+		return "done"
+	}
+	return ""
 }
 
 // A Connector streams what changed since from, oldest first, calling emit

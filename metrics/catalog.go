@@ -62,6 +62,7 @@ var (
 
 	SyncLastSuccess = Def{Name: "sync_last_success_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "Unix time of the last successful sync of the source."}
 	SyncDuration    = Def{Name: "sync_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "Duration of the last sync of the source."}
+	SyncRequests    = Def{Name: "sync_requests_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source", "code"}, Help: "HTTP requests to the source's API by reply status code (error: no reply) since the process started; retries count."}
 	SyncErrors      = Def{Name: "sync_errors_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source", "reason"}, Help: "Failed syncs by reason since the process started."}
 	Up              = Def{Name: "up", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "1 if the last sync of the source succeeded, else 0."}
 	JobLastSuccess  = Def{Name: "job_last_success_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"job"}, Help: "Unix time of the last successful run of the job."}
@@ -76,5 +77,5 @@ var Catalog = []Def{
 	CycleTime, CycleTimeWindow, SLE, SLEAttainment, WIPItems, WIPLimit, WIPAge, WIPOverSLE, FlowEfficiency, DataQuality,
 	MilestoneDue, MilestoneBaselineDue, MilestoneForecast, MilestoneOnTime, MilestoneRemaining, MilestoneSlip, MilestoneStatus,
 	CapacitySeconds, PlannedLoad, AllocationRatio, LoggedUtilization, ProjectCapacityAvailable,
-	SyncLastSuccess, SyncDuration, SyncErrors, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
+	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
 }

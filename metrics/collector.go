@@ -34,10 +34,11 @@ type Build struct{ Version, Revision, GoVersion string }
 type Collector struct {
 	build prometheus.Metric
 
-	mu    sync.RWMutex
-	snap  *Snapshot
-	syncs map[string]*SyncHealth
-	jobs  map[string]*JobHealth
+	mu       sync.RWMutex
+	snap     *Snapshot
+	syncs    map[string]*SyncHealth
+	jobs     map[string]*JobHealth
+	requests map[[2]string]float64 // (source, code) → requests
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -87,6 +88,17 @@ func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, re
 	}
 }
 
+// ObserveRequest counts one HTTP request to a source's API; code is the
+// reply's status code, or "error" when no reply came.
+func (c *Collector) ObserveRequest(source, code string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.requests == nil {
+		c.requests = map[[2]string]float64{}
+	}
+	c.requests[[2]string{source, code}]++
+}
+
 // ObserveJob records a job outcome.
 func (c *Collector) ObserveJob(job string, at time.Time, d time.Duration, ok bool) {
 	c.mu.Lock()
@@ -132,6 +144,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range h.Errors {
 			gauge(SyncErrors, n, source, reason)
 		}
+	}
+	for k, n := range c.requests {
+		gauge(SyncRequests, n, k[0], k[1])
 	}
 	for job, h := range c.jobs {
 		if !h.LastSuccess.IsZero() {

@@ -220,12 +220,35 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			}
 			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
 		}
-		for _, d := range deleted {
-			if _, err := c.ExecContext(ctx, "DELETE FROM worklogs WHERE worklog_id = ?", d); err != nil {
-				return fmt.Errorf("delete worklog %v: %w", d, err)
-			}
+		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
+			return err
 		}
 		stages = append(stages, s)
+	}
+	if len(b.Sprints) > 0 {
+		s := stage{table: "sprints", key: []string{"sprint_id"}}
+		for _, sp := range b.Sprints {
+			s.rows = append(s.rows, []driver.Value{id(source, sp.ID), source, str(sp.Board), str(sp.Name), str(sp.State),
+				ts(sp.StartAt), ts(sp.EndAt), ts(sp.CompleteAt)})
+		}
+		stages = append(stages, s)
+	}
+	if len(b.Memberships) > 0 {
+		// Memberships replace what is stored per item, empty ones included.
+		keys := make([]driver.Value, 0, len(b.Memberships))
+		s := stage{table: "sprint_items", key: []string{"sprint_id", "item_id"}}
+		for _, m := range b.Memberships {
+			keys = append(keys, id(source, m.ItemKey))
+			for _, sp := range m.Sprints {
+				s.rows = append(s.rows, []driver.Value{id(source, sp), id(source, m.ItemKey)})
+			}
+		}
+		if err := deleteKeys(ctx, c, "sprint_items", "item_id", keys); err != nil {
+			return err
+		}
+		if len(s.rows) > 0 {
+			stages = append(stages, s)
+		}
 	}
 	if len(b.Raw) > 0 {
 		s := stage{table: "raw_payloads", key: []string{"source_id", "entity", "external_id"}}
@@ -241,6 +264,12 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 	}
 	if len(b.Items) > 0 {
+		// An item that moved (same vendor id, new key) leaves its old key deleted.
+		if _, err := c.ExecContext(ctx, `UPDATE work_items SET deleted = true
+			WHERE source_id = ? AND NOT deleted AND external_id IN (SELECT external_id FROM temp.main.stage_work_items WHERE external_id IS NOT NULL)
+			AND item_id NOT IN (SELECT item_id FROM temp.main.stage_work_items)`, source); err != nil {
+			return fmt.Errorf("mark moved items: %w", err)
+		}
 		// Projects referenced by items but not sent explicitly.
 		if _, err := c.ExecContext(ctx, `INSERT INTO projects (project_id, source_id, key)
 			SELECT DISTINCT project_id, source_id, split_part(project_id, ':', 2) FROM temp.main.stage_work_items s
@@ -250,6 +279,11 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	}
 	if err := commitMilestones(ctx, c, source, b.Milestones, now); err != nil {
 		return err
+	}
+	if b.Live != nil {
+		if err := reconcile(ctx, c, source, b.Live.Keys); err != nil {
+			return err
+		}
 	}
 	if len(b.Reread) > 0 || len(b.Problems) > 0 {
 		for _, f := range b.Reread {
@@ -402,4 +436,46 @@ func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
 		i = j
 	}
 	return groups
+}
+
+// deleteKeys deletes the rows of table whose col is one of keys, in one
+// statement through a temporary key table.
+func deleteKeys(ctx context.Context, c *sql.Conn, table, col string, keys []driver.Value) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE delete_keys (k VARCHAR)"); err != nil {
+		return fmt.Errorf("delete %s rows: %w", table, err)
+	}
+	rows := make([][]driver.Value, len(keys))
+	for i, k := range keys {
+		rows[i] = []driver.Value{k}
+	}
+	if err := appendRows(c, true, "delete_keys", rows); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("DELETE FROM main.%s WHERE %s IN (SELECT k FROM temp.main.delete_keys)", table, col)); err != nil {
+		return fmt.Errorf("delete %s rows: %w", table, err)
+	}
+	return nil
+}
+
+// reconcile marks the source's items whose keys are not in live deleted, and
+// those in live that were marked deleted live again.
+func reconcile(ctx context.Context, c *sql.Conn, source string, live []string) error {
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE live_items (item_id VARCHAR)"); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	rows := make([][]driver.Value, len(live))
+	for i, k := range live {
+		rows[i] = []driver.Value{id(source, k)}
+	}
+	if err := appendRows(c, true, "live_items", rows); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, `UPDATE work_items SET deleted = (item_id NOT IN (SELECT item_id FROM temp.main.live_items))
+		WHERE source_id = ? AND deleted <> (item_id NOT IN (SELECT item_id FROM temp.main.live_items))`, source); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	return nil
 }

@@ -176,3 +176,78 @@ func TestLockedFileExplained(t *testing.T) {
 		t.Fatalf("err = %v, want LockError with PID 4242", err)
 	}
 }
+
+func TestCommitSprintsMovesAndReconciliation(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ctx := context.Background()
+	at := tm("2024-01-01T00:00:00Z")
+	items := []ingest.Item{
+		{Key: "WEB-1", ExternalID: "101", Project: "WEB", CreatedAt: at},
+		{Key: "WEB-2", ExternalID: "102", Project: "WEB", CreatedAt: at},
+		{Key: "WEB-3", ExternalID: "103", Project: "WEB", CreatedAt: at},
+	}
+	b := ingest.Batch{Items: items,
+		Sprints: []ingest.Sprint{{ID: "sprint:1", Board: "8", Name: "S1", State: "closed", StartAt: at, CompleteAt: at.Add(240 * time.Hour)},
+			{ID: "sprint:2", Board: "8", Name: "S2", State: "active", StartAt: at.Add(240 * time.Hour)}},
+		Memberships: []ingest.SprintMembership{{ItemKey: "WEB-1", Sprints: []string{"sprint:1", "sprint:2"}}, {ItemKey: "WEB-2", Sprints: []string{"sprint:2"}}},
+		Cursor:      "c1"}
+	if err := db.Commit(ctx, "jira", b); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM sprint_items"); n != 3 {
+		t.Errorf("sprint_items = %d, want 3", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM sprints WHERE sprint_id = 'jira:sprint:1' AND board_id = '8' AND state = 'closed'"); n != 1 {
+		t.Errorf("sprint 1 rows = %d", n)
+	}
+	// Membership replaces per item: WEB-1 left sprint 2, WEB-2 left every sprint.
+	b = ingest.Batch{Memberships: []ingest.SprintMembership{{ItemKey: "WEB-1", Sprints: []string{"sprint:1"}}, {ItemKey: "WEB-2"}}, Cursor: "c2"}
+	if err := db.Commit(ctx, "jira", b); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM sprint_items"); n != 1 {
+		t.Errorf("sprint_items after replace = %d, want 1", n)
+	}
+	// WEB-3 moved to OPS-9 (same vendor id): the old key is deleted.
+	b = ingest.Batch{Items: []ingest.Item{{Key: "OPS-9", ExternalID: "103", Project: "OPS", CreatedAt: at}}, Cursor: "c3"}
+	if err := db.Commit(ctx, "jira", b); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM work_items WHERE deleted"); n != 1 {
+		t.Errorf("deleted after move = %d, want 1", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM work_items WHERE key = 'WEB-3' AND deleted"); n != 1 {
+		t.Error("WEB-3 not marked deleted after the move")
+	}
+	// Reconciliation: WEB-2 vanished; WEB-3 is back in scope.
+	b = ingest.Batch{Live: &ingest.Live{Keys: []string{"WEB-1", "WEB-3", "OPS-9"}}, Cursor: "c4"}
+	if err := db.Commit(ctx, "jira", b); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	rows, err := db.Query("SELECT key FROM work_items WHERE deleted ORDER BY key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		_ = rows.Scan(&k)
+		got = append(got, k)
+	}
+	if diff := cmp.Diff([]string{"WEB-2"}, got); diff != "" {
+		t.Errorf("deleted after reconciliation (-want +got):\n%s", diff)
+	}
+	// Another source's items are untouched by this source's reconciliation.
+	if err := db.Commit(ctx, "asana", ingest.Batch{Items: []ingest.Item{{Key: "1", CreatedAt: at}}, Cursor: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Commit(ctx, "jira", ingest.Batch{Live: &ingest.Live{Keys: []string{"WEB-1"}}, Cursor: "c5"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM work_items WHERE source_id = 'asana' AND deleted"); n != 0 {
+		t.Errorf("asana items deleted by a jira reconciliation: %d", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM work_items WHERE source_id = 'jira' AND NOT deleted"); n != 1 {
+		t.Errorf("live jira items = %d, want 1", n)
+	}
+}

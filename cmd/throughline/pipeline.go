@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/throughline/throughline/connectors"
@@ -83,7 +85,8 @@ func (p *pipeline) syncOne(ctx context.Context, src config.Source, full bool) er
 	if err := p.db.RegisterSource(ctx, src.Name, src.Kind, baseURL); err != nil {
 		return err
 	}
-	conn, err := connectors.New(src, p.cfg.Location, connectors.Options{Logger: log, Now: p.now})
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: countingTransport{source: src.Name, c: p.collector, next: http.DefaultTransport}}
+	conn, err := connectors.New(src, p.cfg.Location, connectors.Options{Logger: log, Now: p.now, HTTPClient: hc})
 	if err != nil {
 		p.collector.ObserveSync(src.Name, p.now(), 0, "config")
 		return err
@@ -246,4 +249,22 @@ func (p *progress) done() {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// countingTransport counts every request a connector sends, by reply status
+// code, in throughline_sync_requests_total.
+type countingTransport struct {
+	source string
+	c      *metrics.Collector
+	next   http.RoundTripper
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	t.c.ObserveRequest(t.source, code)
+	return resp, err
 }

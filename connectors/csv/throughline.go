@@ -187,17 +187,7 @@ func parseDate(s string) (time.Time, error) {
 
 // knownCategory gives the status category of common status names, so a CSV
 // source maps without workflow config (config workflow still wins).
-func knownCategory(status string) string {
-	switch strings.ToLower(status) {
-	case "to do", "todo", "open", "backlog", "new", "selected for development", "ready":
-		return "new"
-	case "in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa":
-		return "indeterminate"
-	case "done", "closed", "resolved", "complete", "completed", "released", "won't do", "cancelled", "canceled":
-		return "done"
-	}
-	return ""
-}
+func knownCategory(status string) string { return ingest.KnownCategory(status) }
 
 // itemRow is a parsed items.csv row.
 type itemRow struct {

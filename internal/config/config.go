@@ -95,6 +95,8 @@ type Source struct {
 	Columns map[string]string `yaml:"columns"`
 	// Timezone overrides the global zone for zone-less timestamps of this source.
 	Timezone string `yaml:"timezone"`
+	// Concurrency caps an HTTP source's requests in flight (default 4).
+	Concurrency int `yaml:"concurrency"`
 
 	line int
 }
@@ -414,8 +416,8 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Source kinds and the keys each accepts besides name and kind.
 var sourceKeys = map[string][]string{
 	"csv":   {"layout", "path", "columns", "timezone"},
-	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone"},
-	"asana": {"base_url", "workspace", "projects", "token_env", "timezone"},
+	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone", "concurrency"},
+	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "concurrency"},
 }
 
 // CSVLayouts are the layouts the csv kind reads.
@@ -436,7 +438,7 @@ func ValidateSource(s Source) error {
 		"base_url": s.BaseURL != "", "email": s.Email != "", "token_env": s.TokenEnv != "",
 		"jql": s.JQL != "", "boards": len(s.Boards) > 0, "workspace": s.Workspace != "",
 		"projects": len(s.Projects) > 0, "layout": s.Layout != "", "path": s.Path != "",
-		"columns": len(s.Columns) > 0, "timezone": s.Timezone != "",
+		"columns": len(s.Columns) > 0, "timezone": s.Timezone != "", "concurrency": s.Concurrency != 0,
 	}
 	for _, k := range slices.Sorted(mapKeys(set)) {
 		if set[k] && !slices.Contains(allowed, k) {
@@ -460,6 +462,12 @@ func ValidateSource(s Source) error {
 		}
 		if s.TokenEnv == "" {
 			return errors.New("token_env is required (the name of the environment variable holding the token)")
+		}
+		if s.Concurrency < 0 || s.Concurrency > 64 {
+			return fmt.Errorf("concurrency %d: want 1–64 requests in flight", s.Concurrency)
+		}
+		if s.Kind == "jira" && strings.TrimSpace(s.JQL) == "" {
+			return errors.New(`jql is required: Jira rejects unbounded searches (e.g. jql: "project in (WEB, OPS)")`)
 		}
 	}
 	return nil
