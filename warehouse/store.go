@@ -316,7 +316,14 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 // the last row of a key in the batch wins.
 func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	tmp := "stage_" + s.table
-	if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)); err != nil {
+	// JSON columns are staged as VARCHAR: the appender would store a Go
+	// string in a JSON column as a JSON string; the insert below casts the
+	// text to JSON (parsing and validating it).
+	create := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main.%s LIMIT 0", tmp, s.table)
+	if s.table == "raw_payloads" {
+		create = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * REPLACE (payload::VARCHAR AS payload) FROM main.%s LIMIT 0", tmp, s.table)
+	}
+	if _, err := c.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("stage %s: %w", s.table, err)
 	}
 	if err := appendRows(c, true, tmp, s.rows, s.columns...); err != nil {

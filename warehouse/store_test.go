@@ -251,3 +251,18 @@ func TestCommitSprintsMovesAndReconciliation(t *testing.T) {
 		t.Errorf("live jira items = %d, want 1", n)
 	}
 }
+
+func TestRawPayloadStoredAsDocument(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	b := ingest.Batch{Raw: []ingest.RawPayload{{Entity: "issue", ExternalID: "1", Payload: []byte(`{"key":"WEB-1","fields":{"summary":"x"}}`)}}, Cursor: "c"}
+	if err := db.Commit(context.Background(), "jira", b); err != nil {
+		t.Fatal(err)
+	}
+	var typ, key string
+	if err := db.QueryRow("SELECT json_type(payload), payload->>'key' FROM raw_payloads").Scan(&typ, &key); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "OBJECT" || key != "WEB-1" {
+		t.Errorf("payload type %s, key %q; want OBJECT, WEB-1", typ, key)
+	}
+}

@@ -266,19 +266,19 @@ type mapped struct {
 	sprints     []ingest.Sprint
 	membership  *ingest.SprintMembership
 	milestone   *ingest.Milestone // the issue is an epic with a due date
-	payload     json.RawMessage
 }
 
 // mapIssue maps one issue with its complete, sorted history.
 func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, error) {
 	var m mapped
-	var fs issueFields
-	if err := json.Unmarshal(ri.Fields, &fs); err != nil {
-		return m, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
-	}
+	// One scan of the fields object, then each field the mapping reads.
 	var custom map[string]json.RawMessage
 	if err := json.Unmarshal(ri.Fields, &custom); err != nil {
 		return m, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
+	}
+	fs, err := decodeFields(custom)
+	if err != nil {
+		return m, fmt.Errorf("issue %s: %w", ri.Key, err)
 	}
 	if fs.Created.IsZero() {
 		return m, fmt.Errorf("issue %s: field created is missing", ri.Key)
@@ -439,6 +439,30 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 	}
 	m.item = it
 	return m, nil
+}
+
+// decodeFields decodes the standard fields from the issue's field map.
+func decodeFields(raw map[string]json.RawMessage) (issueFields, error) {
+	var fs issueFields
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{
+		{"summary", &fs.Summary}, {"status", &fs.Status}, {"issuetype", &fs.IssueType}, {"project", &fs.Project},
+		{"created", &fs.Created}, {"updated", &fs.Updated}, {"resolutiondate", &fs.ResolutionDate},
+		{"resolution", &fs.Resolution}, {"duedate", &fs.DueDate}, {"assignee", &fs.Assignee},
+		{"fixVersions", &fs.FixVersions}, {"parent", &fs.Parent}, {"timeoriginalestimate", &fs.TimeOriginalEstimate},
+		{"worklog", &fs.Worklog},
+	} {
+		v, ok := raw[f.name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return fs, fmt.Errorf("field %s: %w", f.name, err)
+		}
+	}
+	return fs, nil
 }
 
 // worklogsIncomplete reports whether the issue's embedded worklog list is

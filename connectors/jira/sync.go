@@ -207,86 +207,137 @@ func (s *session) search(ctx context.Context, jql string, fields []string, expan
 	}
 }
 
-// issuePass reads every issue updated since the watermark, one batch per
-// search page, completing truncated changelogs and worklogs first.
+// batchIssues is how many issues a committed batch carries at most (a few
+// search pages: fewer, larger transactions).
+const batchIssues = 500
+
+// completedPage is a search page with every issue's full changelog and
+// worklogs fetched.
+type completedPage struct {
+	issues []rawIssue
+	hs     [][]json.RawMessage // complete changelog per issue
+	extra  [][]json.RawMessage // worklogs beyond the embedded ones
+}
+
+// issuePass reads every issue updated since the watermark. Three stages
+// overlap: searching the next page, completing changelogs and worklogs of
+// the page before, and mapping and committing (one batch per ~500 issues).
 func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan searchPage, 1)
-	errc := make(chan error, 1)
+	pages := make(chan searchPage, 2)
+	done := make(chan completedPage, 2)
+	var (
+		errMu    sync.Mutex
+		stageErr error
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		if stageErr == nil {
+			stageErr = err
+		}
+		errMu.Unlock()
+		cancel()
+	}
 	jql := s.scopeJQL(timeOf(cur.Updated))
 	go func() {
 		defer close(pages)
-		errc <- s.search(ctx, jql, s.issueFieldList(), "changelog", s.cfg.PageSize, pages)
+		if err := s.search(ctx, jql, s.issueFieldList(), "changelog", s.cfg.PageSize, pages); err != nil {
+			fail(err)
+		}
 	}()
-	n := 0
-	for p := range pages {
-		n++
-		b, newest, err := s.page(ctx, p)
-		if err != nil {
-			cancel()
-			<-errc
-			return fmt.Errorf("issues page %d: %w", n, err)
+	go func() {
+		defer close(done)
+		n := 0
+		for p := range pages {
+			n++
+			c, err := s.complete(ctx, p)
+			if err != nil {
+				fail(fmt.Errorf("issues page %d: %w", n, err))
+				return
+			}
+			select {
+			case done <- c:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if w := timeOf(cur.Updated); newest.After(w) {
-			cur.Updated = newest.UTC().Format(time.RFC3339Nano)
+	}()
+	var acc ingest.Batch
+	flush := func() error {
+		if len(acc.Items) == 0 {
+			return nil
 		}
-		for _, it := range b.Items {
+		for _, it := range acc.Items {
 			if it.Project != "" && !slices.Contains(cur.Projects, it.Project) {
 				cur.Projects = append(cur.Projects, it.Project)
 				slices.Sort(cur.Projects)
 			}
 		}
-		b.Cursor = cur.encode()
-		if err := emit(ctx, b); err != nil {
-			cancel()
-			<-errc
-			return err
+		acc.Cursor = cur.encode()
+		b := acc
+		acc = ingest.Batch{}
+		return emit(ctx, b)
+	}
+	for c := range done {
+		b, newest, err := s.mapPage(c)
+		if err != nil {
+			fail(err)
+			break
+		}
+		if newest.After(timeOf(cur.Updated)) {
+			cur.Updated = newest.UTC().Format(time.RFC3339Nano)
+		}
+		mergeBatch(&acc, b)
+		if len(acc.Items) >= batchIssues {
+			if err := flush(); err != nil {
+				fail(err)
+				break
+			}
 		}
 	}
-	if err := <-errc; err != nil {
+	for range done { // drain after a failure
+	}
+	if stageErr != nil {
+		return stageErr
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.logger.Debug("jira issue pass done", "pages", n)
-	return nil
+	return flush()
 }
 
-// page turns one search page into a batch.
-func (s *session) page(ctx context.Context, p searchPage) (ingest.Batch, time.Time, error) {
-	var b ingest.Batch
-	var newest time.Time
-	hs := make([][]history, len(p.Issues))
-	rawHs := make([][]json.RawMessage, len(p.Issues))
+func mergeBatch(dst *ingest.Batch, b ingest.Batch) {
+	dst.Items = append(dst.Items, b.Items...)
+	dst.Transitions = append(dst.Transitions, b.Transitions...)
+	dst.People = append(dst.People, b.People...)
+	dst.Worklogs = append(dst.Worklogs, b.Worklogs...)
+	dst.Sprints = append(dst.Sprints, b.Sprints...)
+	dst.Memberships = append(dst.Memberships, b.Memberships...)
+	dst.Milestones = append(dst.Milestones, b.Milestones...)
+	dst.Raw = append(dst.Raw, b.Raw...)
+}
+
+// complete fetches what the search page left out: truncated changelogs and
+// worklogs.
+func (s *session) complete(ctx context.Context, p searchPage) (completedPage, error) {
+	c := completedPage{issues: p.Issues, hs: make([][]json.RawMessage, len(p.Issues)), extra: make([][]json.RawMessage, len(p.Issues))}
 	var incomplete []int
 	for i, ri := range p.Issues {
 		if ri.Changelog == nil || ri.Changelog.Total > len(ri.Changelog.Histories) {
 			incomplete = append(incomplete, i)
 			continue
 		}
-		rawHs[i] = ri.Changelog.Histories
+		c.hs[i] = ri.Changelog.Histories
 	}
 	if len(incomplete) > 0 {
-		if err := s.fullChangelogs(ctx, p.Issues, incomplete, rawHs); err != nil {
-			return b, newest, err
+		if err := s.fullChangelogs(ctx, p.Issues, incomplete, c.hs); err != nil {
+			return c, err
 		}
-	}
-	for i, ri := range p.Issues {
-		list := make([]history, 0, len(rawHs[i]))
-		for _, raw := range rawHs[i] {
-			var h history
-			if err := json.Unmarshal(raw, &h); err != nil {
-				return b, newest, fmt.Errorf("issue %s: changelog: %w", ri.Key, err)
-			}
-			list = append(list, h)
-		}
-		sortHistories(list)
-		hs[i] = list
 	}
 	// Worklogs beyond the embedded 20, per issue, in parallel.
-	extra := make([][]json.RawMessage, len(p.Issues))
 	var wg sync.WaitGroup
-	var firstErr error
-	var mu sync.Mutex
+	errs := make([]error, len(p.Issues))
 	for i, ri := range p.Issues {
 		if !worklogsIncomplete(ri) {
 			continue
@@ -295,27 +346,43 @@ func (s *session) page(ctx context.Context, p searchPage) (ingest.Batch, time.Ti
 		go func() {
 			defer wg.Done()
 			ws, err := s.issueWorklogs(ctx, ri.ID)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("issue %s: %w", ri.Key, err)
+			if err != nil {
+				errs[i] = fmt.Errorf("issue %s: %w", ri.Key, err)
+				return
 			}
-			extra[i] = ws
+			c.extra[i] = ws
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return b, newest, firstErr
+	for _, err := range errs {
+		if err != nil {
+			return c, err
+		}
 	}
+	return c, nil
+}
 
+// mapPage turns a completed page into a batch.
+func (s *session) mapPage(c completedPage) (ingest.Batch, time.Time, error) {
+	var b ingest.Batch
+	var newest time.Time
 	people := map[string]ingest.Person{}
 	sprints := map[string]ingest.Sprint{}
-	for i, ri := range p.Issues {
-		m, err := mapIssue(ri, hs[i], s.book, s.fields)
+	for i, ri := range c.issues {
+		list := make([]history, 0, len(c.hs[i]))
+		for _, raw := range c.hs[i] {
+			var h history
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return b, newest, fmt.Errorf("issue %s: changelog: %w", ri.Key, err)
+			}
+			list = append(list, h)
+		}
+		sortHistories(list)
+		m, err := mapIssue(ri, list, s.book, s.fields)
 		if err != nil {
 			return b, newest, err
 		}
-		for _, raw := range extra[i] {
+		for _, raw := range c.extra[i] {
 			w, u, err := mapWorklog(raw, ri.Key)
 			if err != nil {
 				return b, newest, fmt.Errorf("issue %s: %w", ri.Key, err)
@@ -349,7 +416,7 @@ func (s *session) page(ctx context.Context, p searchPage) (ingest.Batch, time.Ti
 		if m.milestone != nil {
 			b.Milestones = append(b.Milestones, *m.milestone)
 		}
-		b.Raw = append(b.Raw, ingest.RawPayload{Entity: "issue", ExternalID: ri.ID, Payload: issuePayload(ri, rawHs[i], extra[i])})
+		b.Raw = append(b.Raw, ingest.RawPayload{Entity: "issue", ExternalID: ri.ID, Payload: issuePayload(ri, c.hs[i], c.extra[i])})
 	}
 	for _, k := range sortedKeys(people) {
 		b.People = append(b.People, people[k])
@@ -361,25 +428,48 @@ func (s *session) page(ctx context.Context, p searchPage) (ingest.Batch, time.Ti
 }
 
 // issuePayload is the issue as fetched with its complete changelog (and
-// the worklogs fetched beyond the embedded ones).
+// the worklogs fetched beyond the embedded ones), assembled from the raw
+// bytes without re-encoding them.
 func issuePayload(ri rawIssue, hs, worklogs []json.RawMessage) json.RawMessage {
-	v := struct {
-		ID        string          `json:"id"`
-		Key       string          `json:"key"`
-		Fields    json.RawMessage `json:"fields"`
-		Changelog struct {
-			Total     int               `json:"total"`
-			Histories []json.RawMessage `json:"histories"`
-		} `json:"changelog"`
-		Worklogs []json.RawMessage `json:"worklogs,omitempty"`
-	}{ID: ri.ID, Key: ri.Key, Fields: ri.Fields, Worklogs: worklogs}
-	v.Changelog.Total = len(hs)
-	v.Changelog.Histories = hs
-	if v.Changelog.Histories == nil {
-		v.Changelog.Histories = []json.RawMessage{}
+	size := len(ri.Fields) + 128
+	for _, h := range hs {
+		size += len(h) + 1
 	}
-	b, _ := json.Marshal(v)
-	return b
+	for _, w := range worklogs {
+		size += len(w) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, ri.ID)
+	b = append(b, `,"key":`...)
+	b = strconv.AppendQuote(b, ri.Key)
+	b = append(b, `,"fields":`...)
+	if len(ri.Fields) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, ri.Fields...)
+	}
+	b = append(b, `,"changelog":{"total":`...)
+	b = strconv.AppendInt(b, int64(len(hs)), 10)
+	b = append(b, `,"histories":`...)
+	b = appendArray(b, hs)
+	b = append(b, '}')
+	if len(worklogs) > 0 {
+		b = append(b, `,"worklogs":`...)
+		b = appendArray(b, worklogs)
+	}
+	return append(b, '}')
+}
+
+func appendArray(b []byte, elems []json.RawMessage) []byte {
+	b = append(b, '[')
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']')
 }
 
 // fullChangelogs fetches the complete history of the issues at idx: one
