@@ -141,6 +141,9 @@ type stage struct {
 	// replaceBy deletes target rows whose key matches rather than upserting
 	// row by row (used for histories: the batch carries the whole history).
 	replaceBy string
+	// persons are columns holding account ids (<source>:<user>) to map to
+	// person ids through person_accounts.
+	persons []string
 }
 
 func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
@@ -153,19 +156,12 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		stages = append(stages, s)
 	}
-	if len(b.People) > 0 {
-		s := stage{table: "people", key: []string{"person_id"}}
-		for _, p := range b.People {
-			var hpw any
-			if p.HoursPerWeek != nil {
-				hpw = *p.HoursPerWeek
-			}
-			s.rows = append(s.rows, []driver.Value{id(source, p.ExternalID), source, p.ExternalID, str(p.DisplayName), str(p.Email), str(p.Team), hpw})
-		}
-		stages = append(stages, s)
+	// People first: the other stages map account ids to person ids.
+	if err := commitPeople(ctx, c, source, b.People); err != nil {
+		return err
 	}
 	if len(b.TimeOff) > 0 {
-		s := stage{table: "time_off", key: []string{"person_id", "day"}}
+		s := stage{table: "time_off", key: []string{"person_id", "day"}, persons: []string{"person_id"}}
 		for _, t := range b.TimeOff {
 			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours})
 		}
@@ -174,7 +170,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.Items) > 0 {
 		// The derived columns (team_id, stage, work_class, started_at,
 		// completed_at, discarded) are filled by the compute job.
-		s := stage{table: "work_items", key: []string{"item_id"}, columns: []string{"item_id", "source_id", "key", "external_id",
+		s := stage{table: "work_items", key: []string{"item_id"}, persons: []string{"assignee_id"}, columns: []string{"item_id", "source_id", "key", "external_id",
 			"project_id", "assignee_id", "parent_id", "milestone_id", "item_type", "title", "status", "status_category",
 			"resolution", "created_at", "resolved_at", "due_date", "story_points", "estimate_seconds", "updated_at",
 			"team_override", "work_class_override", "deleted"}}
@@ -201,7 +197,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 	if len(b.Transitions) > 0 {
-		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id"}
+		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id", persons: []string{"author_id"}}
 		for _, group := range lastHistories(b.Transitions) {
 			for n, t := range group {
 				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(t.From), str(t.To), nil, nil,
@@ -211,7 +207,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 	if len(b.Worklogs) > 0 {
-		s := stage{table: "worklogs", key: []string{"worklog_id"}}
+		s := stage{table: "worklogs", key: []string{"worklog_id"}, persons: []string{"person_id"}}
 		var deleted []driver.Value
 		for _, w := range b.Worklogs {
 			if w.Deleted {
@@ -328,6 +324,12 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	}
 	if err := appendRows(c, true, tmp, s.rows, s.columns...); err != nil {
 		return err
+	}
+	for _, col := range s.persons {
+		if _, err := c.ExecContext(ctx, fmt.Sprintf(`UPDATE temp.main.%[1]s t SET %[2]s = a.person_id FROM main.person_accounts a
+			WHERE t.%[2]s = a.account_id AND a.person_id <> a.account_id`, tmp, col)); err != nil {
+			return fmt.Errorf("map %s.%s to people: %w", s.table, col, err)
+		}
 	}
 	keys := strings.Join(s.key, ", ")
 	var del, ins string
@@ -483,6 +485,84 @@ func reconcile(ctx context.Context, c *sql.Conn, source string, live []string) e
 	if _, err := c.ExecContext(ctx, `UPDATE work_items SET deleted = (item_id NOT IN (SELECT item_id FROM temp.main.live_items))
 		WHERE source_id = ? AND deleted <> (item_id NOT IN (SELECT item_id FROM temp.main.live_items))`, source); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
+	}
+	return nil
+}
+
+// commitPeople records each account and merges it into its person: the
+// person of an account with an email is person:<lower-case email>, shared
+// by every source; without one it is the account itself. When an account
+// moves to another person (its email became known), the rows that named
+// the old person follow.
+func commitPeople(ctx context.Context, c *sql.Conn, source string, ps []ingest.Person) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	rows := make([][]driver.Value, 0, len(ps))
+	for _, p := range ps {
+		acct := source + ":" + p.ExternalID
+		pid := acct
+		email := strings.ToLower(strings.TrimSpace(p.Email))
+		if email != "" {
+			pid = "person:" + email
+		}
+		var hpw any
+		if p.HoursPerWeek != nil {
+			hpw = *p.HoursPerWeek
+		}
+		rows = append(rows, []driver.Value{acct, p.ExternalID, pid, str(p.DisplayName), str(email), str(p.Team), hpw})
+	}
+	if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_people (account_id VARCHAR, external_id VARCHAR, person_id VARCHAR,
+		display_name VARCHAR, email VARCHAR, team_id VARCHAR, hours_per_week DOUBLE)`); err != nil {
+		return fmt.Errorf("stage people: %w", err)
+	}
+	if err := appendRows(c, true, "stage_people", rows); err != nil {
+		return err
+	}
+	stmts := []struct{ what, sql string }{
+		// The last row of an account in the batch wins.
+		{"dedupe", `CREATE OR REPLACE TEMP TABLE stage_people AS SELECT * EXCLUDE (rn) FROM (
+			SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY rowid DESC) AS rn FROM temp.main.stage_people) WHERE rn = 1`},
+		// Accounts whose person changes: remember old → new.
+		{"find moved accounts", `CREATE OR REPLACE TEMP TABLE moved_people AS
+			SELECT DISTINCT a.person_id AS old_id, s.person_id AS new_id FROM main.person_accounts a
+			JOIN temp.main.stage_people s USING (account_id) WHERE a.person_id <> s.person_id`},
+		{"replace accounts", `DELETE FROM main.person_accounts WHERE account_id IN (SELECT account_id FROM temp.main.stage_people)`},
+		{"insert accounts", `INSERT INTO main.person_accounts SELECT account_id, ?, external_id, person_id, display_name, email FROM temp.main.stage_people`},
+		// One row per person: new values win, empty ones keep what was known.
+		{"merge people", `CREATE OR REPLACE TEMP TABLE merged_people AS
+			SELECT s.person_id,
+				coalesce(p.source_id, ?) AS source_id,
+				coalesce(p.external_id, CASE WHEN s.email IS NOT NULL THEN s.email ELSE s.external_id END) AS external_id,
+				coalesce(s.display_name, p.display_name) AS display_name,
+				coalesce(s.email, p.email) AS email,
+				coalesce(s.team_id, p.team_id) AS team_id,
+				coalesce(s.hours_per_week, p.hours_per_week) AS hours_per_week
+			FROM (SELECT person_id, last(display_name ORDER BY rowid) FILTER (WHERE display_name IS NOT NULL) AS display_name,
+					any_value(email) FILTER (WHERE email IS NOT NULL) AS email,
+					last(team_id ORDER BY rowid) FILTER (WHERE team_id IS NOT NULL) AS team_id,
+					last(hours_per_week ORDER BY rowid) FILTER (WHERE hours_per_week IS NOT NULL) AS hours_per_week,
+					first(external_id ORDER BY rowid) AS external_id
+				FROM temp.main.stage_people GROUP BY person_id) s
+			LEFT JOIN main.people p USING (person_id)`},
+		{"replace people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.merged_people)`},
+		{"insert people", `INSERT INTO main.people SELECT person_id, source_id, external_id, display_name, email, team_id, hours_per_week FROM temp.main.merged_people`},
+		// Rows that named a person an account left now name its new person.
+		{"move assignees", `UPDATE main.work_items w SET assignee_id = m.new_id FROM temp.main.moved_people m WHERE w.assignee_id = m.old_id`},
+		{"move worklogs", `UPDATE main.worklogs w SET person_id = m.new_id FROM temp.main.moved_people m WHERE w.person_id = m.old_id`},
+		{"move authors", `UPDATE main.status_changes w SET author_id = m.new_id FROM temp.main.moved_people m WHERE w.author_id = m.old_id`},
+		{"move time off", `UPDATE main.time_off w SET person_id = m.new_id FROM temp.main.moved_people m WHERE w.person_id = m.old_id`},
+		{"drop people left without accounts", `DELETE FROM main.people WHERE person_id IN (SELECT old_id FROM temp.main.moved_people)
+			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
+	}
+	for _, st := range stmts {
+		var args []any
+		if strings.Contains(st.sql, "?") {
+			args = []any{source}
+		}
+		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
+			return fmt.Errorf("people: %s: %w", st.what, err)
+		}
 	}
 	return nil
 }
