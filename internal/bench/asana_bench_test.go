@@ -57,7 +57,7 @@ func BenchmarkAsanaSync(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(asanaBenchTasks())*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
-		b.ReportMetric(peakRSS()/(1<<20), "peakRSS_MiB")
+		reportPeakRSS(b)
 	})
 	b.Run("http_decode", func(b *testing.B) {
 		hc := &http.Client{}
@@ -71,7 +71,7 @@ func BenchmarkAsanaSync(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(asanaBenchTasks())*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
-		b.ReportMetric(peakRSS()/(1<<20), "peakRSS_MiB")
+		reportPeakRSS(b)
 	})
 }
 

@@ -115,6 +115,7 @@ func BenchmarkIngestItemsCSV(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		reportPeakRSS(b)
 	})
 	b.Run("duckdb_read_csv", func(b *testing.B) {
 		for b.Loop() {
@@ -134,6 +135,7 @@ func BenchmarkIngestItemsCSV(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		reportPeakRSS(b)
 	})
 }
 
@@ -157,4 +159,5 @@ func BenchmarkParseItemsCSV(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	reportPeakRSS(b)
 }

@@ -69,6 +69,7 @@ func scrape(b *testing.B, db *warehouse.DB, now time.Time) {
 	b.ReportMetric(float64(lat[(99*n+99)/100-1].Microseconds())/1000, "p99_ms")
 	b.ReportMetric(float64(size), "bytes")
 	b.ReportMetric(float64(series), "series")
+	reportPeakRSS(b)
 }
 
 // BenchmarkScrapeDemo: the demo organisation (3,600 items) through the CSV

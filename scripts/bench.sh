@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The performance suite of issue #8 at one size, each benchmark in its own
+# process (peak RSS is a process-wide high-water mark, so a shared process
+# would report the largest benchmark run so far), then a summary table.
+#
+#   scripts/bench.sh 10k|100k|1m
+#
+# Size = items.csv rows (ingest), warehouse items (compute, scrape, pandas),
+# and a tenth of it in Asana tasks and Jira issues. Overrides:
+# THROUGHLINE_BENCH_TASKS, THROUGHLINE_BENCH_ISSUES,
+# THROUGHLINE_BENCH_CHANGES (status changes per item, default 10),
+# THROUGHLINE_BENCH_MEMORY (DuckDB memory_limit, default 2GB),
+# THROUGHLINE_BENCH_PYTHON (a python3 with pandas). Raw outputs stay in
+# $THROUGHLINE_BENCH_OUT (default a temporary folder, printed at the end).
+#
+# Columns: ours and baseline are seconds per run (baseline measured in the
+# same suite run: DuckDB read_csv, the raw HTTP+JSON decode, pandas); ratio
+# is ours ÷ baseline (lower is better); peak RSS is each process's VmHWM in
+# MB (ours / baseline when the baseline runs in its own process; the pandas
+# baseline is the Python process's own VmHWM). No timing is asserted; a
+# benchmark that fails (e.g. pandas and Throughline disagree) makes the
+# script exit non-zero.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+  10k|10K) size=10000 ;;
+  100k|100K) size=100000 ;;
+  1m|1M) size=1000000 ;;
+  *) echo "usage: $0 10k|100k|1m" >&2; exit 2 ;;
+esac
+label=${1,,}
+
+export THROUGHLINE_BENCH_ROWS=$size THROUGHLINE_BENCH_ITEMS=$size
+export THROUGHLINE_BENCH_TASKS=${THROUGHLINE_BENCH_TASKS:-$((size / 10))}
+export THROUGHLINE_BENCH_ISSUES=${THROUGHLINE_BENCH_ISSUES:-$((size / 10))}
+export THROUGHLINE_BENCH_CHANGES=${THROUGHLINE_BENCH_CHANGES:-10}
+export CGO_ENABLED=1
+
+out=${THROUGHLINE_BENCH_OUT:-$(mktemp -d /tmp/throughline-bench-XXXXXX)}
+mkdir -p "$out"
+bin=$out/bench.test
+echo "== building the benchmark binary"
+go test -c -o "$bin" ./internal/bench/ || exit 1
+
+status=0
+# run FILE PATTERN: one benchmark process, output in $out/FILE.txt.
+run() {
+  local file=$1 pattern=$2
+  echo "== $pattern (size $label)"
+  (cd internal/bench && "$bin" -test.run '^$' -test.bench "$pattern" -test.benchtime 1x) >"$out/$file.txt" 2>&1
+  local rc=$?
+  grep -E '^(Benchmark|--- |    |FAIL|ok|PASS)' "$out/$file.txt" | cut -c1-400
+  if ((rc != 0)); then
+    status=1
+    echo "FAIL" >>"$out/$file.txt"
+  fi
+}
+
+# metric FILE NAME UNIT: the value of UNIT on benchmark NAME's line ("" if none).
+metric() {
+  awk -v want="$2" -v unit="$3" '
+    /^Benchmark/ {
+      name = $1; sub(/-[0-9]+$/, "", name)
+      if (name != want) next
+      for (i = 3; i < NF; i += 2) if ($(i + 1) == unit) { print $i; exit }
+    }' "$out/$1.txt" 2>/dev/null
+}
+
+# state FILE: ok, skipped or FAIL.
+state() {
+  if grep -q '^FAIL' "$out/$1.txt"; then echo FAIL
+  elif grep -q -- '--- SKIP' "$out/$1.txt"; then echo skipped
+  else echo ok; fi
+}
+
+secs() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.3f s", v / 1e9 }'; }
+fsecs() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.3f s", v }'; }
+ratio() { [[ -n "$1" && -n "$2" ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b }'; }
+mb() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+int() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }' || echo "?"; }
+
+run ingest_connector '^BenchmarkIngestItemsCSV$/^connector$'
+run ingest_read_csv '^BenchmarkIngestItemsCSV$/^duckdb_read_csv$'
+run parse '^BenchmarkParseItemsCSV$'
+run compute '^BenchmarkCompute$'
+run scrape_large '^BenchmarkScrapeLarge$'
+run scrape_demo '^BenchmarkScrapeDemo$'
+run pandas '^BenchmarkPandasComparison$'
+run asana_connector '^BenchmarkAsanaSync$/^connector$'
+run asana_decode '^BenchmarkAsanaSync$/^http_decode$'
+jira=0
+if grep -q '^func BenchmarkJiraSync(' internal/bench/*_test.go 2>/dev/null; then
+  jira=1
+  run jira '^BenchmarkJiraSync$'
+fi
+
+rows=()
+row() { rows+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$@")"); }
+note() { local s; s=$(state "$1"); [[ $s == ok ]] && echo "$2" || echo "$s"; }
+
+a=$(metric ingest_connector BenchmarkIngestItemsCSV/connector ns/op)
+b=$(metric ingest_read_csv BenchmarkIngestItemsCSV/duckdb_read_csv ns/op)
+row "$label" "$(note ingest_connector "CSV ingest (connector → warehouse) vs read_csv")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
+  "$(mb "$(metric ingest_connector BenchmarkIngestItemsCSV/connector peak-RSS-MB)") / $(mb "$(metric ingest_read_csv BenchmarkIngestItemsCSV/duckdb_read_csv peak-RSS-MB)")"
+a=$(metric parse BenchmarkParseItemsCSV ns/op)
+row "$label" "$(note parse "parse + validate only (vs read_csv)")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" "$(mb "$(metric parse BenchmarkParseItemsCSV peak-RSS-MB)")"
+a=$(metric compute BenchmarkCompute ns/op)
+c=$(metric compute BenchmarkCompute changes/item)
+row "$label" "$(note compute "compute, steady state (${c:-?} changes/item)")" "$(secs "$a")" "" "" "$(mb "$(metric compute BenchmarkCompute peak-RSS-MB)")"
+row "$label" "$(note compute "compute, first run after import")" "$(fsecs "$(metric compute BenchmarkCompute first_s)")" "" "" ""
+for s in large demo; do
+  n=BenchmarkScrape${s^}
+  p50=$(metric scrape_$s $n p50_ms) p99=$(metric scrape_$s $n p99_ms) series=$(int "$(metric scrape_$s $n series)")
+  row "$label" "$(note scrape_$s "/metrics scrape, $s ($series series)")" "p50 ${p50:-?} ms, p99 ${p99:-?} ms" "" "" "$(mb "$(metric scrape_$s $n peak-RSS-MB)")"
+done
+a=$(metric pandas BenchmarkPandasComparison throughline_s)
+b=$(metric pandas BenchmarkPandasComparison pandas_s)
+w=$(int "$(metric pandas BenchmarkPandasComparison window_items)")
+row "$label" "$(note pandas "pandas: ingest + compute vs read + percentiles + weekly (equal; $w in window)")" \
+  "$(fsecs "$a") (ingest $(fsecs "$(metric pandas BenchmarkPandasComparison throughline_ingest_s)"))" \
+  "$(fsecs "$b") (read $(fsecs "$(metric pandas BenchmarkPandasComparison pandas_read_s)"))" "$(ratio "$a" "$b")" \
+  "$(mb "$(metric pandas BenchmarkPandasComparison peak-RSS-MB)") / $(mb "$(metric pandas BenchmarkPandasComparison pandas-peak-RSS-MB)")"
+a=$(metric asana_connector BenchmarkAsanaSync/connector ns/op)
+b=$(metric asana_decode BenchmarkAsanaSync/http_decode ns/op)
+row "$label" "$(note asana_connector "Asana sync, $THROUGHLINE_BENCH_TASKS tasks, vs HTTP+JSON decode")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
+  "$(mb "$(metric asana_connector BenchmarkAsanaSync/connector peak-RSS-MB)") / $(mb "$(metric asana_decode BenchmarkAsanaSync/http_decode peak-RSS-MB)")"
+if ((jira)); then
+  # Sub-benchmarks in declaration order: the first is ours, the second the baseline.
+  mapfile -t subs < <(awk '/^BenchmarkJiraSync\// { n = $1; sub(/-[0-9]+$/, "", n); print n }' "$out/jira.txt")
+  a=$([[ -n "${subs[0]:-}" ]] && metric jira "${subs[0]}" ns/op)
+  b=$([[ -n "${subs[1]:-}" ]] && metric jira "${subs[1]}" ns/op)
+  [[ -z "${subs[0]:-}" ]] && a=$(metric jira BenchmarkJiraSync ns/op)
+  row "$label" "$(note jira "Jira sync, $THROUGHLINE_BENCH_ISSUES issues, vs HTTP+JSON decode")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
+    "$(mb "$(metric jira "${subs[0]:-BenchmarkJiraSync}" peak-RSS-MB)")"
+else
+  row "$label" "Jira sync (no BenchmarkJiraSync yet)" "" "" "" ""
+fi
+
+echo
+echo "== summary: size $label, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ)"
+{
+  printf 'size\tname\tours\tbaseline\tratio\tpeak RSS MB\n'
+  printf '%s\n' "${rows[@]}"
+} | column -t -s $'\t'
+echo "raw output: $out"
+exit $status
