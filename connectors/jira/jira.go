@@ -43,6 +43,9 @@ type Config struct {
 	Concurrency int
 	// PageSize is the issues per search page (default 100, Jira's cap with fields).
 	PageSize int
+	// BatchSize is the most issues one committed batch carries (default
+	// 500: a few pages, fewer and larger transactions).
+	BatchSize int
 }
 
 // Validate checks the config.
@@ -106,6 +109,9 @@ func New(cfg Config, opt Options) (*Connector, error) {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
 	}
 	if opt.HTTPClient == nil {
 		opt.HTTPClient = &http.Client{Timeout: 2 * time.Minute}

@@ -207,10 +207,6 @@ func (s *session) search(ctx context.Context, jql string, fields []string, expan
 	}
 }
 
-// batchIssues is how many issues a committed batch carries at most (a few
-// search pages: fewer, larger transactions).
-const batchIssues = 500
-
 // completedPage is a search page with every issue's full changelog and
 // worklogs fetched.
 type completedPage struct {
@@ -223,8 +219,10 @@ type completedPage struct {
 // overlap: searching the next page, completing changelogs and worklogs of
 // the page before, and mapping and committing (one batch per ~500 issues).
 func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The fetching stages stop when the pass ends or a stage fails; what
+	// they delivered before a failure is still committed.
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
 	pages := make(chan searchPage, 2)
 	done := make(chan completedPage, 2)
 	var (
@@ -237,12 +235,12 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 			stageErr = err
 		}
 		errMu.Unlock()
-		cancel()
+		stopFetch()
 	}
 	jql := s.scopeJQL(timeOf(cur.Updated))
 	go func() {
 		defer close(pages)
-		if err := s.search(ctx, jql, s.issueFieldList(), "changelog", s.cfg.PageSize, pages); err != nil {
+		if err := s.search(fetchCtx, jql, s.issueFieldList(), "changelog", s.cfg.PageSize, pages); err != nil {
 			fail(err)
 		}
 	}()
@@ -251,14 +249,14 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		n := 0
 		for p := range pages {
 			n++
-			c, err := s.complete(ctx, p)
+			c, err := s.complete(fetchCtx, p)
 			if err != nil {
 				fail(fmt.Errorf("issues page %d: %w", n, err))
 				return
 			}
 			select {
 			case done <- c:
-			case <-ctx.Done():
+			case <-fetchCtx.Done():
 				return
 			}
 		}
@@ -279,32 +277,39 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		acc = ingest.Batch{}
 		return emit(ctx, b)
 	}
+	var err error
 	for c := range done {
-		b, newest, err := s.mapPage(c)
-		if err != nil {
-			fail(err)
+		b, newest, merr := s.mapPage(c)
+		if merr != nil {
+			err = merr
 			break
 		}
 		if newest.After(timeOf(cur.Updated)) {
 			cur.Updated = newest.UTC().Format(time.RFC3339Nano)
 		}
 		mergeBatch(&acc, b)
-		if len(acc.Items) >= batchIssues {
-			if err := flush(); err != nil {
-				fail(err)
+		if len(acc.Items) >= s.cfg.BatchSize {
+			if err = flush(); err != nil {
 				break
 			}
 		}
 	}
-	for range done { // drain after a failure
-	}
-	if stageErr != nil {
-		return stageErr
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
+		stopFetch()
+		for range done { // let the stages end
+		}
 		return err
 	}
-	return flush()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// Pages delivered before a fetch failure are whole: commit them.
+	if err := flush(); err != nil {
+		return err
+	}
+	errMu.Lock()
+	defer errMu.Unlock()
+	return stageErr
 }
 
 func mergeBatch(dst *ingest.Batch, b ingest.Batch) {
