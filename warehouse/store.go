@@ -368,63 +368,119 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	return nil
 }
 
+// commitMilestones upserts milestones (the last of an id in the batch wins)
+// and records due-date changes: those the source reports, else one per
+// due date that differs from the stored one (seen now). Set-based: a
+// handful of statements whatever the number of milestones.
 func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone, now time.Time) error {
-	for _, m := range ms {
-		mid := id(source, m.Project, m.Name)
-		if mid == nil {
-			mid = source + "::" + m.Name
+	if len(ms) == 0 {
+		return nil
+	}
+	ids := make([]driver.Value, 0, len(ms))
+	last := map[string]int{}
+	for i, m := range ms {
+		mid := milestoneID(source, m)
+		if _, seen := last[mid]; !seen {
+			ids = append(ids, mid)
 		}
-		var oldDue, oldBase sql.NullTime
-		var exists bool
-		err := c.QueryRowContext(ctx, "SELECT due_date, baseline_due_date FROM milestones WHERE milestone_id = ?", mid).Scan(&oldDue, &oldBase)
-		switch {
-		case err == sql.ErrNoRows:
-		case err != nil:
-			return fmt.Errorf("read milestone %s: %w", m.Name, err)
-		default:
-			exists = true
+		last[mid] = i
+	}
+	// What is stored now.
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE milestone_keys (k VARCHAR)"); err != nil {
+		return fmt.Errorf("read milestones: %w", err)
+	}
+	keyRows := make([][]driver.Value, len(ids))
+	for i, k := range ids {
+		keyRows[i] = []driver.Value{k}
+	}
+	if err := appendRows(c, true, "milestone_keys", keyRows); err != nil {
+		return err
+	}
+	type stored struct{ due, base sql.NullTime }
+	old := map[string]stored{}
+	rows, err := c.QueryContext(ctx, "SELECT milestone_id, due_date, baseline_due_date FROM main.milestones WHERE milestone_id IN (SELECT k FROM temp.main.milestone_keys)")
+	if err != nil {
+		return fmt.Errorf("read milestones: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var st stored
+		if err := rows.Scan(&id, &st.due, &st.base); err != nil {
+			rows.Close()
+			return fmt.Errorf("read milestones: %w", err)
 		}
+		old[id] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read milestones: %w", err)
+	}
+
+	var mRows, chRows [][]driver.Value
+	for _, k := range ids {
+		mid := k.(string)
+		m := ms[last[mid]]
+		prev, exists := old[mid]
 		base := date(m.BaselineDueDate)
-		if base == nil && oldBase.Valid {
-			base = oldBase.Time
+		if base == nil && prev.base.Valid {
+			base = prev.base.Time
 		}
 		if base == nil {
 			base = date(m.DueDate)
 		}
-		if _, err := c.ExecContext(ctx, "DELETE FROM milestones WHERE milestone_id = ?", mid); err != nil {
-			return fmt.Errorf("replace milestone %s: %w", m.Name, err)
-		}
-		if _, err := c.ExecContext(ctx, `INSERT INTO milestones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			mid, source, id(source, m.Project), m.Name, date(m.StartDate), base, date(m.DueDate), ts(m.CompletedAt), m.Released); err != nil {
-			return fmt.Errorf("store milestone %s: %w", m.Name, err)
-		}
+		mRows = append(mRows, []driver.Value{mid, source, id(source, m.Project), m.Name, date(m.StartDate), base, date(m.DueDate), ts(m.CompletedAt), m.Released})
 		changes := m.DueChanges
 		if len(changes) == 0 {
 			newDue := date(m.DueDate)
 			switch {
-			case exists && newDue != nil && (!oldDue.Valid || !oldDue.Time.Equal(newDue.(time.Time))):
-				var old time.Time
-				if oldDue.Valid {
-					old = oldDue.Time
+			case exists && newDue != nil && (!prev.due.Valid || !prev.due.Time.Equal(newDue.(time.Time))):
+				var was time.Time
+				if prev.due.Valid {
+					was = prev.due.Time
 				}
-				changes = []ingest.DueChange{{ObservedAt: now, Old: old, New: m.DueDate, Origin: "sync"}}
+				changes = []ingest.DueChange{{ObservedAt: now, Old: was, New: m.DueDate, Origin: "sync"}}
 			case !exists && newDue != nil && base != nil && !base.(time.Time).Equal(newDue.(time.Time)):
 				// The source knows a baseline but not when it moved: one change, seen now.
 				changes = []ingest.DueChange{{ObservedAt: now, Old: base.(time.Time), New: m.DueDate, Origin: "sync"}}
 			}
 		}
 		for _, ch := range changes {
-			if _, err := c.ExecContext(ctx, `DELETE FROM milestone_due_changes WHERE milestone_id = ? AND observed_at = ? AND new_due_date IS NOT DISTINCT FROM ?`,
-				mid, ch.ObservedAt.UTC(), date(ch.New)); err != nil {
-				return fmt.Errorf("store due change of %s: %w", m.Name, err)
-			}
-			if _, err := c.ExecContext(ctx, `INSERT INTO milestone_due_changes VALUES (?, ?, ?, ?, ?)`,
-				mid, ch.ObservedAt.UTC(), date(ch.Old), date(ch.New), ch.Origin); err != nil {
-				return fmt.Errorf("store due change of %s: %w", m.Name, err)
-			}
+			chRows = append(chRows, []driver.Value{mid, ch.ObservedAt.UTC(), date(ch.Old), date(ch.New), ch.Origin})
+		}
+	}
+	if err := deleteKeys(ctx, c, "milestones", "milestone_id", ids); err != nil {
+		return err
+	}
+	if err := appendRows(c, false, "milestones", mRows); err != nil {
+		return err
+	}
+	if len(chRows) == 0 {
+		return nil
+	}
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE stage_due_changes AS SELECT * FROM main.milestone_due_changes LIMIT 0"); err != nil {
+		return fmt.Errorf("store due changes: %w", err)
+	}
+	if err := appendRows(c, true, "stage_due_changes", chRows); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM main.milestone_due_changes d WHERE EXISTS (SELECT 1 FROM temp.main.stage_due_changes s
+			WHERE s.milestone_id = d.milestone_id AND s.observed_at = d.observed_at AND s.new_due_date IS NOT DISTINCT FROM d.new_due_date)`,
+		`INSERT INTO main.milestone_due_changes SELECT DISTINCT ON (milestone_id, observed_at, new_due_date) * FROM temp.main.stage_due_changes`,
+	} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store due changes: %w", err)
 		}
 	}
 	return nil
+}
+
+// milestoneID is <source>:<project>:<name>, or <source>::<name> without a project.
+func milestoneID(source string, m ingest.Milestone) string {
+	if mid := id(source, m.Project, m.Name); mid != nil {
+		return mid.(string)
+	}
+	return source + "::" + m.Name
 }
 
 // lastHistories groups transitions by item in order of appearance; an item

@@ -127,7 +127,14 @@ func TestSyncLandsEverything(t *testing.T) {
 			t.Errorf("item %s (-want +got):\n%s", k, diff)
 		}
 	}
-	wantMilestone := ingest.Milestone{Name: "Beta launch", Project: asanatest.ProjectGID, DueDate: day("2026-03-31"), CompletedAt: at("2026-01-11T17:00:00Z")}
+	// The milestone (created 01-09 17:00) got its due date 1 h later and
+	// moved it a day later: the baseline is the first date the history shows.
+	wantMilestone := ingest.Milestone{Name: "Beta launch", Project: asanatest.ProjectGID, DueDate: day("2026-03-31"), CompletedAt: at("2026-01-11T17:00:00Z"),
+		BaselineDueDate: day("2026-03-15"),
+		DueChanges: []ingest.DueChange{
+			{ObservedAt: at("2026-01-09T18:00:00Z"), New: day("2026-03-15"), Origin: "history"},
+			{ObservedAt: at("2026-01-10T17:00:00Z"), Old: day("2026-03-15"), New: day("2026-03-31"), Origin: "history"},
+		}}
 	if diff := cmp.Diff(wantMilestone, snap.Milestones[asanatest.ProjectGID+"/Beta launch"]); diff != "" {
 		t.Errorf("milestone (-want +got):\n%s", diff)
 	}
@@ -147,10 +154,17 @@ func TestSyncLandsEverything(t *testing.T) {
 		}
 	}
 
-	var taskPages, offsets int
+	var taskPages, offsets, events int
 	for _, r := range srv.Requests() {
 		if r.Auth != "Bearer "+asanatest.Token {
 			t.Errorf("%s sent Authorization %q", r.Path, r.Auth)
+		}
+		if r.Path == "/events" {
+			events++
+			if got := r.Query["sync"]; got != nil {
+				t.Errorf("the first sync sent /events with sync %v, want none (a subscription)", got)
+			}
+			continue
 		}
 		if got := r.Query["limit"]; len(got) != 1 || got[0] != "100" {
 			t.Errorf("%s sent limit %v, want 100", r.Path, got)
@@ -172,23 +186,26 @@ func TestSyncLandsEverything(t *testing.T) {
 	if taskPages != 2 || offsets != 1 {
 		t.Errorf("%d task pages (%d with an offset), want 2 (1)", taskPages, offsets)
 	}
+	if events != 1 {
+		t.Errorf("%d /events requests, want 1 (the subscription before listing the project)", events)
+	}
 
 	t.Run("incremental", func(t *testing.T) {
+		// Nothing changed: the events (one call, with the stored token) say
+		// so, and no task is listed or fetched.
 		n := len(srv.Requests())
 		if _, err := syncAll(t, newConnector(t, srv, asana.Options{}), bs[len(bs)-1].Cursor, st); err != nil {
 			t.Fatal(err)
 		}
-		var since []string
+		var paths []string
 		for _, r := range srv.Requests()[n:] {
-			if r.Path == "/tasks" {
-				since = append(since, r.Query["modified_since"]...)
+			paths = append(paths, r.Path)
+			if r.Path == "/events" && len(r.Query["sync"]) != 1 {
+				t.Errorf("incremental /events sent sync %v, want the stored token", r.Query["sync"])
 			}
 		}
-		if len(since) != 1 {
-			t.Fatalf("incremental sync sent modified_since %v, want one value", since)
-		}
-		if got := at(since[0]); !got.Equal(newestModified(srv).Add(-asana.Overlap)) {
-			t.Errorf("modified_since = %s, want the newest modified_at minus %v (%s)", since[0], asana.Overlap, newestModified(srv).Add(-asana.Overlap))
+		if diff := cmp.Diff([]string{"/events"}, paths); diff != "" {
+			t.Errorf("incremental sync of unchanged data requested (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -217,6 +234,9 @@ func TestFaults(t *testing.T) {
 		{"500 retried", func(s *asanatest.Server) { s.FailOnce(sectionsPath) }, []time.Duration{time.Second}, 0, nil},
 		{"401 names the credential", func(s *asanatest.Server) { s.Unauthorized() }, nil, 401, []string{"$ASANA_TOKEN", "personal access token"}},
 		{"expired offset", func(s *asanatest.Server) { s.ExpireOffsets() }, nil, 400, []string{"expired", "page 2"}},
+		// The connector calls no premium-only endpoint; one answering 402
+		// (here, as if the plan lost a feature) fails with a clear message.
+		{"402 premium-only", func(s *asanatest.Server) { s.PaymentRequired(sectionsPath) }, nil, 402, []string{"premium-only feature", "HTTP 402", sectionsPath}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

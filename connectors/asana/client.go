@@ -20,6 +20,8 @@ type APIError struct {
 	RetryAfter time.Duration // from the Retry-After header (429), zero when absent
 	Path       string        // request path, without the query
 	Message    string        // errors[0].message of the reply body
+
+	syncToken string // the fresh events sync token of a 412 reply
 }
 
 func (e *APIError) Error() string {
@@ -47,12 +49,86 @@ type client struct {
 	sleep    func(context.Context, time.Duration) error
 	logger   *slog.Logger
 	limit    int
+
+	// date is the Date header of the last 2xx or 412 reply: the server's
+	// clock, zero when absent.
+	date time.Time
 }
 
 type errorBody struct {
 	Errors []struct {
 		Message string `json:"message"`
 	} `json:"errors"`
+	Sync string `json:"sync"` // 412 replies of /events
+}
+
+// event is one record of GET /events (compact resource and parent).
+type event struct {
+	Resource struct {
+		GID          string `json:"gid"`
+		ResourceType string `json:"resource_type"`
+	} `json:"resource"`
+	Type   string `json:"type"`
+	Action string `json:"action"`
+	Parent *struct {
+		GID          string `json:"gid"`
+		ResourceType string `json:"resource_type"`
+	} `json:"parent"`
+}
+
+type eventsBody struct {
+	Data    []event `json:"data"`
+	Sync    string  `json:"sync"`
+	HasMore bool    `json:"has_more"`
+}
+
+// errSyncExpired is the 412 of /events: the token was missing, invalid or
+// too old; Token is the fresh one the reply carries.
+type errSyncExpired struct{ Token string }
+
+func (e *errSyncExpired) Error() string { return "asana events: sync token invalid or too old" }
+
+// events reads one page (at most 100 events) of resource's events after
+// token. An empty, invalid or expired token gives *errSyncExpired.
+func (c *client) events(ctx context.Context, resource, token string) (eventsBody, error) {
+	q := url.Values{"resource": {resource}}
+	if token != "" {
+		q.Set("sync", token)
+	}
+	body, err := c.get(ctx, "/events", q)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusPreconditionFailed {
+		if ae.syncToken == "" {
+			return eventsBody{}, fmt.Errorf("asana /events: 412 without a sync token: %w", ae)
+		}
+		return eventsBody{}, &errSyncExpired{Token: ae.syncToken}
+	}
+	if err != nil {
+		return eventsBody{}, err
+	}
+	var eb eventsBody
+	if err := json.Unmarshal(body, &eb); err != nil {
+		return eventsBody{}, fmt.Errorf("asana /events: decode: %w", err)
+	}
+	if eb.Sync == "" {
+		return eventsBody{}, errors.New("asana /events: reply without a sync token")
+	}
+	return eb, nil
+}
+
+// one fetches a single record ({"data": {...}}).
+func (c *client) one(ctx context.Context, path string, q url.Values) (json.RawMessage, error) {
+	body, err := c.get(ctx, path, q)
+	if err != nil {
+		return nil, err
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("%s: decode: %w", path, err)
+	}
+	return env.Data, nil
 }
 
 type pageBody struct {
@@ -171,6 +247,11 @@ func (c *client) do(ctx context.Context, u, path string) (body []byte, apiErr *A
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusPreconditionFailed {
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			c.date = d.UTC()
+		}
+	}
 	if resp.StatusCode/100 == 2 {
 		return body, nil, nil
 	}
@@ -183,6 +264,7 @@ func (c *client) do(ctx context.Context, u, path string) (body []byte, apiErr *A
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil && len(eb.Errors) > 0 {
 		e.Message = eb.Errors[0].Message
+		e.syncToken = eb.Sync
 	}
 	return nil, e, nil
 }

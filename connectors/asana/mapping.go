@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/throughline/throughline/ingest"
@@ -36,8 +38,29 @@ type task struct {
 		Project ref  `json:"project"`
 		Section *ref `json:"section"`
 	} `json:"memberships"`
-	Parent      *ref `json:"parent"`
-	NumSubtasks int  `json:"num_subtasks"`
+	Parent       *ref          `json:"parent"`
+	NumSubtasks  int           `json:"num_subtasks"`
+	CustomFields []customField `json:"custom_fields"`
+}
+
+type customField struct {
+	GID             string   `json:"gid"`
+	Name            string   `json:"name"`
+	ResourceSubtype string   `json:"resource_subtype"`
+	NumberValue     *float64 `json:"number_value"`
+}
+
+type dates struct {
+	DueOn string    `json:"due_on"`
+	DueAt time.Time `json:"due_at"`
+}
+
+// day is the due date: due_on, else the UTC date of due_at; zero when neither.
+func (d *dates) day() time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return dueDate(task{DueOn: d.DueOn, DueAt: d.DueAt})
 }
 
 type story struct {
@@ -47,6 +70,8 @@ type story struct {
 	ResourceSubtype string    `json:"resource_subtype"`
 	OldSection      *ref      `json:"old_section"`
 	NewSection      *ref      `json:"new_section"`
+	OldDates        *dates    `json:"old_dates"`
+	NewDates        *dates    `json:"new_dates"`
 }
 
 type timeEntry struct {
@@ -58,9 +83,10 @@ type timeEntry struct {
 
 // batcher accumulates one page's records, each item and person once.
 type batcher struct {
-	b      ingest.Batch
-	items  map[string]bool
-	people map[string]int // gid → index in b.People
+	b        ingest.Batch
+	items    map[string]bool
+	people   map[string]int // gid → index in b.People
+	projects map[string]bool
 }
 
 func (bt *batcher) person(u *user) string {
@@ -83,47 +109,76 @@ func (bt *batcher) person(u *user) string {
 	return u.GID
 }
 
+// maxSubtaskDepth bounds the walk down subtasks of subtasks.
+const maxSubtaskDepth = 5
+
 // page maps one page of project tasks (and their subtasks, stories and time
 // entries) to a batch; it also returns the newest modified_at on the page.
-func (c *Connector) page(ctx context.Context, proj string, sections map[string]string, data []json.RawMessage) (ingest.Batch, time.Time, error) {
-	bt := &batcher{items: map[string]bool{}, people: map[string]int{}}
+func (c *Connector) page(ctx context.Context, proj string, sections map[string]string, data []json.RawMessage) (*batcher, time.Time, error) {
+	bt := newBatcher()
 	var newest time.Time
-	projects := map[string]bool{}
 	for _, raw := range data {
-		var t task
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return ingest.Batch{}, newest, fmt.Errorf("decode task: %w", err)
+		t, err := c.mapRaw(ctx, bt, proj, sections, raw, "", true)
+		if err != nil {
+			return nil, newest, err
 		}
 		if t.ModifiedAt.After(newest) {
 			newest = t.ModifiedAt
 		}
-		for _, m := range t.Memberships {
-			if m.Project.GID == proj && !projects[proj] {
-				projects[proj] = true
-				bt.b.Projects = append(bt.b.Projects, ingest.Project{Key: proj, Name: m.Project.Name})
-			}
-		}
-		if err := c.task(ctx, bt, proj, sections, t, raw, ""); err != nil {
-			return ingest.Batch{}, newest, err
-		}
-		if t.NumSubtasks == 0 {
-			continue
-		}
-		subs, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/subtasks", url.Values{"opt_fields": {taskFields}})
-		if err != nil {
-			return ingest.Batch{}, newest, fmt.Errorf("task %s subtasks: %w", t.GID, err)
-		}
-		for _, sraw := range subs {
-			var s task
-			if err := json.Unmarshal(sraw, &s); err != nil {
-				return ingest.Batch{}, newest, fmt.Errorf("decode subtask of %s: %w", t.GID, err)
-			}
-			if err := c.task(ctx, bt, proj, sections, s, sraw, t.GID); err != nil {
-				return ingest.Batch{}, newest, err
-			}
+	}
+	return bt, newest, nil
+}
+
+func newBatcher() *batcher {
+	return &batcher{items: map[string]bool{}, people: map[string]int{}, projects: map[string]bool{}}
+}
+
+// mapRaw decodes and maps one task of proj; with subtasks it also walks its
+// subtasks (maxSubtaskDepth levels).
+func (c *Connector) mapRaw(ctx context.Context, bt *batcher, proj string, sections map[string]string, raw json.RawMessage, parent string, subtasks bool) (task, error) {
+	var t task
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return t, fmt.Errorf("decode task: %w", err)
+	}
+	for _, m := range t.Memberships {
+		if m.Project.GID == proj && !bt.projects[proj] {
+			bt.projects[proj] = true
+			bt.b.Projects = append(bt.b.Projects, ingest.Project{Key: proj, Name: m.Project.Name})
 		}
 	}
-	return bt.b, newest, nil
+	if err := c.task(ctx, bt, proj, sections, t, raw, parent); err != nil {
+		return t, err
+	}
+	if subtasks {
+		if err := c.subtasks(ctx, bt, proj, sections, t, 1); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// subtasks maps the subtasks of t, and theirs, down to maxSubtaskDepth.
+func (c *Connector) subtasks(ctx context.Context, bt *batcher, proj string, sections map[string]string, t task, depth int) error {
+	if t.NumSubtasks == 0 || depth > maxSubtaskDepth {
+		return nil
+	}
+	subs, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/subtasks", url.Values{"opt_fields": {c.taskFields}})
+	if err != nil {
+		return fmt.Errorf("task %s subtasks: %w", t.GID, err)
+	}
+	for _, sraw := range subs {
+		var s task
+		if err := json.Unmarshal(sraw, &s); err != nil {
+			return fmt.Errorf("decode subtask of %s: %w", t.GID, err)
+		}
+		if err := c.task(ctx, bt, proj, sections, s, sraw, t.GID); err != nil {
+			return err
+		}
+		if err := c.subtasks(ctx, bt, proj, sections, s, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // task maps one task: item (or milestone), history, worklogs, raw payload.
@@ -149,12 +204,16 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 		return fmt.Errorf("task %s stories: %w", t.GID, err)
 	}
 	stories := make([]story, 0, len(sdata))
+	var dueChanges []ingest.DueChange
 	for _, s := range sdata {
 		var st story
 		if err := json.Unmarshal(s, &st); err != nil {
 			return fmt.Errorf("task %s: decode story: %w", t.GID, err)
 		}
 		stories = append(stories, st)
+		if st.ResourceSubtype == "due_date_changed" {
+			dueChanges = append(dueChanges, ingest.DueChange{ObservedAt: st.CreatedAt, Old: st.OldDates.day(), New: st.NewDates.day(), Origin: "history"})
+		}
 		bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "story", ExternalID: st.GID, Payload: s})
 	}
 	bt.b.Transitions = append(bt.b.Transitions, history(t, section, sections, stories, bt)...)
@@ -196,9 +255,22 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 	if t.Completed {
 		it.ResolvedAt = t.CompletedAt
 	}
+	it.EstimateSeconds, it.StoryPoints = c.estimates(t.CustomFields)
 	bt.b.Items = append(bt.b.Items, it)
 	if t.ResourceSubtype == "milestone" {
-		m := ingest.Milestone{Name: t.Name, Project: proj, DueDate: it.DueDate}
+		m := ingest.Milestone{Name: t.Name, Project: proj, DueDate: it.DueDate, DueChanges: dueChanges}
+		// The baseline is the first due date the history shows; without
+		// due-date stories the warehouse takes the first it sees.
+		for _, ch := range dueChanges {
+			if !ch.Old.IsZero() {
+				m.BaselineDueDate = ch.Old
+				break
+			}
+			if !ch.New.IsZero() {
+				m.BaselineDueDate = ch.New
+				break
+			}
+		}
 		if t.Completed {
 			m.CompletedAt = t.CompletedAt
 		}
@@ -206,6 +278,31 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 	}
 	bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "task", ExternalID: t.GID, Payload: raw})
 	return nil
+}
+
+// estimates reads the configured number custom fields: the estimate
+// (EstimateUnit, default hours) as seconds, and the story points. A field
+// that is absent, unset or not a number gives nil.
+func (c *Connector) estimates(fields []customField) (est *int64, points *float64) {
+	match := func(f customField, want string) bool {
+		return want != "" && (f.GID == want || strings.EqualFold(strings.TrimSpace(f.Name), want)) &&
+			f.ResourceSubtype == "number" && f.NumberValue != nil
+	}
+	for _, f := range fields {
+		if est == nil && match(f, c.cfg.EstimateField) {
+			unit := 3600.0
+			if c.cfg.EstimateUnit == "minutes" {
+				unit = 60
+			}
+			v := int64(math.Round(*f.NumberValue * unit))
+			est = &v
+		}
+		if points == nil && match(f, c.cfg.StoryPointsField) {
+			v := *f.NumberValue
+			points = &v
+		}
+	}
+	return est, points
 }
 
 func dueDate(t task) time.Time {

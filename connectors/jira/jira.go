@@ -216,6 +216,9 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 		cur.Reconciled = cur.PassStart
 	}
 	b.Cursor = cur.encode()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := emit(ctx, b); err != nil {
 		return err
 	}

@@ -131,6 +131,8 @@ func sortHistories(hs []history) {
 // rawIssue is an issue as the search returns it; fields stay raw so the
 // stored payload is exactly what was fetched.
 type rawIssue struct {
+	fields map[string]json.RawMessage // Fields split by field, once (fieldMap)
+
 	ID        string          `json:"id"`
 	Key       string          `json:"key"`
 	Fields    json.RawMessage `json:"fields"`
@@ -140,6 +142,19 @@ type rawIssue struct {
 		Total      int               `json:"total"`
 		Histories  []json.RawMessage `json:"histories"`
 	} `json:"changelog,omitempty"`
+}
+
+// fieldMap splits the fields object into its fields, once per issue.
+func (ri *rawIssue) fieldMap() (map[string]json.RawMessage, error) {
+	if ri.fields == nil {
+		if err := json.Unmarshal(ri.Fields, &ri.fields); err != nil {
+			return nil, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
+		}
+		if ri.fields == nil {
+			ri.fields = map[string]json.RawMessage{}
+		}
+	}
+	return ri.fields, nil
 }
 
 type version struct {
@@ -271,10 +286,9 @@ type mapped struct {
 // mapIssue maps one issue with its complete, sorted history.
 func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, error) {
 	var m mapped
-	// One scan of the fields object, then each field the mapping reads.
-	var custom map[string]json.RawMessage
-	if err := json.Unmarshal(ri.Fields, &custom); err != nil {
-		return m, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
+	custom, err := ri.fieldMap()
+	if err != nil {
+		return m, err
 	}
 	fs, err := decodeFields(custom)
 	if err != nil {
@@ -467,17 +481,20 @@ func decodeFields(raw map[string]json.RawMessage) (issueFields, error) {
 
 // worklogsIncomplete reports whether the issue's embedded worklog list is
 // truncated (Jira embeds at most 20).
-func worklogsIncomplete(ri rawIssue) bool {
-	var fs struct {
-		Worklog *struct {
-			Total    int               `json:"total"`
-			Worklogs []json.RawMessage `json:"worklogs"`
-		} `json:"worklog"`
-	}
-	if json.Unmarshal(ri.Fields, &fs) != nil || fs.Worklog == nil {
+func worklogsIncomplete(ri *rawIssue) bool {
+	fm, err := ri.fieldMap()
+	if err != nil {
 		return false
 	}
-	return fs.Worklog.Total > len(fs.Worklog.Worklogs)
+	raw, ok := fm["worklog"]
+	if !ok {
+		return false
+	}
+	var w struct {
+		Total    int               `json:"total"`
+		Worklogs []json.RawMessage `json:"worklogs"`
+	}
+	return json.Unmarshal(raw, &w) == nil && w.Total > len(w.Worklogs)
 }
 
 func mapWorklog(raw json.RawMessage, key string) (ingest.Worklog, *user, error) {

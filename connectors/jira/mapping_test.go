@@ -183,7 +183,7 @@ func TestMapIssue(t *testing.T) {
 	if m.item.Parent != "WEB-7" || m.item.Milestone != "1.0" || len(m.transitions) != 1 || m.transitions[0].To != "To Do" || len(m.worklogs) != 0 {
 		t.Errorf("child = %+v %+v", m.item, m.transitions)
 	}
-	if !worklogsIncomplete(child) {
+	if !worklogsIncomplete(&child) {
 		t.Error("25 worklogs with none embedded is not incomplete")
 	}
 }

@@ -263,6 +263,9 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 	}()
 	var acc ingest.Batch
 	flush := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if len(acc.Items) == 0 {
 			return nil
 		}
@@ -343,7 +346,8 @@ func (s *session) complete(ctx context.Context, p searchPage) (completedPage, er
 	// Worklogs beyond the embedded 20, per issue, in parallel.
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.Issues))
-	for i, ri := range p.Issues {
+	for i := range p.Issues {
+		ri := &p.Issues[i]
 		if !worklogsIncomplete(ri) {
 			continue
 		}
@@ -679,6 +683,9 @@ func (s *session) worklogFeeds(ctx context.Context, cur *cursor, emit func(conte
 			cur.WorklogsSince = p.Until
 		}
 		b.Cursor = cur.encode()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := emit(ctx, b); err != nil {
 			return err
 		}
@@ -700,6 +707,9 @@ func (s *session) worklogFeeds(ctx context.Context, cur *cursor, emit func(conte
 			cur.DeletedSince = p.Until
 		}
 		b.Cursor = cur.encode()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := emit(ctx, b); err != nil {
 			return err
 		}
@@ -797,5 +807,8 @@ func (s *session) reconcile(ctx context.Context, cur *cursor, emit func(context.
 	}
 	cur.Reconciled = started.UTC().Format(time.RFC3339Nano)
 	s.logger.Info("jira reconciliation", "issues_in_scope", len(keys))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return emit(ctx, ingest.Batch{Live: &ingest.Live{Keys: keys}, Cursor: cur.encode()})
 }

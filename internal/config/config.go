@@ -97,6 +97,11 @@ type Source struct {
 	Timezone string `yaml:"timezone"`
 	// Concurrency caps an HTTP source's requests in flight (default 4).
 	Concurrency int `yaml:"concurrency"`
+	// EstimateField and StoryPointsField name Asana number custom fields
+	// (name or gid); EstimateUnit is hours (default) or minutes.
+	EstimateField    string `yaml:"estimate_field"`
+	EstimateUnit     string `yaml:"estimate_unit"`
+	StoryPointsField string `yaml:"story_points_field"`
 
 	line int
 }
@@ -417,7 +422,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 var sourceKeys = map[string][]string{
 	"csv":   {"layout", "path", "columns", "timezone"},
 	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone", "concurrency"},
-	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "concurrency"},
+	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "estimate_field", "estimate_unit", "story_points_field"},
 }
 
 // CSVLayouts are the layouts the csv kind reads.
@@ -439,6 +444,7 @@ func ValidateSource(s Source) error {
 		"jql": s.JQL != "", "boards": len(s.Boards) > 0, "workspace": s.Workspace != "",
 		"projects": len(s.Projects) > 0, "layout": s.Layout != "", "path": s.Path != "",
 		"columns": len(s.Columns) > 0, "timezone": s.Timezone != "", "concurrency": s.Concurrency != 0,
+		"estimate_field": s.EstimateField != "", "estimate_unit": s.EstimateUnit != "", "story_points_field": s.StoryPointsField != "",
 	}
 	for _, k := range slices.Sorted(mapKeys(set)) {
 		if set[k] && !slices.Contains(allowed, k) {

@@ -8,7 +8,19 @@ import (
 
 // Config returns the YAML config text for a demo organisation whose CSV
 // folder is dataDir and warehouse file is dbPath.
-func Config(dataDir, dbPath string) string {
+func Config(dataDir, dbPath string) string { return ConfigFor(dataDir, dbPath, nil) }
+
+// JiraSource is the jira source of a demo config: a Jira Cloud site (the
+// fake serving Summary.Jira) and the projects it serves.
+type JiraSource struct {
+	BaseURL, Email string
+	TokenEnv       string // the name of the variable holding the token
+	Projects       []string
+}
+
+// ConfigFor is Config with a jira source for the projects jira serves
+// (nil: CSV only).
+func ConfigFor(dataDir, dbPath string, jira *JiraSource) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Throughline demo organisation, written by `throughline demo`.\n")
@@ -19,6 +31,12 @@ func Config(dataDir, dbPath string) string {
 	w("schedules: {sync: %s, compute: %s}\n", quote("*/15 * * * *"), quote("*/15 * * * *"))
 	w("sources:\n")
 	w("  - {name: demo-csv, kind: csv, layout: throughline, path: %s}\n", quote(dataDir))
+	if jira != nil {
+		w("  # Served by an in-process fake Jira Cloud site while `throughline demo` runs.\n")
+		w("  - name: demo-jira\n    kind: jira\n    base_url: %s\n    email: %s\n    token_env: %s\n",
+			quote(jira.BaseURL), quote(jira.Email), quote(jira.TokenEnv))
+		w("    jql: %s\n", quote("project in ("+strings.Join(jira.Projects, ", ")+")"))
+	}
 	w("teams:\n")
 	for _, t := range teamDefs {
 		members := make([]string, len(t.members))

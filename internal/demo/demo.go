@@ -1,5 +1,9 @@
 // Package demo generates a deterministic, realistic sample organisation as a
 // folder in the `throughline` CSV layout, and the config that reads it.
+// With Options.JiraProjects, those projects are not written to the folder
+// but returned as a Jira Cloud site (Summary.Jira) for the in-process fake
+// of connectors/jira/jiratest, so that they are ingested through the real
+// Jira connector; ConfigFor then adds a jira source.
 //
 // The organisation: four teams (platform, payments, mobile, support-ops) and
 // a contractor in no team; project work in WEB, PAY, APP and DATA (stories,
@@ -38,6 +42,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/throughline/throughline/connectors/jira/jiratest"
 )
 
 // Options controls the generated organisation.
@@ -45,11 +51,28 @@ type Options struct {
 	Now   time.Time // generation is relative to this instant; history spans the 400 days before it
 	Seed  int64
 	Items int // target number of items, default 3600
+	// JiraProjects are served by a fake Jira site (Summary.Jira) instead
+	// of written to the CSV folder. Only projects without explicit team or
+	// work_class overrides qualify (Jira has no field for them): PAY, APP.
+	JiraProjects []string
 }
 
-// Summary counts what Generate wrote.
+// Summary counts what Generate made, over all sources.
 type Summary struct {
 	Items, Teams, Projects, People, Milestones, Worklogs, StatusChanges int
+	// CSV and JiraCounts split the counts by where the data goes.
+	CSV, JiraCounts Counts
+	// Jira is the site serving Options.JiraProjects (nil without them).
+	Jira *jiratest.Dataset
+	// JiraReplans move slipped releases to their current date after the
+	// first sync (see Replan).
+	JiraReplans []Replan
+}
+
+// Counts are the items, status changes (not counting the creation), worklogs
+// and milestones one source carries.
+type Counts struct {
+	Items, StatusChanges, Worklogs, Milestones int
 }
 
 const (
@@ -88,10 +111,23 @@ func Generate(dir string, opt Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("demo: items %d: want at least %d", opt.Items, MinItems)
 	}
 	g := build(opt)
+	jira := map[*project]bool{}
+	for _, key := range opt.JiraProjects {
+		p := g.lookup(key)
+		if p == nil {
+			return Summary{}, fmt.Errorf("demo: jira project %q: not a demo project", key)
+		}
+		for _, it := range p.items {
+			if it.team != "" || it.workClass != "" {
+				return Summary{}, fmt.Errorf("demo: jira project %s: item %s carries an explicit team or work_class, which Jira has no field for", key, it.key)
+			}
+		}
+		jira[p] = true
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
-	rows := g.records()
+	rows := g.records(func(p *project) bool { return !jira[p] })
 	for i, f := range files {
 		if err := writeCSV(filepath.Join(dir, f.name), f.header, rows[i]); err != nil {
 			return Summary{}, err
@@ -101,6 +137,29 @@ func Generate(dir string, opt Options) (Summary, error) {
 		Milestones: len(g.ms), Worklogs: len(g.worklogs)}
 	for _, it := range g.items {
 		s.StatusChanges += len(it.changes)
+		c := &s.CSV
+		if jira[it.proj] {
+			c = &s.JiraCounts
+		}
+		c.Items++
+		c.StatusChanges += len(it.changes)
+	}
+	for _, w := range g.worklogs {
+		if jira[w.it.proj] {
+			s.JiraCounts.Worklogs++
+		} else {
+			s.CSV.Worklogs++
+		}
+	}
+	for _, m := range g.ms {
+		if jira[m.proj] {
+			s.JiraCounts.Milestones++
+		} else {
+			s.CSV.Milestones++
+		}
+	}
+	if len(jira) > 0 {
+		s.Jira = g.jiraDataset(opt.JiraProjects, &s.JiraReplans)
 	}
 	return s, nil
 }
@@ -151,10 +210,15 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// records returns the rows of each file, in the order of files.
-func (g *gen) records() [][][]string {
+// records returns the rows of each file, in the order of files, for the
+// items, milestones and worklogs of the projects keep accepts. People and
+// time off are written whole.
+func (g *gen) records(keep func(*project) bool) [][][]string {
 	out := make([][][]string, len(files))
 	for _, it := range g.items { // sorted by created_at
+		if !keep(it.proj) {
+			continue
+		}
 		var assignee, ms, parent string
 		switch {
 		case it.leaver:
@@ -175,6 +239,9 @@ func (g *gen) records() [][][]string {
 		}
 	}
 	for _, p := range g.projects {
+		if !keep(p) {
+			continue
+		}
 		for _, m := range p.ms {
 			out[2] = append(out[2], []string{m.name, p.key, date(m.start), date(m.due), date(m.baseline), ts(m.completed)})
 		}
@@ -184,6 +251,9 @@ func (g *gen) records() [][][]string {
 		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.it.key, b.it.key), strings.Compare(a.person.email, b.person.email))
 	})
 	for _, w := range wl {
+		if !keep(w.it.proj) {
+			continue
+		}
 		out[3] = append(out[3], []string{w.it.key, w.person.email, ts(w.at), num(w.hours)})
 	}
 	for _, p := range g.people {

@@ -100,12 +100,19 @@ func (g *gen) organisation() {
 }
 
 func (g *gen) project(key string) *project {
+	if p := g.lookup(key); p != nil {
+		return p
+	}
+	panic("demo: unknown project " + key)
+}
+
+func (g *gen) lookup(key string) *project {
 	for _, p := range g.projects {
 		if p.key == key {
 			return p
 		}
 	}
-	panic("demo: unknown project " + key)
+	return nil
 }
 
 // releaseTime is a weekday afternoon at or before d.

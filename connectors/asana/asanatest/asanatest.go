@@ -1,7 +1,14 @@
 // Package asanatest is a fake Asana API 1.0 server for tests, built from the
 // shapes of the vendor's OpenAPI examples. It serves one deterministic
 // project (see NewProject) and can inject faults: a 429 with Retry-After, a
-// 500, an expired offset and a 401.
+// 500, an expired offset, a 401, a 402 (premium-only) and expired events
+// sync tokens.
+//
+// It also serves the events API (GET /events?resource={project gid}): the
+// first call answers 412 with a sync token, later calls return the events
+// recorded since (at most 100 per call, has_more). Events are recorded by
+// the mutation helpers (UpdateTask, AddStory, AddTask, DeleteTask); Mutate
+// changes the data without an event, like a missed one.
 package asanatest
 
 import (
@@ -35,6 +42,12 @@ const (
 	MilestoneGID = "1300000000000104"
 	// NumSubtasks is the number of subtasks in the project.
 	NumSubtasks = 2
+	// EstimateFieldGID and PointsFieldGID are the gids of the number custom
+	// fields "Estimate (hours)" and "Story points" every task carries.
+	EstimateFieldGID = "1600000000000001"
+	PointsFieldGID   = "1600000000000002"
+	EstimateField    = "Estimate (hours)"
+	PointsField      = "Story points"
 )
 
 // Sections of the fake project, board order.
@@ -74,9 +87,15 @@ type Server struct {
 	*httptest.Server
 	data Project
 
+	// dmu guards data and the event log; handlers read under RLock.
+	dmu    sync.RWMutex
+	events []Object // every event recorded, oldest first
+	epoch  int      // sync tokens of older epochs are expired
+
 	mu           sync.Mutex
 	requests     []Request
-	throttle     map[string]int // path → Retry-After seconds, on its next call
+	payment      map[string]bool // path → 402 on every call
+	throttle     map[string]int  // path → Retry-After seconds, on its next call
 	fail         map[string]bool
 	expireOffset bool
 	unauthorized bool
@@ -88,7 +107,7 @@ func New(t testing.TB) *Server { return NewWith(t, NewProject()) }
 
 // NewWith starts a fake serving p (see GenerateProject); it stops with the test.
 func NewWith(t testing.TB, p Project) *Server {
-	s := &Server{data: p, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}}
+	s := &Server{data: p, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}, payment: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -140,6 +159,22 @@ func (s *Server) Unauthorized() {
 	s.unauthorized = true
 }
 
+// PaymentRequired makes every call of path answer 402, as premium-only
+// endpoints (task search, events on some plans) do on a free workspace.
+func (s *Server) PaymentRequired(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.payment[path] = true
+}
+
+// ExpireSyncTokens makes every events sync token issued so far invalid:
+// the next events call with one answers 412 with a fresh token.
+func (s *Server) ExpireSyncTokens() {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	s.epoch++
+}
+
 // Requests returns the requests received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -147,8 +182,174 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.requests)
 }
 
-// Data returns the served data (shared: do not modify).
+// Data returns the served data (shared: do not modify, and do not read
+// while a mutation helper runs).
 func (s *Server) Data() Project { return s.data }
+
+// Now is the time the mutation helpers stamp modified_at and events with.
+func Now() time.Time { return time.Now().UTC() }
+
+// findTask returns the task or subtask gid and, for a subtask, its parent gid.
+func (s *Server) findTask(gid string) (t Object, parent string) {
+	for _, t := range s.data.Tasks {
+		if t["gid"] == gid {
+			return t, ""
+		}
+	}
+	for p, subs := range s.data.Subtasks {
+		for _, t := range subs {
+			if t["gid"] == gid {
+				return t, p
+			}
+		}
+	}
+	return nil, ""
+}
+
+func compact(t Object) Object {
+	return Object{"gid": t["gid"], "resource_type": "task", "name": t["name"], "resource_subtype": t["resource_subtype"]}
+}
+
+// record appends an event of the project (dmu held).
+func (s *Server) record(typ, action string, resource, parent Object, at time.Time) {
+	ev := Object{"user": Object{"gid": Users[0]["gid"], "resource_type": "user", "name": Users[0]["name"]},
+		"resource": resource, "type": typ, "action": action, "parent": parent, "created_at": ts(at)}
+	s.events = append(s.events, ev)
+}
+
+// Mutate changes the served data without recording an event (an event
+// Asana failed to deliver, or a change the events do not show).
+func (s *Server) Mutate(f func(p *Project)) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	f(&s.data)
+}
+
+// UpdateTask applies f to the task or subtask gid, sets its modified_at to
+// Now and records a task "changed" event. It panics when gid is unknown.
+func (s *Server) UpdateTask(gid string, f func(t Object)) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	t, _ := s.findTask(gid)
+	if t == nil {
+		panic("asanatest: UpdateTask: unknown task " + gid)
+	}
+	now := Now()
+	f(t)
+	t["modified_at"] = ts(now)
+	s.record("task", "changed", compact(t), nil, now)
+}
+
+// AddStory appends st (gid, created_at and the like set by the caller) to
+// the stories of task gid, sets the task's modified_at to Now (adding a
+// story modifies a task) and records a story "added" event whose parent is
+// the task.
+func (s *Server) AddStory(gid string, st Object) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	t, _ := s.findTask(gid)
+	if t == nil {
+		panic("asanatest: AddStory: unknown task " + gid)
+	}
+	now := Now()
+	if st["created_at"] == nil {
+		st["created_at"] = ts(now)
+	}
+	st["resource_type"] = "story"
+	s.data.Stories[gid] = append(s.data.Stories[gid], st)
+	t["modified_at"] = ts(now)
+	s.record("story", "added", Object{"gid": st["gid"], "resource_type": "story", "resource_subtype": st["resource_subtype"]},
+		Object{"gid": gid, "resource_type": "task", "name": t["name"]}, now)
+}
+
+// AddTask adds t to the project (parent empty) or as a subtask of parent,
+// and records a task "added" event (parent: the project or the parent task).
+func (s *Server) AddTask(t Object, parent string) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	now := Now()
+	if parent == "" {
+		s.data.Tasks = append(s.data.Tasks, t)
+		s.record("task", "added", compact(t), Object{"gid": ProjectGID, "resource_type": "project", "name": ProjectName}, now)
+		return
+	}
+	p, _ := s.findTask(parent)
+	if p == nil {
+		panic("asanatest: AddTask: unknown parent " + parent)
+	}
+	t["parent"] = Object{"gid": parent, "resource_type": "task", "name": p["name"]}
+	s.data.Subtasks[parent] = append(s.data.Subtasks[parent], t)
+	p["num_subtasks"] = len(s.data.Subtasks[parent])
+	s.record("task", "added", compact(t), Object{"gid": parent, "resource_type": "task", "name": p["name"]}, now)
+}
+
+// DeleteTask removes the task or subtask gid (and its subtasks) and records
+// a task "deleted" event. It panics when gid is unknown.
+func (s *Server) DeleteTask(gid string) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	t, parent := s.findTask(gid)
+	if t == nil {
+		panic("asanatest: DeleteTask: unknown task " + gid)
+	}
+	if parent == "" {
+		s.data.Tasks = slices.DeleteFunc(s.data.Tasks, func(o Object) bool { return o["gid"] == gid })
+	} else {
+		s.data.Subtasks[parent] = slices.DeleteFunc(s.data.Subtasks[parent], func(o Object) bool { return o["gid"] == gid })
+		if p, _ := s.findTask(parent); p != nil {
+			p["num_subtasks"] = len(s.data.Subtasks[parent])
+		}
+	}
+	delete(s.data.Subtasks, gid)
+	s.record("task", "deleted", compact(t), nil, Now())
+}
+
+// Events returns the number of events recorded so far.
+func (s *Server) Events() int {
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	return len(s.events)
+}
+
+func syncToken(epoch, pos int) string {
+	return fmt.Sprintf("%08x%08x", epoch, pos)
+}
+
+// serveEvents answers GET /events (dmu read-held).
+func (s *Server) serveEvents(w http.ResponseWriter, q map[string][]string) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if get("resource") != ProjectGID {
+		writeError(w, http.StatusBadRequest, "resource: Not a recognized ID: "+get("resource"))
+		return
+	}
+	tok := get("sync")
+	var epoch, pos int
+	if len(tok) == 16 {
+		e, err1 := strconv.ParseInt(tok[:8], 16, 64)
+		p, err2 := strconv.ParseInt(tok[8:], 16, 64)
+		if err1 == nil && err2 == nil {
+			epoch, pos = int(e), int(p)
+		} else {
+			tok = ""
+		}
+	} else {
+		tok = ""
+	}
+	if tok == "" || epoch != s.epoch || pos > len(s.events) {
+		writeJSON(w, http.StatusPreconditionFailed, Object{
+			"errors": []Object{{"message": "Sync token invalid or too old. If you are attempting to keep resources in sync, you must fetch the full dataset for this query now and use the new sync token for the next sync."}},
+			"sync":   syncToken(s.epoch, len(s.events)),
+		})
+		return
+	}
+	end := min(pos+100, len(s.events))
+	writeJSON(w, http.StatusOK, Object{"data": s.events[pos:end], "sync": syncToken(s.epoch, end), "has_more": end < len(s.events)})
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -174,6 +375,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fail := s.fail[path] || (s.failPaged[path] && q.Get("offset") != "")
 	delete(s.fail, path)
 	expire, unauthorized := s.expireOffset, s.unauthorized
+	payment := s.payment[path]
 	s.mu.Unlock()
 
 	switch {
@@ -190,14 +392,34 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case fail:
 		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
+	case payment:
+		writeError(w, http.StatusPaymentRequired, "This feature is only available to premium users.")
+		return
 	case expire && q.Get("offset") != "":
 		writeError(w, http.StatusBadRequest, "offset: Your pagination token has expired.")
 		return
 	}
 
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	var list []Object
 	switch {
+	case len(parts) == 1 && parts[0] == "events":
+		s.serveEvents(w, q)
+		return
+	case len(parts) == 2 && parts[0] == "tasks":
+		t, _ := s.findTask(parts[1])
+		if t == nil {
+			writeError(w, http.StatusNotFound, "task: Unknown object: "+parts[1])
+			return
+		}
+		fields := []string{"name", "resource_subtype"}
+		if f := q.Get("opt_fields"); f != "" {
+			fields = strings.Split(f, ",")
+		}
+		writeJSON(w, http.StatusOK, Object{"data": project(t, fields)})
+		return
 	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "sections":
 		if parts[1] != ProjectGID {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+parts[1])
@@ -328,6 +550,42 @@ func project(v any, fields []string) any {
 
 var base = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
+// Estimate returns the "Estimate (hours)" value of task gid(13, n): n%8
+// half-hours, unset (null) when n%7 == 6.
+func Estimate(n int) *float64 {
+	if n%7 == 6 {
+		return nil
+	}
+	v := float64(n%8) / 2
+	return &v
+}
+
+// Points returns the "Story points" value of task gid(13, n).
+func Points(n int) float64 { return []float64{1, 2, 3, 5, 8}[n%5] }
+
+// CustomFields renders the custom fields of task gid(13, n): the two number
+// fields and a text field (which a connector must ignore).
+func CustomFields(n int) []Object {
+	var est any
+	if e := Estimate(n); e != nil {
+		est = *e
+	}
+	display := func(v any) any {
+		if v == nil {
+			return nil
+		}
+		return strconv.FormatFloat(v.(float64), 'f', -1, 64)
+	}
+	return []Object{
+		{"gid": EstimateFieldGID, "resource_type": "custom_field", "name": EstimateField, "resource_subtype": "number", "type": "number",
+			"number_value": est, "display_value": display(est), "precision": 1, "enabled": true},
+		{"gid": PointsFieldGID, "resource_type": "custom_field", "name": PointsField, "resource_subtype": "number", "type": "number",
+			"number_value": Points(n), "display_value": display(Points(n)), "precision": 0, "enabled": true},
+		{"gid": "1600000000000003", "resource_type": "custom_field", "name": "Notes", "resource_subtype": "text", "type": "text",
+			"text_value": "n/a", "display_value": "n/a", "enabled": true},
+	}
+}
+
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func gid(prefix, n int) string { return fmt.Sprintf("%d%014d", prefix, n) }
@@ -367,6 +625,7 @@ func GenerateProject(n int) Project {
 			"due_on": nil, "due_at": nil, "assignee": nil, "parent": nil, "num_subtasks": 0,
 			"permalink_url": "https://app.asana.com/1/1/task/" + gid(13, n),
 			"workspace":     Object{"gid": "1000000000000000", "resource_type": "workspace", "name": "Example Co"},
+			"custom_fields": CustomFields(n),
 		}
 	}
 	finish := func(t Object, stories []Object, section int) {
@@ -407,7 +666,13 @@ func GenerateProject(n int) Project {
 			t["resource_subtype"] = "milestone"
 			t["name"] = "Beta launch"
 			t["due_on"] = "2026-03-31"
-			stories = []Object{story(created.Add(2*day), u, "marked_complete", Object{"text": "marked this milestone complete"})}
+			stories = []Object{
+				story(created.Add(time.Hour), u, "due_date_changed", Object{"text": "changed the due date to March 15",
+					"old_dates": Object{"due_on": nil, "due_at": nil, "start_on": nil}, "new_dates": Object{"due_on": "2026-03-15", "due_at": nil, "start_on": nil}}),
+				story(created.Add(day), u, "due_date_changed", Object{"text": "changed the due date to March 31",
+					"old_dates": Object{"due_on": "2026-03-15", "due_at": nil, "start_on": nil}, "new_dates": Object{"due_on": "2026-03-31", "due_at": nil, "start_on": nil}}),
+				story(created.Add(2*day), u, "marked_complete", Object{"text": "marked this milestone complete"}),
+			}
 			t["completed"], t["completed_at"] = true, ts(created.Add(2*day))
 		case i%4 == 0:
 			stories = []Object{move(created.Add(day), u, 0, 1), move(created.Add(2*day), u, 1, 2),
