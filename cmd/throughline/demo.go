@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/connectors/asana/asanatest"
 	"github.com/throughline/throughline/connectors/jira/jiratest"
 	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/internal/config"
@@ -29,6 +30,21 @@ const demoJiraTokenEnv = "THROUGHLINE_DEMO_JIRA_TOKEN"
 // demoJiraSource is the name of the jira source in the demo config.
 const demoJiraSource = "demo-jira"
 
+// demoAsanaProject is ingested through the real Asana connector from an
+// in-process fake Asana server. HELP maps most faithfully: no milestones,
+// epics or explicit overrides (Asana would need milestone tasks, subtasks
+// and fields for them), classified operational by project rather than by
+// item type (Asana types are Task/Subtask/Milestone), and its discarded
+// items become tasks in "Won't Do"/"Duplicate" columns.
+const demoAsanaProject = "HELP"
+
+// demoAsanaTokenEnv names the variable holding the fake Asana server's
+// token; the demo sets it for its own process only.
+const demoAsanaTokenEnv = "THROUGHLINE_DEMO_ASANA_TOKEN"
+
+// demoAsanaSource is the name of the asana source in the demo config.
+const demoAsanaSource = "demo-asana"
+
 func runDemo(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("demo")
 	listen := fs.String("listen", "127.0.0.1:9187", "address for /metrics")
@@ -43,7 +59,8 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	start := time.Now()
-	d, err := setupDemo(ctx, g, demoSetup{dir: *dir, items: *items, now: start, jira: demoJiraProjects, listen: *listen})
+	d, err := setupDemo(ctx, g, demoSetup{dir: *dir, items: *items, now: start, jira: demoJiraProjects,
+		asana: demoAsanaProject, listen: *listen})
 	if err != nil {
 		return err
 	}
@@ -71,6 +88,10 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 	if d.jira != nil {
 		fmt.Fprintf(g.stdout, "fake jira: %s (serves %s while the demo runs; re-synced on the schedule)\n", d.jira.BaseURL(), strings.Join(d.jiraProjects, ", "))
 	}
+	if d.asana != nil {
+		fmt.Fprintf(g.stdout, "fake asana: %s (serves %s as project %s while the demo runs; re-synced on the schedule)\n",
+			d.asana.BaseURL(), d.asanaProject, demo.AsanaProjectGID)
+	}
 	fmt.Fprintf(g.stdout, "metrics:   http://%s/metrics (Ctrl-C to stop)\n", *listen)
 	return p.serve(ctx, *listen, false)
 }
@@ -81,6 +102,7 @@ type demoSetup struct {
 	items  int
 	now    time.Time
 	jira   []string // projects served by the fake Jira; none: CSV only
+	asana  string   // the project served by the fake Asana; empty: none
 	listen string
 }
 
@@ -92,6 +114,8 @@ type demoRun struct {
 	cfgPath, dbPath string
 	jira            *jiratest.Server
 	jiraProjects    []string
+	asana           *asanatest.Server
+	asanaProject    string
 	closers         []func()
 }
 
@@ -102,14 +126,15 @@ func (d *demoRun) close() {
 }
 
 // setupDemo generates the organisation into a fresh warehouse folder, starts
-// the fake Jira site serving its Jira projects, writes and loads the config,
+// the fake Jira site serving its Jira projects and the fake Asana server
+// serving its Asana project, writes and loads the config,
 // the Prometheus rules and the Grafana dashboards.
 func setupDemo(ctx context.Context, g *globals, o demoSetup) (_ *demoRun, err error) {
 	abs, err := filepath.Abs(o.dir)
 	if err != nil {
 		return nil, err
 	}
-	d := &demoRun{dbPath: filepath.Join(abs, "throughline.duckdb"), cfgPath: filepath.Join(abs, "throughline.yaml"), jiraProjects: o.jira}
+	d := &demoRun{dbPath: filepath.Join(abs, "throughline.duckdb"), cfgPath: filepath.Join(abs, "throughline.yaml"), jiraProjects: o.jira, asanaProject: o.asana}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -125,7 +150,7 @@ func setupDemo(ctx context.Context, g *globals, o demoSetup) (_ *demoRun, err er
 			return nil, fmt.Errorf("reset demo warehouse: %w", err)
 		}
 	}
-	d.sum, err = demo.Generate(dataDir, demo.Options{Now: o.now, Seed: 42, Items: o.items, JiraProjects: o.jira})
+	d.sum, err = demo.Generate(dataDir, demo.Options{Now: o.now, Seed: 42, Items: o.items, JiraProjects: o.jira, AsanaProject: o.asana})
 	if err != nil {
 		return nil, fmt.Errorf("generate demo organisation: %w", err)
 	}
@@ -141,13 +166,25 @@ func setupDemo(ctx context.Context, g *globals, o demoSetup) (_ *demoRun, err er
 		}
 		jira = &demo.JiraSource{BaseURL: d.jira.BaseURL(), Email: jiratest.DefaultEmail, TokenEnv: demoJiraTokenEnv, Projects: o.jira}
 	}
-	if err := os.WriteFile(d.cfgPath, []byte(demo.ConfigFor(dataDir, d.dbPath, jira)), 0o644); err != nil {
+	var asana *demo.AsanaSource
+	if d.sum.Asana != nil {
+		token := rand.Text()
+		d.asana = asanatest.NewServer(*d.sum.Asana)
+		d.asana.SetToken(token)
+		d.closers = append(d.closers, d.asana.Close)
+		// As for Jira: this process only, never printed or written.
+		if err := os.Setenv(demoAsanaTokenEnv, token); err != nil {
+			return nil, fmt.Errorf("demo: set $%s: %w", demoAsanaTokenEnv, err)
+		}
+		asana = &demo.AsanaSource{BaseURL: d.asana.BaseURL(), TokenEnv: demoAsanaTokenEnv, Project: o.asana}
+	}
+	if err := os.WriteFile(d.cfgPath, []byte(demo.ConfigSources(dataDir, d.dbPath, demo.Sources{Jira: jira, Asana: asana})), 0o644); err != nil {
 		return nil, fmt.Errorf("write demo config: %w", err)
 	}
 	sum := d.sum
 	g.logger.Info("demo organisation written", "dir", abs, "items", sum.Items, "teams", sum.Teams, "projects", sum.Projects,
 		"status_changes", sum.StatusChanges, "worklogs", sum.Worklogs, "milestones", sum.Milestones,
-		"csv_items", sum.CSV.Items, "jira_items", sum.JiraCounts.Items)
+		"csv_items", sum.CSV.Items, "jira_items", sum.JiraCounts.Items, "asana_items", sum.AsanaCounts.Items)
 	cfg, err := config.Load(d.cfgPath)
 	if err != nil {
 		return nil, fmt.Errorf("demo config: %w", err)

@@ -96,9 +96,9 @@ func TestExportReadsBackAsHivePartitionedLake(t *testing.T) {
 			}
 			// Partition columns come back from the paths.
 			var src string
-			// The demo ingests through the CSV and the Jira connectors.
+			// The demo ingests through the CSV, Jira and Asana connectors.
 			q := "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM read_" + format + "(" + quoteString(filepath.Join(lake, "item_flow", "**", "*."+format)) + ", hive_partitioning=true)"
-			if err := mem.QueryRow(q).Scan(&src); err != nil || src != "demo-csv,demo-jira" {
+			if err := mem.QueryRow(q).Scan(&src); err != nil || src != "demo-asana,demo-csv,demo-jira" {
 				t.Errorf("item_flow source from the partition path: %q, %v", src, err)
 			}
 

@@ -18,9 +18,44 @@ type JiraSource struct {
 	Projects       []string
 }
 
+// AsanaSource is the asana source of a demo config: the fake Asana server
+// serving Summary.Asana and the demo project it carries.
+type AsanaSource struct {
+	BaseURL  string
+	TokenEnv string // the name of the variable holding the token
+	Project  string // the demo project key (HELP) the Asana project replaces
+}
+
+// Sources are the vendor sources of a demo config besides the CSV folder.
+type Sources struct {
+	Jira  *JiraSource
+	Asana *AsanaSource
+}
+
 // ConfigFor is Config with a jira source for the projects jira serves
 // (nil: CSV only).
 func ConfigFor(dataDir, dbPath string, jira *JiraSource) string {
+	return ConfigSources(dataDir, dbPath, Sources{Jira: jira})
+}
+
+// ConfigSources is Config with the given vendor sources. The Asana
+// project's key in the warehouse is its gid (AsanaProjectGID): the team and
+// work_class rules that name the demo project by key name the gid instead.
+func ConfigSources(dataDir, dbPath string, src Sources) string {
+	jira, asana := src.Jira, src.Asana
+	projectKey := func(k string) string {
+		if asana != nil && k == asana.Project {
+			return AsanaProjectGID
+		}
+		return k
+	}
+	projectKeys := func(ks []string) []string {
+		out := make([]string, len(ks))
+		for i, k := range ks {
+			out[i] = projectKey(k)
+		}
+		return out
+	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Throughline demo organisation, written by `throughline demo`.\n")
@@ -37,6 +72,14 @@ func ConfigFor(dataDir, dbPath string, jira *JiraSource) string {
 			quote(jira.BaseURL), quote(jira.Email), quote(jira.TokenEnv))
 		w("    jql: %s\n", quote("project in ("+strings.Join(jira.Projects, ", ")+")"))
 	}
+	if asana != nil {
+		w("  # Served by an in-process fake Asana server while `throughline demo` runs;\n")
+		w("  # project %s is the demo's %s project.\n", AsanaProjectGID, asana.Project)
+		w("  - name: demo-asana\n    kind: asana\n    base_url: %s\n    workspace: %s\n    token_env: %s\n",
+			quote(asana.BaseURL), quote(asanaWorkspaceGID), quote(asana.TokenEnv))
+		w("    projects: %s\n", list([]string{AsanaProjectGID}))
+		w("    estimate_field: %s\n    story_points_field: %s\n", quote(AsanaEstimateField), quote(AsanaPointsField))
+	}
 	w("teams:\n")
 	for _, t := range teamDefs {
 		members := make([]string, len(t.members))
@@ -52,15 +95,22 @@ func ConfigFor(dataDir, dbPath string, jira *JiraSource) string {
 		} else {
 			w("    # no sle_days: the SLE is the P85 of the window\n")
 		}
-		w("    projects: %s\n", list(t.projects))
+		w("    projects: %s\n", list(projectKeys(t.projects)))
 	}
 	w("workflow:\n")
+	if asana != nil { // Asana's statuses carry no category: name the todo one
+		w("  todo: %s\n", list([]string{statusToDo}))
+	}
 	w("  started: %s\n", list([]string{statusInProgress, statusInReview, statusBlocked}))
 	w("  wait: %s\n", list([]string{statusInReview, statusBlocked}))
-	w("  done: %s\n", list([]string{statusDone}))
+	done := []string{statusDone}
+	if asana != nil { // Asana's discard columns (see asanaSections)
+		done = append(done, resWontDo, resDuplicate)
+	}
+	w("  done: %s\n", list(done))
 	w("  discarded_resolutions: %s\n", list([]string{resWontDo, resDuplicate}))
 	w("work_class:\n")
-	w("  operational: {item_types: %s, projects: %s}\n", list([]string{typeInc, typeRequest}), list([]string{"OPS", "HELP"}))
+	w("  operational: {item_types: %s, projects: %s}\n", list([]string{typeInc, typeRequest}), list(projectKeys([]string{"OPS", "HELP"})))
 	w("metrics: {window_days: 90, forecast: {trials: 10000, seed: 1}}\n")
 	return b.String()
 }

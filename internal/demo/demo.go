@@ -3,7 +3,10 @@
 // With Options.JiraProjects, those projects are not written to the folder
 // but returned as a Jira Cloud site (Summary.Jira) for the in-process fake
 // of connectors/jira/jiratest, so that they are ingested through the real
-// Jira connector; ConfigFor then adds a jira source.
+// Jira connector; ConfigFor then adds a jira source. Likewise
+// Options.AsanaProject is returned as an Asana project (Summary.Asana) for
+// connectors/asana/asanatest and the real Asana connector (ConfigSources
+// adds an asana source).
 //
 // The organisation: four teams (platform, payments, mobile, support-ops) and
 // a contractor in no team; project work in WEB, PAY, APP and DATA (stories,
@@ -43,6 +46,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/connectors/asana/asanatest"
 	"github.com/throughline/throughline/connectors/jira/jiratest"
 )
 
@@ -55,18 +59,28 @@ type Options struct {
 	// of written to the CSV folder. Only projects without explicit team or
 	// work_class overrides qualify (Jira has no field for them): PAY, APP.
 	JiraProjects []string
+	// AsanaProject is served by a fake Asana server (Summary.Asana)
+	// instead of written to the CSV folder. It must carry no explicit team
+	// or work_class override, no milestones and no parent/child items
+	// (Asana would make them milestone tasks and subtasks, changing the
+	// item counts) and be classified by project, not by item type (Asana
+	// types are Task/Subtask/Milestone): HELP.
+	AsanaProject string
 }
 
 // Summary counts what Generate made, over all sources.
 type Summary struct {
 	Items, Teams, Projects, People, Milestones, Worklogs, StatusChanges int
-	// CSV and JiraCounts split the counts by where the data goes.
-	CSV, JiraCounts Counts
+	// CSV, JiraCounts and AsanaCounts split the counts by where the data goes.
+	CSV, JiraCounts, AsanaCounts Counts
 	// Jira is the site serving Options.JiraProjects (nil without them).
 	Jira *jiratest.Dataset
 	// JiraReplans move slipped releases to their current date after the
 	// first sync (see Replan).
 	JiraReplans []Replan
+	// Asana is the project serving Options.AsanaProject (nil without it);
+	// its GID is the project key the warehouse and the config use.
+	Asana *asanatest.Project
 }
 
 // Counts are the items, status changes (not counting the creation), worklogs
@@ -124,10 +138,30 @@ func Generate(dir string, opt Options) (Summary, error) {
 		}
 		jira[p] = true
 	}
+	asana := map[*project]bool{}
+	if key := opt.AsanaProject; key != "" {
+		p := g.lookup(key)
+		switch {
+		case p == nil:
+			return Summary{}, fmt.Errorf("demo: asana project %q: not a demo project", key)
+		case jira[p]:
+			return Summary{}, fmt.Errorf("demo: asana project %s is also a jira project", key)
+		case len(p.ms) > 0:
+			return Summary{}, fmt.Errorf("demo: asana project %s has milestones, which Asana would serve as extra (milestone) tasks", key)
+		case !p.operational:
+			return Summary{}, fmt.Errorf("demo: asana project %s is classified by item type, which Asana has no field for", key)
+		}
+		for _, it := range p.items {
+			if it.team != "" || it.workClass != "" || it.parent != nil || len(it.children) > 0 {
+				return Summary{}, fmt.Errorf("demo: asana project %s: item %s carries an explicit team, work_class or parent, which the Asana mapping cannot carry", key, it.key)
+			}
+		}
+		asana[p] = true
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
-	rows := g.records(func(p *project) bool { return !jira[p] })
+	rows := g.records(func(p *project) bool { return !jira[p] && !asana[p] })
 	for i, f := range files {
 		if err := writeCSV(filepath.Join(dir, f.name), f.header, rows[i]); err != nil {
 			return Summary{}, err
@@ -137,31 +171,34 @@ func Generate(dir string, opt Options) (Summary, error) {
 		Milestones: len(g.ms), Worklogs: len(g.worklogs)}
 	for _, it := range g.items {
 		s.StatusChanges += len(it.changes)
-		c := &s.CSV
-		if jira[it.proj] {
-			c = &s.JiraCounts
-		}
+		c := s.counts(jira, asana, it.proj)
 		c.Items++
 		c.StatusChanges += len(it.changes)
 	}
 	for _, w := range g.worklogs {
-		if jira[w.it.proj] {
-			s.JiraCounts.Worklogs++
-		} else {
-			s.CSV.Worklogs++
-		}
+		s.counts(jira, asana, w.it.proj).Worklogs++
 	}
 	for _, m := range g.ms {
-		if jira[m.proj] {
-			s.JiraCounts.Milestones++
-		} else {
-			s.CSV.Milestones++
-		}
+		s.counts(jira, asana, m.proj).Milestones++
 	}
 	if len(jira) > 0 {
 		s.Jira = g.jiraDataset(opt.JiraProjects, &s.JiraReplans)
 	}
+	if len(asana) > 0 {
+		s.Asana = g.asanaProject(opt.AsanaProject)
+	}
 	return s, nil
+}
+
+// counts returns the counts of the source that carries p.
+func (s *Summary) counts(jira, asana map[*project]bool, p *project) *Counts {
+	switch {
+	case jira[p]:
+		return &s.JiraCounts
+	case asana[p]:
+		return &s.AsanaCounts
+	}
+	return &s.CSV
 }
 
 func writeCSV(path string, header []string, rows [][]string) error {

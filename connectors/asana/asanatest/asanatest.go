@@ -1,6 +1,8 @@
 // Package asanatest is a fake Asana API 1.0 server for tests, built from the
-// shapes of the vendor's OpenAPI examples. It serves one deterministic
-// project (see NewProject) and can inject faults: a 429 with Retry-After, a
+// shapes of the vendor's OpenAPI examples. It serves one project: the
+// deterministic one of NewProject, or any Project with its own gid, name and
+// sections (NewServer starts one outside a test, as `throughline demo`
+// does, with the token SetToken gives). It can inject faults: a 429 with Retry-After, a
 // 500, an expired offset, a 401, a 402 (premium-only) and expired events
 // sync tokens.
 //
@@ -69,10 +71,36 @@ type Object = map[string]any
 
 // Project is the data a fake serves.
 type Project struct {
+	// GID, Name and Sections identify the project and its board columns
+	// (in board order); empty: ProjectGID, ProjectName and Sections.
+	GID      string
+	Name     string
+	Sections []Object
 	Tasks    []Object            // listed in the project, in priority order
 	Subtasks map[string][]Object // by parent gid
 	Stories  map[string][]Object // by task gid, oldest first
 	Entries  map[string][]Object // time tracking entries by task gid
+}
+
+func (p *Project) gid() string {
+	if p.GID == "" {
+		return ProjectGID
+	}
+	return p.GID
+}
+
+func (p *Project) name() string {
+	if p.Name == "" {
+		return ProjectName
+	}
+	return p.Name
+}
+
+func (p *Project) sections() []Object {
+	if p.Sections == nil {
+		return Sections
+	}
+	return p.Sections
 }
 
 // Request is one request the fake received.
@@ -93,6 +121,7 @@ type Server struct {
 	epoch  int      // sync tokens of older epochs are expired
 
 	mu           sync.Mutex
+	token        string // the Bearer token accepted (Token unless SetToken)
 	requests     []Request
 	payment      map[string]bool // path → 402 on every call
 	throttle     map[string]int  // path → Retry-After seconds, on its next call
@@ -107,10 +136,33 @@ func New(t testing.TB) *Server { return NewWith(t, NewProject()) }
 
 // NewWith starts a fake serving p (see GenerateProject); it stops with the test.
 func NewWith(t testing.TB, p Project) *Server {
-	s := &Server{data: p, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}, payment: map[string]bool{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := NewServer(p)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// NewServer starts a fake serving p outside a test (the demo's in-process
+// Asana); the caller stops it with Close. It accepts Token until SetToken.
+func NewServer(p Project) *Server {
+	s := &Server{data: p, token: Token, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}, payment: map[string]bool{}}
+	if s.data.Subtasks == nil {
+		s.data.Subtasks = map[string][]Object{}
+	}
+	if s.data.Stories == nil {
+		s.data.Stories = map[string][]Object{}
+	}
+	if s.data.Entries == nil {
+		s.data.Entries = map[string][]Object{}
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// SetToken makes the fake accept tok (instead of Token) as the Bearer token.
+func (s *Server) SetToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = tok
 }
 
 // BaseURL returns the base URL to configure (the API root).
@@ -270,7 +322,7 @@ func (s *Server) AddTask(t Object, parent string) {
 	now := Now()
 	if parent == "" {
 		s.data.Tasks = append(s.data.Tasks, t)
-		s.record("task", "added", compact(t), Object{"gid": ProjectGID, "resource_type": "project", "name": ProjectName}, now)
+		s.record("task", "added", compact(t), Object{"gid": s.data.gid(), "resource_type": "project", "name": s.data.name()}, now)
 		return
 	}
 	p, _ := s.findTask(parent)
@@ -323,7 +375,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, q map[string][]string) {
 		}
 		return ""
 	}
-	if get("resource") != ProjectGID {
+	if get("resource") != s.data.gid() {
 		writeError(w, http.StatusBadRequest, "resource: Not a recognized ID: "+get("resource"))
 		return
 	}
@@ -374,7 +426,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	delete(s.throttle, path)
 	fail := s.fail[path] || (s.failPaged[path] && q.Get("offset") != "")
 	delete(s.fail, path)
-	expire, unauthorized := s.expireOffset, s.unauthorized
+	expire, unauthorized, token := s.expireOffset, s.unauthorized, s.token
 	payment := s.payment[path]
 	s.mu.Unlock()
 
@@ -382,7 +434,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case !ok || r.Method != http.MethodGet:
 		writeError(w, http.StatusNotFound, "Unknown object or path")
 		return
-	case unauthorized || r.Header.Get("Authorization") != "Bearer "+Token:
+	case unauthorized || r.Header.Get("Authorization") != "Bearer "+token:
 		writeError(w, http.StatusUnauthorized, "Not Authorized")
 		return
 	case throttled:
@@ -421,17 +473,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, Object{"data": project(t, fields)})
 		return
 	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "sections":
-		if parts[1] != ProjectGID {
+		if parts[1] != s.data.gid() {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+parts[1])
 			return
 		}
-		list = Sections
+		list = s.data.sections()
 	case len(parts) == 1 && parts[0] == "tasks":
 		if q.Get("project") == "" {
 			writeError(w, http.StatusBadRequest, "Must specify exactly one of project, tag, section, user task list, or assignee + workspace")
 			return
 		}
-		if q.Get("project") != ProjectGID {
+		if q.Get("project") != s.data.gid() {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+q.Get("project"))
 			return
 		}
@@ -587,6 +639,9 @@ func CustomFields(n int) []Object {
 }
 
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Timestamp renders t as Asana renders date-times (UTC, milliseconds).
+func Timestamp(t time.Time) string { return ts(t) }
 
 func gid(prefix, n int) string { return fmt.Sprintf("%d%014d", prefix, n) }
 
