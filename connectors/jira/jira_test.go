@@ -116,17 +116,9 @@ func statusItems(d *jiratest.Dataset) map[string]int {
 		}
 		n := 0
 		for _, h := range is.Histories {
-			items, _ := h["items"].([]any)
-			for _, it := range items {
-				if m, ok := it.(map[string]any); ok && m["field"] == "status" {
+			for _, x := range historyItems(h) {
+				if x["field"] == "status" {
 					n++
-				}
-			}
-			if objs, ok := h["items"].([]jiratest.Object); ok {
-				for _, m := range objs {
-					if m["field"] == "status" {
-						n++
-					}
 				}
 			}
 		}
