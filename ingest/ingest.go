@@ -181,28 +181,110 @@ type Batch struct {
 	// Reread names files (or scopes) this batch starts reading afresh: the
 	// problems stored for them earlier are superseded by this batch's.
 	Reread []string
+	// Bulk, when set, hands rows over as SQL the store runs itself (see
+	// Bulk); only when the store allows it (BulkAllowed).
+	Bulk   *Bulk
 	Cursor Cursor
+}
+
+// Bulk is a set-based hand-over: instead of Go values, the connector gives
+// SQL statements that the store runs in the batch's transaction, on its own
+// connection, before it stores anything else of the batch. Large files then
+// never cross into Go row by row (DuckDB reads them itself).
+//
+// The statements run with insertion order preserved, so a table created
+// from a read_csv holds its records in file order (rowid = record number). They
+// must leave these temporary tables (or views), each possibly empty; empty
+// strings or NULL mean "not given":
+//
+//	bulk_items(key, project, title, type, status, status_category, assignee,
+//	    resolution, milestone, parent, team, work_class VARCHAR,
+//	    created_at, resolved_at, updated_at TIMESTAMPTZ, due_date DATE,
+//	    story_points DOUBLE, estimate_seconds BIGINT)     -- one row per item (Item)
+//	bulk_transitions(key VARCHAR, seq INTEGER, changed_at TIMESTAMPTZ, from_status,
+//	    to_status, from_category, to_category VARCHAR)  -- the whole history of each item of bulk_items, seq 0 = creation
+//	bulk_worklogs(id, key, person VARCHAR, started_at TIMESTAMPTZ, seconds BIGINT)
+//	bulk_people(external_id, email, display_name VARCHAR)
+//	bulk_problems(file VARCHAR, line INTEGER, col VARCHAR, key VARCHAR, reason VARCHAR)
+//
+// Temporary tables and views whose names start with bulk_ are dropped
+// after the batch.
+type Bulk struct {
+	Statements []string
+	// Lines, per file name, holds the line each record starts on, for files
+	// where that is not header lines + 1 + record number (multi-line cells,
+	// blank lines); the store loads it as bulk_lines(file VARCHAR, rec BIGINT,
+	// line INTEGER) before the statements run.
+	Lines map[string][]int32
+	// Records is the number of records the statements read (for the run log).
+	Records int
+	// Problems is set by the store once committed: the rows of bulk_problems.
+	Problems int
+}
+
+// BulkLoader is a Store that can run Bulk hand-overs. CanLoadFiles reports
+// whether its SQL may read files now (a locked-down warehouse may not).
+type BulkLoader interface {
+	CanLoadFiles(ctx context.Context) bool
+}
+
+type bulkKey struct{}
+
+// BulkAllowed reports whether the store that will commit the batches of
+// this sync runs Bulk hand-overs; Sync sets it.
+func BulkAllowed(ctx context.Context) bool {
+	ok, _ := ctx.Value(bulkKey{}).(bool)
+	return ok
+}
+
+// WithBulk marks ctx as allowing Bulk hand-overs (for callers that commit
+// batches themselves).
+func WithBulk(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bulkKey{}, true)
 }
 
 // Len is the number of records in the batch.
 func (b Batch) Len() int {
 	return len(b.Projects) + len(b.Items) + len(b.Transitions) + len(b.People) +
-		len(b.TimeOff) + len(b.Worklogs) + len(b.Milestones) + len(b.Sprints) + len(b.Memberships)
+		len(b.TimeOff) + len(b.Worklogs) + len(b.Milestones) + len(b.Sprints) + len(b.Memberships) + b.bulkRecords()
+}
+
+func (b Batch) bulkRecords() int {
+	if b.Bulk == nil {
+		return 0
+	}
+	return b.Bulk.Records
 }
 
 // KnownCategory gives the status category (new, indeterminate, done) of
 // common status names, or "" for names it does not know. Connectors use it
 // for statuses the source no longer lists; config workflow still wins.
 func KnownCategory(status string) string {
-	switch strings.ToLower(strings.TrimSpace(status)) {
-	case "to do", "todo", "open", "backlog", "new", "selected for development", "ready", "ready for dev", "inbox", "reopened":
-		return "new"
-	case "in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa":
-		return "indeterminate"
-	case "done", "closed", "resolved", "complete", "completed", "released", "won't do", "cancelled", "canceled":
-		return "done"
+	return knownCategories[strings.ToLower(strings.TrimSpace(status))]
+}
+
+var knownCategories = map[string]string{}
+
+func init() {
+	for cat, names := range map[string][]string{
+		"new":           {"to do", "todo", "open", "backlog", "new", "selected for development", "ready", "ready for dev", "inbox", "reopened"},
+		"indeterminate": {"in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa"},
+		"done":          {"done", "closed", "resolved", "complete", "completed", "released", "won't do", "cancelled", "canceled"},
+	} {
+		for _, n := range names {
+			knownCategories[n] = cat
+		}
 	}
-	return ""
+}
+
+// KnownCategories returns the lower-case status names KnownCategory knows,
+// with their categories (a copy).
+func KnownCategories() map[string]string {
+	out := make(map[string]string, len(knownCategories))
+	for k, v := range knownCategories {
+		out[k] = v
+	}
+	return out
 }
 
 // A Connector streams what changed since from, oldest first, calling emit

@@ -62,6 +62,9 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 		from = cur
 	}
 	r.Cursor = from
+	if bl, ok := st.(BulkLoader); ok && bl.CanLoadFiles(ctx) {
+		ctx = WithBulk(ctx)
+	}
 	// Parsing the next batch overlaps committing the previous one: the
 	// connector runs in this goroutine, commits in another, one batch ahead
 	// at most. The cursor still moves only with a successful commit, in order.
@@ -80,6 +83,9 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 			r.Batches++
 			r.Items += b.Len()
 			r.Problems += len(b.Problems)
+			if b.Bulk != nil {
+				r.Problems += b.Bulk.Problems
+			}
 			r.Cursor = b.Cursor
 			if opt.Progress != nil {
 				opt.Progress(r)

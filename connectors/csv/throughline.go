@@ -371,6 +371,24 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		c.logger.Debug("no file changed", "path", dir)
 		return nil
 	}
+	if ingest.BulkAllowed(ctx) && c.cfg.Location.String() != "Local" {
+		files, why, err := prepareBulk(paths, fp, c.cfg.Columns)
+		if err != nil {
+			return err
+		}
+		if why == "" {
+			var first ingest.Batch
+			for _, name := range []string{filePeople, fileTimeOff, fileMilestone} {
+				if fp[name] != "" {
+					if err := c.readSmall(paths[name], name, &first); err != nil {
+						return err
+					}
+				}
+			}
+			return c.syncBulk(ctx, files, fp, first, emit)
+		}
+		c.logger.Info("reading the CSV files row by row", "path", dir, "reason", why)
+	}
 	skip := 0
 	if sameFiles(cur.Target, fp) {
 		skip = cur.Done

@@ -78,7 +78,15 @@ func syncFolder(t *testing.T, db *warehouse.DB, st ingest.Store, dir string) (in
 // cleanImport is what importing fixtureFiles into an empty warehouse leaves.
 var cleanImport = rowCounts{Items: 24, StatusChanges: 48, Worklogs: 6, Problems: 4, People: 3, Milestones: 2}
 
+// TestWarehouseSync imports, changes and re-imports the fixture, row by
+// row (several batches) and in bulk (one).
 func TestWarehouseSync(t *testing.T) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "row by row", true: "bulk"}[bulk], func(t *testing.T) { testWarehouseSync(t, bulk) })
+	}
+}
+
+func testWarehouseSync(t *testing.T, bulk bool) {
 	dir := t.TempDir()
 	files := fixtureFiles()
 	writeFiles(t, dir, files)
@@ -87,12 +95,19 @@ func TestWarehouseSync(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := syncFolder(t, db, db, dir)
+	var st ingest.Store = rowByRow{db}
+	if bulk {
+		st = db
+	}
+	r, err := syncFolder(t, db, st, dir)
 	if err != nil {
 		t.Fatalf("first sync: %v", err)
 	}
-	if r.Batches < 3 {
+	if !bulk && r.Batches < 3 {
 		t.Errorf("first sync committed %d batches, want at least 3", r.Batches)
+	}
+	if bulk && r.Batches != 1 {
+		t.Errorf("first bulk sync committed %d batches, want 1", r.Batches)
 	}
 	if diff := cmp.Diff(cleanImport, countRows(t, db)); diff != "" {
 		t.Errorf("rows after the first sync (-want +got):\n%s", diff)
@@ -102,7 +117,7 @@ func TestWarehouseSync(t *testing.T) {
 	files["items.csv"] = strings.Replace(files["items.csv"], ",Item 12,", ",Item 12 renamed,", 1) + fixtureItem(25) + "\n"
 	files["status_changes.csv"] += strings.Join(fixtureChanges("Q-25", 25), "\n") + "\n"
 	writeFiles(t, dir, files)
-	if _, err := syncFolder(t, db, db, dir); err != nil {
+	if _, err := syncFolder(t, db, st, dir); err != nil {
 		t.Fatalf("second sync: %v", err)
 	}
 	want := cleanImport
@@ -138,7 +153,7 @@ func TestWarehouseSync(t *testing.T) {
 		t.Errorf("sync_runs statuses (-want +got):\n%s", diff)
 	}
 	// A third run with nothing changed commits nothing and changes nothing.
-	r, err = syncFolder(t, db, db, dir)
+	r, err = syncFolder(t, db, st, dir)
 	if err != nil {
 		t.Fatalf("third sync: %v", err)
 	}

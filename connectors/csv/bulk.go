@@ -1,0 +1,377 @@
+package csv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/throughline/throughline/ingest"
+)
+
+// The bulk path: when the store runs Bulk hand-overs (the warehouse, outside
+// the locked-down serve process) and the large files are clean (scanCSV),
+// DuckDB reads items.csv, status_changes.csv and worklogs.csv itself and
+// applies, in SQL, the rules the row-by-row path applies in Go
+// (parseItemRow, readChanges, history, readWorklogs): the same rows, the
+// same problems with the same lines. A file that is not clean sends the
+// whole import down the row-by-row path, whose problems say what is wrong.
+// The import is one batch: it commits whole or not at all.
+
+// bulkFile is one large file of the layout prepared for read_csv.
+type bulkFile struct {
+	name string
+	path string
+	pos  map[string]int // canonical column → field index
+	scan fileScan
+}
+
+// prepareBulk checks the header and scans each large file present in
+// paths. It returns why the bulk path cannot take them ("" when it can).
+func prepareBulk(paths map[string]string, fp map[string]string, rename map[string]string) ([]bulkFile, string, error) {
+	required := map[string][]string{
+		fileItems:    {"key", "created_at"},
+		fileChanges:  {"key", "changed_at", "to_status"},
+		fileWorklogs: {"key", "started_at", "hours"},
+	}
+	var files []bulkFile
+	for _, name := range []string{fileItems, fileChanges, fileWorklogs} {
+		if fp[name] == "" {
+			continue
+		}
+		f, err := os.Open(paths[name])
+		if err != nil {
+			return nil, "", fmt.Errorf("csv source: %w", err)
+		}
+		var ren map[string]string
+		if name == fileItems {
+			ren = rename
+		}
+		r, err := openCSV(name, f, required[name], ren)
+		f.Close()
+		if err != nil {
+			return nil, "", err
+		}
+		files = append(files, bulkFile{name: name, path: paths[name], pos: r.h.pos})
+	}
+	// One pass over each file, in parallel.
+	var wg sync.WaitGroup
+	errs := make([]error, len(files))
+	for i := range files {
+		wg.Go(func() { files[i].scan, errs[i] = scanCSV(files[i].path) })
+	}
+	wg.Wait()
+	for i, f := range files {
+		if errs[i] != nil {
+			return nil, "", errs[i]
+		}
+		if f.scan.unclean != "" {
+			return nil, f.name + ": " + f.scan.unclean, nil
+		}
+		if f.name == fileItems && f.scan.records == 0 {
+			return nil, "items.csv has no records", nil
+		}
+	}
+	return files, "", nil
+}
+
+// col is the SQL of a canonical column's trimmed value, NULL when empty
+// or absent. Only columns where the scan saw padding are trimmed (trimming
+// every column of a million rows costs more than reading them).
+func (f bulkFile) col(name string) string {
+	i, ok := f.pos[name]
+	if !ok || i >= f.scan.fields {
+		return "NULL::VARCHAR"
+	}
+	if i < len(f.scan.padded) && f.scan.padded[i] {
+		return fmt.Sprintf("nullif(trim(c%d, %s), '')", i, spaceChars)
+	}
+	return fmt.Sprintf("c%d", i)
+}
+
+// spaceChars are the characters strings.TrimSpace removes, as a SQL literal.
+var spaceChars = func() string {
+	var b strings.Builder
+	b.WriteString("''")
+	for _, r := range []rune{'\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
+		0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000} {
+		fmt.Fprintf(&b, " || chr(%d)", r)
+	}
+	return b.String()
+}()
+
+// from is the read_csv call of the file, every field a VARCHAR named c<i>.
+func (f bulkFile) from() string {
+	cols := make([]string, f.scan.fields)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("'c%d': 'VARCHAR'", i)
+	}
+	maxLine := max(2_000_000, f.scan.maxRecord+1024)
+	return fmt.Sprintf(`read_csv(%s, header = false, skip = %d, auto_detect = false, delim = ',', quote = '"', escape = '"',
+		strict_mode = true, columns = {%s}, max_line_size = %d, buffer_size = %d)`,
+		sqlString(f.path), f.scan.headerLines, strings.Join(cols, ", "), maxLine, max(32<<20, 4*maxLine))
+}
+
+// numbered is the SQL of the view bulk_numbered_<what>: the rows of
+// bulk_parsed_<what> with their record number (rec, from 0) and line.
+// Rowids count the records in file order from a base (large inside a
+// transaction).
+func numbered(what string, f bulkFile) string {
+	return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW bulk_numbered_%[1]s AS SELECT r.rowid - b.base AS rec, %[2]s AS line, r.*
+		FROM temp.main.bulk_parsed_%[1]s r, (SELECT min(rowid) AS base FROM temp.main.bulk_parsed_%[1]s) b`, what, f.line())
+}
+
+// line is the SQL of the line record r starts on (r.rowid - b.base is
+// the record number).
+func (f bulkFile) line() string {
+	if f.scan.lines != nil {
+		return fmt.Sprintf("(SELECT line FROM temp.main.bulk_lines l WHERE l.file = %s AND l.rec = r.rowid - b.base)", sqlString(f.name))
+	}
+	return fmt.Sprintf("CAST(%d + r.rowid - b.base AS INTEGER)", f.scan.headerLines+1)
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// sqlQ is the SQL of Go's %q of a string column (quotes and backslashes
+// escaped; enough for the values problems quote).
+func sqlQ(col string) string {
+	return `'"' || replace(replace(coalesce(` + col + `, ''), '\', '\\'), '"', '\"') || '"'`
+}
+
+// sqlTime is the SQL of parseTime: RFC 3339, or a zone-less
+// YYYY-MM-DD[ HH:MM[:SS]] (T allowed) in zone; NULL when unreadable.
+func sqlTime(col, zone string) string {
+	z := sqlString(zone)
+	return fmt.Sprintf(`CASE
+		WHEN length(%[1]s) >= 20 AND (right(%[1]s, 1) = 'Z' OR (substr(%[1]s, -3, 1) = ':' AND substr(%[1]s, -6, 1) IN ('+', '-')))
+			AND substr(%[1]s, 11, 1) = 'T' THEN try_cast(%[1]s AS TIMESTAMPTZ)
+		WHEN length(%[1]s) = 10 THEN timezone(%[2]s, try_strptime(%[1]s, '%%Y-%%m-%%d'))
+		WHEN length(%[1]s) = 16 AND substr(%[1]s, 11, 1) IN (' ', 'T') THEN timezone(%[2]s, try_strptime(%[1]s[1:10] || ' ' || %[1]s[12:], '%%Y-%%m-%%d %%H:%%M'))
+		WHEN length(%[1]s) = 19 AND substr(%[1]s, 11, 1) IN (' ', 'T') THEN timezone(%[2]s, try_strptime(%[1]s[1:10] || ' ' || %[1]s[12:], '%%Y-%%m-%%d %%H:%%M:%%S'))
+		END`, col, z)
+}
+
+// sqlNumber is the SQL of strconv.ParseFloat of a column: NULL when
+// unreadable. (Both accept "1e3", "inf", "NaN" and digits separated by
+// underscores; ParseFloat's hexadecimal floats are not read.)
+func sqlNumber(col string) string {
+	return fmt.Sprintf("try_cast(%s AS DOUBLE)", col)
+}
+
+// categoriesTable is the statement creating bulk_categories(name,
+// category): ingest.KnownCategory's names, lower-case. Lookups join it
+// (a CASE over the names, inlined into expressions that repeat their
+// operand, cost seconds).
+func categoriesTable() string {
+	cats := ingest.KnownCategories()
+	var rows []string
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for n := range cats {
+			if !yield(n) {
+				return
+			}
+		}
+	}) {
+		rows = append(rows, "("+sqlString(name)+", "+sqlString(cats[name])+")")
+	}
+	return "CREATE OR REPLACE TEMP TABLE bulk_categories AS SELECT * FROM (VALUES " + strings.Join(rows, ", ") + ") t(name, category)"
+}
+
+const timeReason = ` is not RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]]`
+
+// bulkStatements is the SQL of the import (see ingest.Bulk for the tables
+// it leaves). people: whether assignees become people (no people.csv).
+func bulkStatements(files []bulkFile, zone string, people bool) []string {
+	byName := map[string]bulkFile{}
+	for _, f := range files {
+		byName[f.name] = f
+	}
+	items := byName[fileItems]
+	var st []string
+	add := func(format string, args ...any) { st = append(st, fmt.Sprintf(format, args...)) }
+
+	// items.csv: one statement reads and parses (the table keeps file
+	// order: rowid - base is the record number, see numbered).
+	// The raw text of a parsed column is kept only where it did not parse
+	// (for the problem's message): narrower rows are quicker to write.
+	add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_items AS SELECT * REPLACE (
+			CASE WHEN created_at IS NULL THEN created_s END AS created_s,
+			CASE WHEN resolved_at IS NULL THEN resolved_s END AS resolved_s,
+			CASE WHEN started_at IS NULL THEN started_s END AS started_s,
+			CASE WHEN due_date IS NULL THEN due_s END AS due_s,
+			CASE WHEN sp IS NULL OR sp < 0 OR isnan(sp) OR isinf(sp) THEN sp_s END AS sp_s,
+			CASE WHEN est IS NULL OR est < 0 OR est > 1e6 OR isnan(est) THEN est_s END AS est_s),
+		key <> '' AND strlen(key) <= 255 AND created_at IS NOT NULL AS ok
+		FROM (SELECT *, %s AS created_at, %s AS resolved_at, %s AS started_at,
+			CASE WHEN length(due_s) >= 10 THEN try_strptime(left(due_s, 10), '%%Y-%%m-%%d')::DATE END AS due_date,
+			%s AS sp, %s AS est
+			FROM (SELECT coalesce(%s, '') AS key, %s AS project, %s AS title, %s AS type, %s AS status, %s AS assignee, %s AS created_s,
+				%s AS resolved_s, %s AS resolution, %s AS due_s, %s AS sp_s, %s AS est_s, %s AS milestone, %s AS parent, %s AS team,
+				lower(%s) AS work_class, %s AS started_s FROM %s))`,
+		sqlTime("created_s", zone), sqlTime("resolved_s", zone), sqlTime("started_s", zone), sqlNumber("sp_s"), sqlNumber("est_s"),
+		items.col("key"), items.col("project"), items.col("title"), items.col("type"), items.col("status"), items.col("assignee"),
+		items.col("created_at"), items.col("resolved_at"), items.col("resolution"), items.col("due_date"), items.col("story_points"),
+		items.col("estimate_hours"), items.col("milestone"), items.col("parent"), items.col("team"), items.col("work_class"),
+		items.col("started_at"), items.from())
+	st = append(st, numbered("items", items))
+	// Keys that occur more than once are rare: only their rows go through
+	// the windows (which sort).
+	add(`CREATE OR REPLACE TEMP TABLE bulk_dup_rows AS
+		WITH dup AS (SELECT key FROM temp.main.bulk_parsed_items WHERE ok GROUP BY key HAVING count(*) > 1)
+		SELECT rec, key, lag(line) OVER (PARTITION BY key ORDER BY rec) AS prev_line, row_number() OVER (PARTITION BY key ORDER BY rec DESC) = 1 AS wins
+		FROM temp.main.bulk_numbered_items WHERE ok AND key IN (SELECT key FROM dup)`)
+	f := sqlString(fileItems)
+	add(`CREATE OR REPLACE TEMP TABLE bulk_problems AS
+		SELECT %[1]s AS file, line, 'key' AS col, '' AS key, 'empty key; row skipped' AS reason FROM temp.main.bulk_numbered_items WHERE key = ''
+		UNION ALL SELECT %[1]s, line, 'key', key, 'key longer than 255 characters; row skipped' FROM temp.main.bulk_numbered_items WHERE strlen(key) > 255
+		UNION ALL SELECT %[1]s, line, 'created_at', key, 'created_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_items
+			WHERE key <> '' AND strlen(key) <= 255 AND created_at IS NULL
+		UNION ALL SELECT %[1]s, line, 'work_class', key, 'work_class ' || %[4]s || ': want project or operational; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND work_class NOT IN ('', 'project', 'operational')
+		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at ' || %[5]s || '%[3]s; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND resolved_s <> '' AND resolved_at IS NULL
+		UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[6]s || '%[3]s; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND started_s <> '' AND started_at IS NULL
+		UNION ALL SELECT %[1]s, line, 'due_date', key, 'due_date ' || %[7]s || ' is not a date YYYY-MM-DD; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND due_s <> '' AND due_date IS NULL
+		UNION ALL SELECT %[1]s, line, 'story_points', key, 'story_points ' || %[8]s || ': want a non-negative number; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND sp_s <> '' AND (sp IS NULL OR sp < 0 OR isnan(sp) OR isinf(sp))
+		UNION ALL SELECT %[1]s, line, 'estimate_hours', key, 'estimate_hours ' || %[9]s || ': want hours between 0 and 1e6; ignored' FROM temp.main.bulk_numbered_items
+			WHERE ok AND est_s <> '' AND (est IS NULL OR est < 0 OR est > 1e6 OR isnan(est))
+		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at before created_at; kept (negative lead time is listed in data_quality)'
+			FROM temp.main.bulk_numbered_items WHERE ok AND resolved_at < created_at
+		UNION ALL SELECT %[1]s, n.line, 'key', n.key, 'duplicate key (first on line ' || d.prev_line || '); this later row wins'
+			FROM temp.main.bulk_dup_rows d JOIN temp.main.bulk_numbered_items n USING (rec) WHERE d.prev_line IS NOT NULL`,
+		f, sqlQ("created_s"), timeReason, sqlQ("work_class"), sqlQ("resolved_s"), sqlQ("started_s"), sqlQ("left(due_s, 10)"), sqlQ("sp_s"), sqlQ("est_s"))
+	status := `CASE WHEN status <> '' THEN status WHEN resolved_at IS NOT NULL THEN 'Done' WHEN started_at IS NOT NULL THEN 'In Progress' ELSE 'To Do' END`
+	// bulk_items and bulk_transitions are views: each is written once, into
+	// the warehouse's tables, and scanning columns costs less than a copy.
+	st = append(st, categoriesTable())
+	add(`CREATE OR REPLACE TEMP VIEW bulk_items AS SELECT key, project, title, type, status,
+		CASE WHEN resolved_at IS NOT NULL THEN 'done' ELSE coalesce(k.category, '') END AS status_category,
+		assignee, resolution, milestone, parent, team,
+		CASE WHEN work_class IN ('project', 'operational') THEN work_class END AS work_class,
+		created_at, resolved_at, greatest(created_at, coalesce(resolved_at, created_at)) AS updated_at, due_date,
+		CASE WHEN sp >= 0 AND NOT isinf(sp) THEN sp END AS story_points,
+		CASE WHEN est >= 0 AND est <= 1e6 THEN CAST(round(est * 3600) AS BIGINT) END AS estimate_seconds,
+		started_at
+		FROM (SELECT * REPLACE (%s AS status) FROM (
+			SELECT * FROM temp.main.bulk_parsed_items p WHERE ok AND NOT EXISTS (SELECT 1 FROM temp.main.bulk_dup_rows d WHERE d.key = p.key)
+			UNION ALL
+			SELECT n.* EXCLUDE (rec, line) FROM temp.main.bulk_numbered_items n JOIN temp.main.bulk_dup_rows d ON d.rec = n.rec AND d.wins)) x
+		LEFT JOIN temp.main.bulk_categories k ON k.name = lower(trim(x.status))`,
+		status)
+
+	// status_changes.csv: valid rows, problems, histories.
+	if ch, ok := byName[fileChanges]; ok {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_changes AS SELECT *, %s AS changed_at FROM (
+			SELECT coalesce(%s, '') AS key, %s AS changed_s, %s AS from_status, coalesce(%s, '') AS to_status FROM %s)`,
+			sqlTime("changed_s", zone), ch.col("key"), ch.col("changed_at"), ch.col("from_status"), ch.col("to_status"), ch.from())
+		st = append(st, numbered("changes", ch))
+		f := sqlString(fileChanges)
+		add(`INSERT INTO temp.main.bulk_problems
+			SELECT %[1]s, line, 'key', '', 'empty key; row skipped' FROM temp.main.bulk_numbered_changes WHERE key = ''
+			UNION ALL SELECT %[1]s, line, 'changed_at', key, 'changed_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_changes
+				WHERE key <> '' AND changed_at IS NULL
+			UNION ALL SELECT %[1]s, line, 'to_status', key, 'empty to_status; row skipped' FROM temp.main.bulk_numbered_changes
+				WHERE key <> '' AND changed_at IS NOT NULL AND to_status = ''
+			UNION ALL SELECT %[1]s, min(line), 'key', key, 'status changes for a key that is not in items.csv; ignored' FROM temp.main.bulk_numbered_changes c
+				WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> '' AND NOT EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = c.key)
+				GROUP BY key`,
+			f, sqlQ("changed_s"), timeReason)
+		// The creation transition goes to the first change's from_status,
+		// else "To Do" (category: the item's own when that is its status).
+		// Categories are computed before the window: a window hands out
+		// small chunks, where a long CASE costs ~10x per row.
+		add(`CREATE OR REPLACE TEMP TABLE bulk_changes AS SELECT key, seq, changed_at, from_status, to_status,
+				from_category, to_category, created_at,
+				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_status ELSE 'To Do' END END AS first_status,
+				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_category WHEN item_status = 'To Do' THEN item_category ELSE %[1]s END END AS first_category
+			FROM (SELECT *, row_number() OVER (PARTITION BY key ORDER BY changed_at, rec) AS seq FROM (
+				SELECT c.key, c.changed_at, c.from_status, c.to_status, c.rec, i.status AS item_status, i.status_category AS item_category, i.created_at,
+					CASE WHEN c.from_status = i.status THEN i.status_category ELSE coalesce(fk.category, '') END AS from_category,
+					CASE WHEN c.to_status = i.status THEN i.status_category ELSE coalesce(tk.category, '') END AS to_category
+				FROM temp.main.bulk_numbered_changes c JOIN temp.main.bulk_items i ON i.key = c.key
+				LEFT JOIN temp.main.bulk_categories fk ON fk.name = lower(trim(c.from_status))
+				LEFT JOIN temp.main.bulk_categories tk ON tk.name = lower(trim(c.to_status))
+				WHERE c.key <> '' AND c.changed_at IS NOT NULL AND c.to_status <> ''))`,
+			sqlString(ingest.KnownCategory("To Do")))
+	} else {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_changes (key VARCHAR, seq BIGINT, changed_at TIMESTAMPTZ, from_status VARCHAR, to_status VARCHAR,
+			from_category VARCHAR, to_category VARCHAR, created_at TIMESTAMPTZ, first_status VARCHAR, first_category VARCHAR)`)
+	}
+	// Items without status_changes rows get 1 to 3 synthesized transitions
+	// (history): one pass, each item crossed with seq 0..2.
+	add(`CREATE OR REPLACE TEMP VIEW bulk_transitions AS
+		SELECT key, 0 AS seq, created_at AS changed_at, NULL AS from_status, first_status AS to_status, NULL AS from_category,
+			first_category AS to_category FROM temp.main.bulk_changes WHERE seq = 1
+		UNION ALL SELECT key, CAST(seq AS INTEGER), changed_at, from_status, to_status, from_category, to_category FROM temp.main.bulk_changes
+		UNION ALL SELECT key, n,
+			CASE WHEN n = 0 THEN created_at WHEN n = 1 AND started_at IS NOT NULL THEN started_at ELSE resolved_at END,
+			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'To Do' ELSE 'In Progress' END,
+			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status WHEN n = 0 THEN 'To Do'
+				WHEN n = 1 AND started_at IS NOT NULL AND resolved_at IS NOT NULL THEN 'In Progress' ELSE status END,
+			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'new' ELSE 'indeterminate' END,
+			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status_category WHEN n = 0 THEN 'new'
+				WHEN n = 1 AND started_at IS NOT NULL THEN 'indeterminate' ELSE 'done' END
+		FROM (SELECT * FROM temp.main.bulk_items i WHERE NOT EXISTS (SELECT 1 FROM temp.main.bulk_changes c WHERE c.key = i.key)) i,
+			(VALUES (0), (1), (2)) s(n)
+		WHERE n = 0 OR (n = 1 AND (started_at IS NOT NULL OR resolved_at IS NOT NULL)) OR (n = 2 AND started_at IS NOT NULL AND resolved_at IS NOT NULL)`)
+
+	// worklogs.csv.
+	if wl, ok := byName[fileWorklogs]; ok {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_worklogs AS SELECT *, %s AS started_at, %s AS hours,
+			EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = r.key) AS known FROM (
+			SELECT %s AS key, %s AS person, %s AS started_s, %s AS hours_s FROM %s) r`,
+			sqlTime("started_s", zone), sqlNumber("hours_s"), wl.col("key"), wl.col("person"), wl.col("started_at"), wl.col("hours"), wl.from())
+		st = append(st, numbered("worklogs", wl))
+		f := sqlString(fileWorklogs)
+		add(`INSERT INTO temp.main.bulk_problems
+			SELECT %[1]s, line, 'key', key, 'worklog for a key that is not in items.csv; row skipped' FROM temp.main.bulk_numbered_worklogs WHERE NOT known
+			UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_worklogs
+				WHERE known AND started_at IS NULL
+			UNION ALL SELECT %[1]s, line, 'hours', key, 'hours ' || %[4]s || ': want more than 0 and at most 24; row skipped' FROM temp.main.bulk_numbered_worklogs
+				WHERE known AND started_at IS NOT NULL AND (hours IS NULL OR hours <= 0 OR hours > 24)`,
+			f, sqlQ("started_s"), timeReason, sqlQ("hours_s"))
+		add(`CREATE OR REPLACE TEMP TABLE bulk_worklogs AS
+			SELECT base || CASE WHEN n > 1 THEN '#' || n ELSE '' END AS id, key, person, started_at, seconds FROM (
+				SELECT key, person, started_at, CAST(round(hours * 3600) AS BIGINT) AS seconds, base,
+					row_number() OVER (PARTITION BY base ORDER BY rec) AS n
+				FROM (SELECT *, key || '#' || coalesce(person, '') || '#' || strftime(timezone('UTC', started_at), '%%Y-%%m-%%dT%%H:%%M:%%SZ') AS base
+					FROM temp.main.bulk_numbered_worklogs WHERE known AND started_at IS NOT NULL AND hours > 0 AND hours <= 24))`)
+	} else {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_worklogs (id VARCHAR, key VARCHAR, person VARCHAR, started_at TIMESTAMPTZ, seconds BIGINT)`)
+	}
+	if people {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_people AS SELECT DISTINCT assignee AS external_id,
+			CASE WHEN contains(assignee, '@') THEN assignee ELSE '' END AS email, assignee AS display_name
+			FROM temp.main.bulk_parsed_items WHERE ok AND assignee <> ''`)
+	} else {
+		add(`CREATE OR REPLACE TEMP TABLE bulk_people (external_id VARCHAR, email VARCHAR, display_name VARCHAR)`)
+	}
+	return st
+}
+
+// syncBulk imports the folder in one bulk batch; first carries the small
+// files (people, time off, milestones) read in Go.
+func (c *Connector) syncBulk(ctx context.Context, files []bulkFile, fp map[string]string, first ingest.Batch,
+	emit func(context.Context, ingest.Batch) error) error {
+	b := first
+	b.Reread = slices.Sorted(keys(fp))
+	bulk := &ingest.Bulk{Statements: bulkStatements(files, c.cfg.Location.String(), fp[filePeople] == "")}
+	for _, f := range files {
+		bulk.Records += f.scan.records
+		if f.scan.lines != nil {
+			if bulk.Lines == nil {
+				bulk.Lines = map[string][]int32{}
+			}
+			bulk.Lines[f.name] = f.scan.lines
+		}
+	}
+	b.Bulk = bulk
+	b.Cursor = cursor{Files: fp}.encode()
+	c.logger.Debug("bulk import", "path", c.cfg.Path, "records", bulk.Records)
+	return emit(ctx, b)
+}
