@@ -81,6 +81,7 @@ mb() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 int() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }' || echo "?"; }
 
 run ingest_connector '^BenchmarkIngestItemsCSV$/^connector$'
+run ingest_row_by_row '^BenchmarkIngestItemsCSV$/^row_by_row$'
 run ingest_read_csv '^BenchmarkIngestItemsCSV$/^duckdb_read_csv$'
 run parse '^BenchmarkParseItemsCSV$'
 run compute '^BenchmarkCompute$'
@@ -101,10 +102,13 @@ note() { local s; s=$(state "$1"); [[ $s == ok ]] && echo "$2" || echo "$s"; }
 
 a=$(metric ingest_connector BenchmarkIngestItemsCSV/connector ns/op)
 b=$(metric ingest_read_csv BenchmarkIngestItemsCSV/duckdb_read_csv ns/op)
-row "$label" "$(note ingest_connector "CSV ingest (connector → warehouse) vs read_csv")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
+row "$label" "$(note ingest_connector "CSV ingest, bulk (connector → warehouse) vs read_csv")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
   "$(mb "$(metric ingest_connector BenchmarkIngestItemsCSV/connector peak-RSS-MB)") / $(mb "$(metric ingest_read_csv BenchmarkIngestItemsCSV/duckdb_read_csv peak-RSS-MB)")"
+a=$(metric ingest_row_by_row BenchmarkIngestItemsCSV/row_by_row ns/op)
+row "$label" "$(note ingest_row_by_row "CSV ingest row by row (the serve path) vs read_csv")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" \
+  "$(mb "$(metric ingest_row_by_row BenchmarkIngestItemsCSV/row_by_row peak-RSS-MB)")"
 a=$(metric parse BenchmarkParseItemsCSV ns/op)
-row "$label" "$(note parse "parse + validate only (vs read_csv)")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" "$(mb "$(metric parse BenchmarkParseItemsCSV peak-RSS-MB)")"
+row "$label" "$(note parse "row-by-row parse + validate only (vs read_csv)")" "$(secs "$a")" "$(secs "$b")" "$(ratio "$a" "$b")" "$(mb "$(metric parse BenchmarkParseItemsCSV peak-RSS-MB)")"
 a=$(metric compute BenchmarkCompute ns/op)
 c=$(metric compute BenchmarkCompute changes/item)
 row "$label" "$(note compute "compute, steady state (${c:-?} changes/item)")" "$(secs "$a")" "" "" "$(mb "$(metric compute BenchmarkCompute peak-RSS-MB)")"
