@@ -316,7 +316,7 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'new' ELSE 'indeterminate' END,
 			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status_category WHEN n = 0 THEN 'new'
 				WHEN n = 1 AND started_at IS NOT NULL THEN 'indeterminate' ELSE 'done' END
-		FROM (SELECT * FROM temp.main.bulk_items i WHERE NOT EXISTS (SELECT 1 FROM temp.main.bulk_changes c WHERE c.key = i.key)) i,
+		FROM (SELECT * FROM temp.main.bulk_items i WHERE NOT EXISTS (SELECT 1 FROM temp.main.bulk_changes c WHERE c.seq = 1 AND c.key = i.key)) i,
 			(VALUES (0), (1), (2)) s(n)
 		WHERE n = 0 OR (n = 1 AND (started_at IS NOT NULL OR resolved_at IS NOT NULL)) OR (n = 2 AND started_at IS NOT NULL AND resolved_at IS NOT NULL)`)
 
