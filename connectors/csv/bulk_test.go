@@ -130,6 +130,9 @@ func TestBulkMatchesRowByRow(t *testing.T) {
 			"items.csv":    bulkItemsHeader + "\nA-1,A,t,Story,To Do,,2026-01-02\n" + fiveItems,
 			"worklogs.csv": "key,person,started_at,hours\nA-1,p,2026-01-02,1\n",
 		}},
+		{name: "3 MB cell", rowBatches: 2, files: map[string]string{
+			"items.csv": bulkItemsHeader + "\nA-1,A," + strings.Repeat("x", 3<<20) + ",Story,To Do,,2026-01-02,,,,,,,,,\n" + fiveItems,
+		}},
 		{name: "items only, assignees become people", rowBatches: 1, files: map[string]string{
 			"items.csv": bulkItemsHeader + "\nX-1,X,t,Story,Done,p@example.com,2026-03-29 02:30,2026-10-25 02:30,,,,,,,,\nX-2,X,t,Story,,q,2026-03-29,,,,,,,,,",
 		}, zone: "Europe/Berlin"},
