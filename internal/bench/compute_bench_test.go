@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,6 +120,24 @@ func peakRSS() float64 {
 	return 0
 }
 
+// cpuSeconds is the process's CPU time so far (user + system), from
+// /proc/self/stat; 0 where that is not available.
+func cpuSeconds() float64 {
+	st, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at state.
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+}
+
 // reportPeakRSS reports peakRSS in MB (10^6 bytes) as "peak-RSS-MB".
 func reportPeakRSS(b *testing.B) {
 	b.ReportMetric(peakRSS()/1e6, "peak-RSS-MB")
@@ -160,8 +180,10 @@ func BenchmarkCompute(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	dumpTables(b, db, "first")
 	b.ResetTimer()
 	var res metrics.Result
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		res, err = metrics.Compute(ctx, db.DB, p)
 		if err != nil {
@@ -169,6 +191,10 @@ func BenchmarkCompute(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	// Process CPU time per compute (user + system): steadier than wall time
+	// when other work shares the machine.
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu_s/op")
+	dumpTables(b, db, "steady")
 	var flows int
 	db.QueryRow("SELECT count(*) FROM item_flow").Scan(&flows)
 	if flows != n {
@@ -186,6 +212,39 @@ func BenchmarkCompute(b *testing.B) {
 		}
 	}
 	reportPeakRSS(b)
+}
+
+// dumpTables writes every table of the warehouse's main schema, sorted on
+// all its columns, as CSV to $THROUGHLINE_BENCH_DUMP/<stage>/<table>.csv, so
+// two versions of the compute can be compared table by table (diff -r).
+func dumpTables(b *testing.B, db *warehouse.DB, stage string) {
+	dir := os.Getenv("THROUGHLINE_BENCH_DUMP")
+	if dir == "" {
+		return
+	}
+	dir = filepath.Join(dir, stage)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := db.Query("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary AND table_name <> 'schema_migrations' ORDER BY 1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			b.Fatal(err)
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	for _, t := range tables {
+		q := fmt.Sprintf(`COPY (SELECT * FROM main."%s" ORDER BY ALL) TO '%s' (HEADER)`, t, filepath.Join(dir, t+".csv"))
+		if _, err := db.Exec(q); err != nil {
+			b.Fatalf("dump %s: %v", t, err)
+		}
+	}
 }
 
 // benchMemoryLimit is DuckDB's memory_limit for the compute benchmark

@@ -3,15 +3,17 @@
 -- date(t_i) .. date(t_(i+1)) - 1 (it counts at the end of those days).
 CREATE OR REPLACE TEMP TABLE flow_stage_deltas AS
 WITH iv AS (
-    SELECT d0, CASE WHEN end_at >= (SELECT now_ts FROM params) THEN (SELECT today FROM params) + 1 ELSE d1 END AS d1,
-        team, work_class, t AS stage
-    FROM flow_intervals WHERE t IS NOT NULL
+    SELECT d0, CASE WHEN open THEN (SELECT today FROM params) + 1 ELSE d1 END AS d1, g, t
+    FROM flow_intervals WHERE live AND t IS NOT NULL
 ), ends AS (
-    SELECT d0 AS day, team, work_class, stage, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL
+    SELECT d0 AS day, g, t, count(*) AS delta FROM iv WHERE d1 > d0 GROUP BY ALL
     UNION ALL
-    SELECT d1, team, work_class, stage, -count(*) FROM iv WHERE d1 > d0 GROUP BY ALL
+    SELECT d1, g, t, -count(*) FROM iv WHERE d1 > d0 GROUP BY ALL
 )
-SELECT day, team, work_class, stage, sum(delta) AS delta FROM ends GROUP BY ALL;
+SELECT e.day, gr.team, gr.work_class, CASE e.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS stage,
+    sum(e.delta) AS delta
+FROM ends e JOIN flow_groups_n gr ON gr.g = e.g
+GROUP BY ALL;
 
 -- WIP: items whose stage at the end of the day is started.
 DELETE FROM wip_daily;

@@ -39,10 +39,21 @@ FROM cap_members m CROSS JOIN cap_weeks w
 LEFT JOIN off ON off.member = m.member AND off.week_start = w.week_start;
 
 -- Worklog hours of each team's members, by week and the item's work class.
+-- The week is date_trunc('week') in the session zone; in UTC (no ICU zone
+-- data involved) it is computed from the epoch instead of an ICU call per
+-- worklog: the same Monday, 1970 to 2100.
 CREATE OR REPLACE TEMP TABLE cap_logged AS
-SELECT m.team, CAST(date_trunc('week', l.started_at) AS DATE) AS week_start, coalesce(f.work_class, 'unclassified') AS work_class,
+WITH l AS (
+    SELECT l.*, CASE WHEN (SELECT utc_session FROM params) AND epoch_us(l.started_at) >= 0 AND epoch_us(l.started_at) < 4102444800000000
+        THEN DATE '1970-01-01' + CAST(epoch_us(l.started_at) // 86400000000 AS INTEGER) END AS utc_day
+    FROM worklogs l
+)
+SELECT m.team,
+    CASE WHEN l.utc_day IS NOT NULL THEN l.utc_day - CAST(isodow(l.utc_day) - 1 AS INTEGER)
+         ELSE CAST(date_trunc('week', l.started_at) AS DATE) END AS week_start,
+    coalesce(f.work_class, 'unclassified') AS work_class,
     sum(l.seconds) / 3600.0 AS hours
-FROM worklogs l
+FROM l
 JOIN cap_person_member p ON p.person_id = l.person_id
 JOIN cap_members m ON m.member = p.member
 LEFT JOIN item_flow f ON f.item_id = l.item_id
@@ -57,15 +68,22 @@ FROM range(CAST((SELECT today FROM params) AS TIMESTAMP), CAST((SELECT today FRO
 WHERE isodow(d) <= 5;
 
 CREATE OR REPLACE TEMP TABLE cap_plan_items AS
-SELECT f.item_id, f.team, f.work_class, w.due_date,
-    greatest(w.estimate_seconds - coalesce(l.s, 0), 0) / 3600.0 AS remaining_hours,
+WITH c AS (
+    SELECT f.item_id, f.team, f.work_class, w.due_date, w.estimate_seconds
+    FROM item_flow f JOIN work_items w USING (item_id)
+    WHERE NOT f.completed AND f.stage <> 'done' AND w.assignee_id IS NOT NULL AND w.estimate_seconds IS NOT NULL
+      AND f.team <> 'unassigned'
+), l AS (
+    -- Logged time of these items only.
+    SELECT item_id, sum(seconds) AS s FROM worklogs WHERE item_id IN (SELECT item_id FROM c) GROUP BY item_id
+)
+SELECT c.item_id, c.team, c.work_class, c.due_date,
+    greatest(c.estimate_seconds - coalesce(l.s, 0), 0) / 3600.0 AS remaining_hours,
     CAST(coalesce(t.sle_days, cs.p85_days, 10) AS BIGINT) AS sle
-FROM item_flow f JOIN work_items w USING (item_id)
-LEFT JOIN (SELECT item_id, sum(seconds) AS s FROM worklogs GROUP BY item_id) l USING (item_id)
-LEFT JOIN cfg_teams t ON t.name = f.team
-LEFT JOIN cycle_time_stats cs ON cs.team = f.team AND cs.work_class = '*'
-WHERE NOT f.completed AND f.stage <> 'done' AND w.assignee_id IS NOT NULL AND w.estimate_seconds IS NOT NULL
-  AND f.team <> 'unassigned';
+FROM c
+LEFT JOIN l USING (item_id)
+LEFT JOIN cfg_teams t ON t.name = c.team
+LEFT JOIN cycle_time_stats cs ON cs.team = c.team AND cs.work_class = '*';
 
 CREATE OR REPLACE TEMP TABLE cap_plan_days AS
 WITH spans AS (
