@@ -148,36 +148,33 @@ func (s *scanner) feed(b []byte) {
 			s.newline()
 			continue
 		}
-		switch s.state {
-		case fieldStart:
+		if s.state != quoted { // separators outside quotes
 			switch c {
-			case '"':
-				s.state, s.recEmpty = quoted, false
 			case ',':
 				s.endField()
-				s.recEmpty = false
+				s.state, s.recEmpty = fieldStart, false
+				continue
 			case '\n':
 				s.lf = true
 				s.newline()
+				continue
 			case '\r':
 				s.pendingCR = true
-			default:
+				continue
+			}
+		}
+		switch s.state {
+		case fieldStart:
+			if c == '"' {
+				s.state, s.recEmpty = quoted, false
+			} else {
 				s.state, s.recEmpty = unquoted, false
 				s.content(c)
 			}
 		case unquoted:
-			switch c {
-			case ',':
-				s.endField()
-				s.state = fieldStart
-			case '\n':
-				s.lf = true
-				s.newline()
-			case '\r':
-				s.pendingCR = true
-			case '"':
+			if c == '"' {
 				s.fail(fmt.Sprintf("line %d: bare quote in an unquoted field", s.line))
-			default:
+			} else {
 				s.content(c)
 			}
 		case quoted:
@@ -193,19 +190,10 @@ func (s *scanner) feed(b []byte) {
 				s.content(c)
 			}
 		case quoteInQuoted:
-			switch c {
-			case '"':
+			if c == '"' {
 				s.state = quoted
 				s.content(c)
-			case ',':
-				s.endField()
-				s.state = fieldStart
-			case '\n':
-				s.lf = true
-				s.newline()
-			case '\r':
-				s.pendingCR = true
-			default:
+			} else {
 				s.fail(fmt.Sprintf("line %d: extraneous quote in a quoted field", s.line))
 			}
 		}
