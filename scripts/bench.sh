@@ -9,7 +9,7 @@
 # and a tenth of it in Asana tasks and Jira issues. Overrides:
 # THROUGHLINE_BENCH_TASKS, THROUGHLINE_BENCH_ISSUES,
 # THROUGHLINE_BENCH_CHANGES (status changes per item, default 10),
-# THROUGHLINE_BENCH_MEMORY (DuckDB memory_limit, default here 1500MB),
+# THROUGHLINE_BENCH_MEMORY (DuckDB memory_limit, default here 1200MB),
 # THROUGHLINE_BENCH_PYTHON (a python3 with pandas). Raw outputs stay in
 # $THROUGHLINE_BENCH_OUT (default a temporary folder, printed at the end).
 #
@@ -36,9 +36,9 @@ export THROUGHLINE_BENCH_TASKS=${THROUGHLINE_BENCH_TASKS:-$((size / 10))}
 export THROUGHLINE_BENCH_ISSUES=${THROUGHLINE_BENCH_ISSUES:-$((size / 10))}
 export THROUGHLINE_BENCH_CHANGES=${THROUGHLINE_BENCH_CHANGES:-10}
 # DuckDB's memory_limit bounds its buffer manager, not every allocation of
-# the process: 1500MB keeps a 1M-item compute under 2 GiB of RSS (2GB gave
-# 2.4 GB), at the same speed.
-export THROUGHLINE_BENCH_MEMORY=${THROUGHLINE_BENCH_MEMORY:-1500MB}
+# the process: 1200MB keeps a 1M-item compute under 2 GiB of RSS (1.5-1.6 GB;
+# 2GB gave 2.3-2.6 GB), at the same speed or better.
+export THROUGHLINE_BENCH_MEMORY=${THROUGHLINE_BENCH_MEMORY:-1200MB}
 export CGO_ENABLED=1
 
 out=${THROUGHLINE_BENCH_OUT:-$(mktemp -d /tmp/throughline-bench-XXXXXX)}
