@@ -315,7 +315,9 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		// Projects referenced by items but not sent explicitly.
 		items := `SELECT DISTINCT project_id, source_id FROM temp.main.stage_work_items WHERE project_id IS NOT NULL`
 		if bulk { // bulk items carry no vendor ids: none moved
-			items = `SELECT ` + src + ` || ':' || project AS project_id, ` + src + ` AS source_id FROM (SELECT DISTINCT project FROM temp.main.bulk_items WHERE project <> '')`
+			// The stored items of the source (one column: a scan of
+			// bulk_items would recompute the whole view).
+			items = `SELECT DISTINCT project_id, source_id FROM main.work_items WHERE source_id = ` + src + ` AND project_id IS NOT NULL`
 		}
 		if _, err := c.ExecContext(ctx, `INSERT INTO projects (project_id, source_id, key)
 			SELECT project_id, source_id, split_part(project_id, ':', 2) FROM (`+items+`) s
