@@ -128,10 +128,34 @@ func (s *scanner) fail(why string) {
 	}
 }
 
+// plain marks the bytes that need no decision inside an unquoted field.
+var plain = func() (t [256]bool) {
+	for i := range t {
+		t[i] = true
+	}
+	for _, c := range []byte{',', '\n', '\r', '"'} {
+		t[c] = false
+	}
+	return t
+}()
+
 func (s *scanner) feed(b []byte) {
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if s.out.unclean != "" {
 			return
+		}
+		if s.state == unquoted && plain[c] && !s.pendingCR {
+			// Fast path: the rest of the field's plain bytes at once.
+			j := i + 1
+			for j < len(b) && plain[b[j]] {
+				j++
+			}
+			s.recBytes += j - i
+			s.fieldLen += j - i
+			s.last = b[j-1]
+			i = j - 1
+			continue
 		}
 		s.recBytes++
 		if s.pendingCR {
