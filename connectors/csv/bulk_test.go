@@ -117,12 +117,14 @@ func TestBulkMatchesRowByRow(t *testing.T) {
 		name       string
 		files      map[string]string
 		zone       string
-		rowBatches int  // batches of the row-by-row import (4 items each)
-		unclean    bool // the bulk path must decline: both imports go row by row
+		dbZone     string // the warehouse's session zone
+		rowBatches int    // batches of the row-by-row import (4 items each)
+		unclean    bool   // the bulk path must decline: both imports go row by row
 	}{
 		{name: "fixture", files: fixtureFiles(), rowBatches: 7},
 		{name: "hostile but clean", files: hostile, rowBatches: 3},
 		{name: "hostile in Europe/Berlin", files: hostile, zone: "Europe/Berlin", rowBatches: 3},
+		{name: "hostile, warehouse session in America/New_York", files: hostile, zone: "Europe/Berlin", dbZone: "America/New_York", rowBatches: 3},
 		{name: "bare quote: row by row", unclean: true, rowBatches: 2, files: map[string]string{
 			"items.csv": bulkItemsHeader + "\nA-1,A,\"bad\"quote,Story,To Do,,2026-01-02,,,,,,,,,\n" + fiveItems,
 		}},
@@ -149,7 +151,7 @@ func TestBulkMatchesRowByRow(t *testing.T) {
 				}
 			}
 			run := func(bulk bool) (map[string][]string, ingest.Run) {
-				db := warehousetest.Open(t, "")
+				db := warehousetest.Open(t, tt.dbZone)
 				c, err := csv.New(csv.Config{Layout: csv.LayoutThroughline, Path: dir, BatchItems: 4, Location: loc},
 					csv.Options{Logger: slog.New(slog.DiscardHandler)})
 				if err != nil {
