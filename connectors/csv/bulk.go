@@ -266,8 +266,10 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 
 	// status_changes.csv: valid rows, problems, histories.
 	if ch, ok := byName[fileChanges]; ok {
-		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_changes AS SELECT *, %s AS changed_at FROM (
-			SELECT coalesce(%s, '') AS key, %s AS changed_s, %s AS from_status, coalesce(%s, '') AS to_status FROM %s)`,
+		// As for items: the raw time is kept only where it did not parse.
+		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_changes AS SELECT * REPLACE (CASE WHEN changed_at IS NULL THEN changed_s END AS changed_s)
+			FROM (SELECT *, %s AS changed_at FROM (
+			SELECT coalesce(%s, '') AS key, %s AS changed_s, %s AS from_status, coalesce(%s, '') AS to_status FROM %s))`,
 			sqlTime("changed_s", zone), ch.col("key"), ch.col("changed_at"), ch.col("from_status"), ch.col("to_status"), ch.from())
 		st = append(st, numbered("changes", ch))
 		f := sqlString(fileChanges)
