@@ -389,18 +389,7 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	if err := appendRows(c, true, tmp, s.rows, s.columns...); err != nil {
 		return err
 	}
-	// Account ids become person ids while the rows move to the table (an
-	// UPDATE of the staged rows cost ~2 s per 100,000 items).
-	from := "temp.main." + tmp + " t"
-	var mapped []string
-	for i, col := range s.persons {
-		from += fmt.Sprintf(" LEFT JOIN main.person_accounts p%[1]d ON p%[1]d.account_id = t.%[2]s", i, col)
-		mapped = append(mapped, fmt.Sprintf("coalesce(p%d.person_id, t.%s) AS %s", i, col, col))
-	}
-	cols := "t.*"
-	if len(mapped) > 0 {
-		cols = "t.* REPLACE (" + strings.Join(mapped, ", ") + ")"
-	}
+	cols, from := withPersons("temp.main."+tmp, s.persons)
 	keys := strings.Join(s.key, ", ")
 	var del, ins string
 	if s.replaceBy != "" {
@@ -439,6 +428,23 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	return nil
 }
 
+// withPersons is the select list and FROM clause that read rows from src
+// (as t) with the account ids in the persons columns mapped to person ids:
+// mapped while the rows move to the table (an UPDATE of staged rows cost
+// ~2 s per 100,000 items).
+func withPersons(src string, persons []string) (cols, from string) {
+	from = src + " t"
+	var mapped []string
+	for i, col := range persons {
+		from += fmt.Sprintf(" LEFT JOIN main.person_accounts p%[1]d ON p%[1]d.account_id = t.%[2]s", i, col)
+		mapped = append(mapped, fmt.Sprintf("coalesce(p%d.person_id, t.%s) AS %s", i, col, col))
+	}
+	if len(mapped) == 0 {
+		return "t.*", from
+	}
+	return "t.* REPLACE (" + strings.Join(mapped, ", ") + ")", from
+}
+
 // upsertFill stores a Bulk hand-over's rows straight into the table (no
 // staging copy): the stored rows of its keys go, its rows come in with
 // account ids mapped to person ids.
@@ -456,16 +462,8 @@ func upsertFill(ctx context.Context, c *sql.Conn, s stage) error {
 			return fmt.Errorf("replace %s rows: %w", s.table, err)
 		}
 	}
-	from := "(" + s.fill + ") t"
-	var mapped []string
-	for i, col := range s.persons {
-		from += fmt.Sprintf(" LEFT JOIN main.person_accounts p%[1]d ON p%[1]d.account_id = t.%[2]s", i, col)
-		mapped = append(mapped, fmt.Sprintf("coalesce(p%d.person_id, t.%s) AS %s", i, col, col))
-	}
-	cols, names := "t.*", ""
-	if len(mapped) > 0 {
-		cols = "t.* REPLACE (" + strings.Join(mapped, ", ") + ")"
-	}
+	cols, from := withPersons("("+s.fill+")", s.persons)
+	names := ""
 	if len(s.columns) > 0 {
 		names = " (" + strings.Join(s.columns, ", ") + ")"
 	}

@@ -356,12 +356,11 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 	return st
 }
 
-// syncBulk imports the folder in one bulk batch; first carries the small
-// files (people, time off, milestones) read in Go.
+// syncBulk imports the folder in one bulk batch; first (firstBatch)
+// carries the small files read in Go.
 func (c *Connector) syncBulk(ctx context.Context, files []bulkFile, fp map[string]string, first ingest.Batch,
 	emit func(context.Context, ingest.Batch) error) error {
 	b := first
-	b.Reread = slices.Sorted(keys(fp))
 	bulk := &ingest.Bulk{Statements: bulkStatements(files, c.cfg.Location.String(), fp[filePeople] == "")}
 	for _, f := range files {
 		bulk.Records += f.scan.records

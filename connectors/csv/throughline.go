@@ -377,13 +377,9 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 			return err
 		}
 		if why == "" {
-			var first ingest.Batch
-			for _, name := range []string{filePeople, fileTimeOff, fileMilestone} {
-				if fp[name] != "" {
-					if err := c.readSmall(paths[name], name, &first); err != nil {
-						return err
-					}
-				}
+			first, err := c.firstBatch(paths, fp)
+			if err != nil {
+				return err
 			}
 			return c.syncBulk(ctx, files, fp, first, emit)
 		}
@@ -398,14 +394,9 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 
 	var first ingest.Batch
 	if skip == 0 {
-		first.Reread = slices.Sorted(keys(fp))
-		for _, name := range []string{filePeople, fileTimeOff, fileMilestone} {
-			if fp[name] == "" {
-				continue
-			}
-			if err := c.readSmall(paths[name], name, &first); err != nil {
-				return err
-			}
+		var err error
+		if first, err = c.firstBatch(paths, fp); err != nil {
+			return err
 		}
 	}
 	changes := map[string][]changeRow{}
@@ -520,6 +511,22 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 	}
 	c.logger.Debug("read folder", "path", dir, "items", len(seen))
 	return flush(true)
+}
+
+// firstBatch starts an import afresh: every file is re-read (its old
+// problems superseded) and the small files (people, time off, milestones)
+// come first.
+func (c *Connector) firstBatch(paths, fp map[string]string) (ingest.Batch, error) {
+	b := ingest.Batch{Reread: slices.Sorted(keys(fp))}
+	for _, name := range []string{filePeople, fileTimeOff, fileMilestone} {
+		if fp[name] == "" {
+			continue
+		}
+		if err := c.readSmall(paths[name], name, &b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 func emailOf(s string) string {
