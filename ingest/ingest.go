@@ -37,6 +37,13 @@ type Item struct {
 	Deleted         bool // vanished at the source: kept, but excluded from metrics
 }
 
+// UnknownStatus is the status name the warehouse stores where a source gave
+// none: a history item whose end is null, an export row with a blank status
+// or section. Compute maps it to the todo stage and lists the items in
+// data_quality (check unknown_status); it never stops a compute. The store
+// applies it, so every connector follows one rule.
+const UnknownStatus = "(unknown)"
+
 // Transition is one status change. A connector sends an item's complete
 // history (the creation transition, with From empty, included) whenever it
 // sends any of it: the store replaces the item's history with what it gets.

@@ -229,13 +229,21 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id", persons: []string{"author_id"}}
 		for _, group := range lastHistories(b.Transitions) {
 			for n, t := range group {
-				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(t.From), str(t.To), nil, nil,
+				from, to := t.From, t.To
+				if to == "" {
+					to = ingest.UnknownStatus
+				}
+				if from == "" && n > 0 { // only the creation transition starts from nothing
+					from = ingest.UnknownStatus
+				}
+				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(from), str(to), nil, nil,
 					str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
 			}
 		}
 		if bulk {
-			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at, nullif(from_status, '') AS from_status,
-				nullif(to_status, '') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
+			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at,
+				CASE WHEN seq > 0 THEN coalesce(nullif(from_status, ''), '` + ingest.UnknownStatus + `') END AS from_status,
+				coalesce(nullif(to_status, ''), '` + ingest.UnknownStatus + `') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
 				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id
 				FROM temp.main.bulk_transitions`
 			// The transitions are the whole histories of the batch's items;

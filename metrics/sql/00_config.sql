@@ -60,8 +60,13 @@ SELECT c.source_id, c.status, c.category,
          THEN coalesce(w.stage_class, 'active') END AS stage_class,
     CASE WHEN w.stage IS NOT NULL THEN 'config'
          WHEN lower(c.category) IN ('new', 'undefined', 'indeterminate', 'done') THEN 'category'
+         WHEN c.status = '(unknown)' THEN 'unknown'
          ELSE 'unmapped' END AS mapped_by
-FROM cats c LEFT JOIN cfg_workflow w ON w.status = lower(c.status);
+FROM cats c LEFT JOIN cfg_workflow w ON w.status = lower(c.status)
+-- A NULL status never reaches the map (the store writes '(unknown)' for
+-- it); compute must not fail on content, so one that slipped through is
+-- left out here and its transitions count as todo.
+WHERE c.status IS NOT NULL;
 
 -- People and projects get their teams from the config.
 UPDATE people p SET team_id = m.team

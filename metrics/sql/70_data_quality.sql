@@ -16,6 +16,10 @@ WITH checks AS (
     JOIN status_map m ON m.source_id = w.source_id AND m.status = s.to_status
     WHERE m.mapped_by = 'unmapped' AND NOT w.deleted
     UNION ALL
+    SELECT DISTINCT w.source_id, 'unknown_status', w.key
+    FROM status_changes s JOIN work_items w USING (item_id)
+    WHERE (s.to_status = '(unknown)' OR s.from_status = '(unknown)') AND NOT w.deleted
+    UNION ALL
     SELECT f.source, 'missing_estimate', f.key FROM item_flow f
     JOIN work_items w USING (item_id)
     WHERE NOT f.completed AND f.work_class = 'project' AND w.estimate_seconds IS NULL AND w.assignee_id IS NOT NULL
