@@ -190,7 +190,9 @@ var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type
 
 // Parse decodes data as if read from path.
 func Parse(path string, data []byte) (*Config, error) {
-	var c Config
+	// Defaults that an explicit zero must not replace are set before
+	// decoding: a key absent keeps them, `window_days: 0` is then an error.
+	c := Config{Metrics: Metrics{WindowDays: 90, Forecast: Forecast{Trials: 10000}}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -273,12 +275,6 @@ func (c *Config) defaults() error {
 		if s.Kind == "csv" && s.Layout == "" {
 			s.Layout = "throughline"
 		}
-	}
-	if c.Metrics.WindowDays == 0 {
-		c.Metrics.WindowDays = 90
-	}
-	if c.Metrics.Forecast.Trials == 0 {
-		c.Metrics.Forecast.Trials = 10000
 	}
 	if c.Metrics.Forecast.Seed == 0 {
 		c.Metrics.Forecast.Seed = 1

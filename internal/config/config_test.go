@@ -43,6 +43,15 @@ func TestConfigErrors(t *testing.T) {
 		{"reserved team", "teams:\n  - name: unassigned\n", []string{"reserved"}},
 		{"wrong type", "metrics: {window_days: ninety}\n", []string{"c.yaml", "ninety"}},
 		{"empty", "", []string{"empty config file"}},
+		// Ranges at their boundaries (each check dropped was a surviving mutation).
+		{"jira without jql", "sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: T}\n", []string{"c.yaml:2", "jql is required"}},
+		{"jira with blank jql", "sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: T, jql: \"  \"}\n", []string{"jql is required"}},
+		{"window_days 0 is not the default", "metrics: {window_days: 0}\n", []string{"metrics.window_days 0: want 1..3650"}},
+		{"window_days negative", "metrics: {window_days: -1}\n", []string{"metrics.window_days -1: want 1..3650"}},
+		{"window_days too long", "metrics: {window_days: 3651}\n", []string{"metrics.window_days 3651"}},
+		{"trials 0 is not the default", "metrics: {forecast: {trials: 0}}\n", []string{"metrics.forecast.trials 0: want 100..1000000"}},
+		{"sle_days negative", "teams:\n  - {name: a, sle_days: -1}\n", []string{"teams[0] (a): wip_limit and sle_days must not be negative"}},
+		{"wip_limit negative", "teams:\n  - {name: a, wip_limit: -1}\n", []string{"teams[0] (a)", "must not be negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +63,36 @@ func TestConfigErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// The boundaries that are valid: window_days 1 and 3650, sle_days 0 (the
+// P85 of the window), an absent window_days (90).
+func TestConfigRangeBoundariesAccepted(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		window     int
+		sle        int
+	}{
+		{"window_days 1", "metrics: {window_days: 1}\n", 1, 0},
+		{"window_days 3650", "metrics: {window_days: 3650}\n", 3650, 0},
+		{"window_days absent", "metrics: {per_person: false}\n", 90, 0},
+		{"sle_days 0", "teams:\n  - {name: a, sle_days: 0}\n", 90, 0},
+		{"sle_days 1", "teams:\n  - {name: a, sle_days: 1}\n", 90, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Metrics.WindowDays != tt.window {
+				t.Errorf("window_days %d; want %d", c.Metrics.WindowDays, tt.window)
+			}
+			if len(c.Teams) > 0 && c.Teams[0].SLEDays != tt.sle {
+				t.Errorf("sle_days %d; want %d", c.Teams[0].SLEDays, tt.sle)
 			}
 		})
 	}
