@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,6 +23,7 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo --once exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
+	summary := out
 	for _, want := range []string{"Throughline demo: 800 items, 4 teams", "P85 cycle time:", "last week's throughput:", "input problems:         0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -39,14 +39,27 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 	if code != 0 || out != "n\n800\n" {
 		t.Errorf("sql exit %d, out %q, err %q; want n=800", code, out, errs)
 	}
-	// The P85 printed equals the table's.
-	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "json", "SELECT p85_days FROM cycle_time_stats WHERE team = '*' AND work_class = '*'")
-	m := regexp.MustCompile(`"p85_days":(\d+)`).FindStringSubmatch(out)
+	// The P85 printed equals the table's, and the table's is the nearest-rank
+	// P85 (rank ceil(0.85·n)) of the window's flow days in item_flow.
+	printed := regexp.MustCompile(`P85 cycle time: +(\d+) days \((\d+) items finished in the last (\d+) days\)`).FindStringSubmatch(summary)
+	if printed == nil {
+		t.Fatalf("summary lacks the P85 line:\n%s", summary)
+	}
+	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "json", "SELECT p85_days, items FROM cycle_time_stats WHERE team = '*' AND work_class = '*'")
+	m := regexp.MustCompile(`"p85_days":(\d+),"items":(\d+)`).FindStringSubmatch(out)
 	if code != 0 || m == nil {
 		t.Fatalf("sql json: exit %d out %q", code, out)
 	}
-	if p85, _ := strconv.Atoi(m[1]); p85 < 1 || p85 > 89 {
-		t.Errorf("p85_days = %d, want a plausible 1..89", p85)
+	if printed[1] != m[1] || printed[2] != m[2] {
+		t.Errorf("summary prints P85 %s days over %s items; cycle_time_stats has %s over %s", printed[1], printed[2], m[1], m[2])
+	}
+	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "csv", `WITH w AS (
+		SELECT flow_days FROM item_flow WHERE completed AND NOT discarded AND started_at IS NOT NULL AND cycle_seconds >= 0
+		AND finish_day > (SELECT max(day) FROM throughput_daily) - `+printed[3]+` AND finish_day <= (SELECT max(day) FROM throughput_daily))
+		SELECT (SELECT count(*) FROM w) || ' ' || (SELECT flow_days FROM w ORDER BY flow_days
+		LIMIT 1 OFFSET (SELECT CAST(ceil(0.85 * count(*)) AS INTEGER) - 1 FROM w)) AS p`)
+	if want := "p\n" + printed[2] + " " + printed[1] + "\n"; code != 0 || out != want {
+		t.Errorf("nearest-rank P85 over item_flow: %q; the summary says %q", out, want)
 	}
 	code, out, errs = runCmd(t, "forecast", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "Open milestones") || !strings.Contains(out, "on_time") {
