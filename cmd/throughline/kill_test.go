@@ -56,45 +56,64 @@ func testKill9(t *testing.T, bin string, bulk bool) {
 		t.Fatal(err)
 	}
 
-	// First run: SIGKILL once a batch is committed.
+	// First run: SIGKILL once a batch is committed. The log is read from a
+	// pipe line by line as the process writes it (no polling of a file), so
+	// the kill follows the line at once.
 	killedLog := filepath.Join(dir, "killed.log")
 	logf, err := os.Create(killedLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	first := exec.Command(bin, "sync", "--config", cfgPath, "--log-level", "debug")
-	first.Stderr = logf
-	first.Stdout = logf
+	first.Stderr = pw
+	first.Stdout = pw
 	t0 := time.Now()
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
+	pw.Close() // the child holds its copy
 	killAfter := `msg="batch committed"`
 	if bulk {
 		killAfter = `msg="bulk import"`
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- first.Wait() }()
-	deadline := time.After(60 * time.Second)
-poll:
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("first sync exited (%v) before its first batch was committed:\n%s", err, readFile(t, killedLog))
-		case <-deadline:
-			first.Process.Kill()
-			t.Fatalf("no batch committed within 60 s:\n%s", readFile(t, killedLog))
-		case <-time.After(10 * time.Millisecond):
-			if strings.Contains(readFile(t, killedLog), killAfter) {
-				break poll
+	seen := make(chan struct{})
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		signalled := false
+		for sc.Scan() {
+			fmt.Fprintln(logf, sc.Text())
+			if !signalled && strings.Contains(sc.Text(), killAfter) {
+				signalled = true
+				close(seen)
 			}
 		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
+	select {
+	case err := <-exited:
+		<-logged
+		t.Fatalf("first sync exited (%v) before its first batch was committed:\n%s", err, readFile(t, killedLog))
+	case <-time.After(60 * time.Second):
+		first.Process.Kill()
+		<-exited
+		<-logged
+		t.Fatalf("no batch committed within 60 s:\n%s", readFile(t, killedLog))
+	case <-seen:
 	}
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	<-exited
+	<-logged
 	killed := readFile(t, killedLog)
 	t.Logf("killed after %v, %d batch(es) committed", time.Since(t0).Round(time.Millisecond), strings.Count(killed, `msg="batch committed"`))
 	if strings.Contains(killed, `msg="sync done"`) {
