@@ -23,7 +23,7 @@ import (
 const grafanaDir = "grafana"
 
 func TestGrafanaDashboardsUpToDate(t *testing.T) {
-	files, err := GrafanaFiles()
+	files, err := GrafanaFiles(defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestGrafanaDashboardsUpToDate(t *testing.T) {
 		if err := os.RemoveAll(grafanaDir); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := WriteGrafana("."); err != nil {
+		if _, err := WriteGrafana(".", defaults); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,7 +66,7 @@ func TestGrafanaDashboardsUpToDate(t *testing.T) {
 }
 
 func TestGrafanaDashboards(t *testing.T) {
-	files, err := GrafanaFiles()
+	files, err := GrafanaFiles(defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestGrafanaDashboards(t *testing.T) {
 		}
 	}
 	recordings := map[string]bool{}
-	for _, r := range Recording().Rules() {
+	for _, r := range Recording(defaults).Rules() {
 		recordings[r.Record] = true
 	}
 	byName := map[string]metrics.Def{}
@@ -173,15 +173,25 @@ func TestGrafanaDashboards(t *testing.T) {
 							t.Errorf("%s %s: %s is not in metrics.Catalog", where, tg.RefID, n)
 						}
 					}
-					// '*' totals: a selector of a metric with team and
-					// work_class labels pins both, or excludes '*'.
+					// '*' totals (the deprecated rows of SLE, SLE attainment
+					// and the window summary): a selector pins or excludes them.
 					for _, m := range selectorRe.FindAllStringSubmatch(rest, -1) {
-						def, ok := byName[strings.TrimSuffix(m[1], "_bucket")]
-						if !ok || !slices.Contains(def.Labels, "work_class") {
+						def, ok := byName[m[1]]
+						if !ok {
+							continue
+						}
+						if def.Deprecated != "" {
+							t.Errorf("%s %s: %s is deprecated, use %s", where, tg.RefID, def.FQName(), def.Deprecated)
+						}
+						// Every selector names the installation.
+						if !strings.Contains(m[2], `job="throughline",job="$job",instance="$instance"`) {
+							t.Errorf("%s %s: %s does not select the installation", where, tg.RefID, m[0])
+						}
+						if def.Name != metrics.SLE.Name && def.Name != metrics.SLEAttainment.Name {
 							continue
 						}
 						for _, l := range []string{"team", "work_class"} {
-							pinned := regexp.MustCompile(`\b` + l + `="[^"]*"`).MatchString(m[2])
+							pinned := regexp.MustCompile(`\b` + l + `="[^"*]*"`).MatchString(m[2])
 							if !pinned && !strings.Contains(m[2], l+`!="*"`) {
 								t.Errorf("%s %s: %s neither excludes nor pins the %s totals", where, tg.RefID, m[0], l)
 							}
@@ -209,7 +219,7 @@ func TestGrafanaDashboards(t *testing.T) {
 }
 
 func TestGrafanaProvisioning(t *testing.T) {
-	files, err := GrafanaFiles()
+	files, err := GrafanaFiles(defaults)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func collectFlow(s *Snapshot, ch chan<- prometheus.Metric, gauge gaugeFunc) {
 			for p, v := range q.Quantiles {
 				gauge(TeamCycleTimeWindowPercentile, v, q.Team, Percentile(p))
 			}
-			gauge(TeamSLE, q.SLESeconds, q.Team)
+			gauge(TeamSLE, q.SLESeconds, q.Team, q.SLESource)
 			gauge(TeamSLEAttainment, q.SLEAttainment, q.Team)
 		}
 	}

@@ -98,7 +98,7 @@ throughline_cycle_time_window_distribution_items{max_days="8",team="web",work_cl
 throughline_cycle_time_window_distribution_items{max_days="89",team="web",work_class="project"} 5
 throughline_cycle_time_window_distribution_items{max_days="+Inf",team="web",work_class="project"} 5
 ` + header(metrics.TeamSLE) + `
-throughline_team_sle_seconds{team="web"} 259200
+throughline_team_sle_seconds{sle_source="config",team="web"} 259200
 ` + header(metrics.TeamSLEAttainment) + `
 throughline_team_sle_attainment_ratio{team="web"} 0.8
 ` + header(metrics.WIPAgePercentile) + `

@@ -50,6 +50,7 @@ type CycleStat struct {
 	Items           int64
 	Quantiles       map[float64]float64 // seconds, nearest rank
 	SLESeconds      float64
+	SLESource       string // config or p85
 	SLEAttainment   float64
 	SumSeconds      float64
 	// Distribution: window items with a cycle time of at most each of
@@ -236,11 +237,11 @@ func loadHistograms(l *loader, s *Snapshot) error {
 // loadCycle reads cycle_time_stats and, per team and class, the window
 // distribution (the items of cycle_time_stats, by cycle time).
 func loadCycle(l *loader, s *Snapshot) error {
-	err := l.each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, sle_days, sle_attainment, cycle_seconds_sum
+	err := l.each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, sle_days, sle_source, sle_attainment, cycle_seconds_sum
 		FROM cycle_time_stats ORDER BY ALL`, func(r *sql.Rows) error {
 		var c CycleStat
 		var p50, p70, p85, p95, sle float64
-		err := r.Scan(&c.Team, &c.WorkClass, &c.Items, &p50, &p70, &p85, &p95, &sle, &c.SLEAttainment, &c.SumSeconds)
+		err := r.Scan(&c.Team, &c.WorkClass, &c.Items, &p50, &p70, &p85, &p95, &sle, &c.SLESource, &c.SLEAttainment, &c.SumSeconds)
 		c.Quantiles = map[float64]float64{0.5: p50, 0.7: p70, 0.85: p85, 0.95: p95}
 		c.SLESeconds = sle * 86400
 		s.Cycle = append(s.Cycle, c)
