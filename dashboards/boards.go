@@ -289,7 +289,7 @@ func (b boards) teamFlow() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Flow efficiency",
 			"Active time over all started time of the items finished in the trailing window, by work class.",
 			unitRatio, 12, 8,
-			q{expr: daily(perClass(metrics.FlowEfficiency)), legend: "{{work_class}}"}).
+			q{expr: "max " + b.by("work_class") + " (" + daily(b.sel(metrics.FlowEfficiency, one)) + ")", legend: "{{work_class}}"}).
 			Min(0).Max(1))
 }
 
@@ -297,6 +297,9 @@ func (b boards) teamFlow() *dashboard.DashboardBuilder {
 func (b boards) delivery() *dashboard.DashboardBuilder {
 	per := func(d metrics.Def, matchers ...string) string {
 		return b.teamOf("max " + b.by("project", "milestone") + " (" + b.sel(d, append([]string{byProject}, matchers...)...) + ")")
+	}
+	perDaily := func(d metrics.Def) string {
+		return b.teamOf("max " + b.by("project", "milestone") + " (" + daily(b.sel(d, byProject)) + ")")
 	}
 	one := []string{byProject, `milestone="$milestone"`}
 	band := timeSeries("Forecast band: P50 to P95 vs due date",
@@ -343,12 +346,12 @@ func (b boards) delivery() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("On-time probability over time",
 			"How the chance of meeting the due date moved with each compute.",
 			unitRatio, 12, 8,
-			q{expr: daily(per(metrics.MilestoneOnTime)), legend: "{{project}} {{milestone}}"}).
+			q{expr: perDaily(metrics.MilestoneOnTime), legend: "{{project}} {{milestone}}"}).
 			Min(0).Max(1)).
 		WithPanel(timeSeries("Slip over time",
 			"Forecast P85 date minus due date; a rising line is a milestone drifting late.",
 			unitSeconds, 12, 8,
-			q{expr: daily(per(metrics.MilestoneSlip)), legend: "{{project}} {{milestone}}"})).
+			q{expr: perDaily(metrics.MilestoneSlip), legend: "{{project}} {{milestone}}"})).
 		WithRow(dashboard.NewRowBuilder("Due-date changes")).
 		WithPanel(barGauge("Due date moved since baseline",
 			"Current due date minus the first known due date (baseline variance); positive: moved later.",
@@ -398,7 +401,7 @@ func (b boards) capacity() *dashboard.DashboardBuilder {
 	rolling := timeSeries("Allocation, next 5 working days",
 		"Planned load over capacity for the next 5 working days, overdue work included (what ThroughlineTeamOverallocated watches); the dashed line is 100%.",
 		unitRatio, 12, 8,
-		q{expr: daily("max " + b.by("team") + " (" + b.sel(metrics.AllocationRollingWeek, byTeam) + ")"), legend: "{{team}}"}).
+		q{expr: "max " + b.by("team") + " (" + daily(b.sel(metrics.AllocationRollingWeek, byTeam)) + ")", legend: "{{team}}"}).
 		Thresholds(steps("green", b.c.AllocationRatio, "red")).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 		Min(0).
@@ -419,7 +422,7 @@ func (b boards) capacity() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Capacity vs planned load, this week",
 			"Team capacity (hours per week minus time off, dashed) and the planned load of open estimated items, in person-hours.",
 			unitPersonHours, 12, 8,
-			q{expr: hours(daily("max " + b.by("team") + " (" + b.sel(metrics.CapacitySeconds, byTeam, `week_offset="0"`) + ")")), legend: "{{team}} capacity"},
+			q{expr: hours("max " + b.by("team") + " (" + daily(b.sel(metrics.CapacitySeconds, byTeam, `week_offset="0"`)) + ")"), legend: "{{team}} capacity"},
 			q{expr: hours("sum " + b.by("team") + " (" + b.recorded(recPlannedLoad, byTeam, `week_offset="0"`) + ")"), legend: "{{team}} planned"}).
 			OverrideByRegexp(" capacity$", []dashboard.DynamicConfigValue{dashed()})).
 		WithPanel(barGauge("Planned load by work class, next 6 weeks",
@@ -431,7 +434,7 @@ func (b boards) capacity() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Logged utilization, last complete week",
 			"Worklog hours over capacity in the last complete week, as it was each day.",
 			unitRatio, 12, 8,
-			q{expr: daily("max " + b.by("team") + " (" + b.sel(metrics.LoggedUtilization, byTeam) + ")"), legend: "{{team}}"}).
+			q{expr: "max " + b.by("team") + " (" + daily(b.sel(metrics.LoggedUtilization, byTeam)) + ")", legend: "{{team}}"}).
 			Min(0)).
 		WithPanel(timeSeries("WIP load (WIP ÷ limit)",
 			"Current WIP over the WIP limit (recording rule): a load signal that needs no estimates.",

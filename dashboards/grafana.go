@@ -183,7 +183,11 @@ type jsonDashboard struct {
 				UID  string `json:"uid"`
 			} `json:"datasource"`
 		} `json:"targets"`
-		Repeat      string `json:"repeat"`
+		Repeat          string `json:"repeat"`
+		Transformations []struct {
+			ID      string         `json:"id"`
+			Options map[string]any `json:"options"`
+		} `json:"transformations"`
 		FieldConfig struct {
 			Defaults struct {
 				Unit     string   `json:"unit"`
