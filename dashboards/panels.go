@@ -119,7 +119,7 @@ func daily(expr string) string { return "last_over_time(" + expr + "[1d])" }
 
 // teamOf keeps the milestones of the selected teams (throughline_milestone_info).
 func (b boards) teamOf(expr string) string {
-	return expr + " and " + b.on("project", "milestone") + " " + b.sel(metrics.MilestoneInfo, byTeam)
+	return "(" + expr + " and " + b.on("project", "milestone") + " " + b.sel(metrics.MilestoneInfo, byTeam) + ")"
 }
 
 // q is a query, its legend and its format (empty: time series).

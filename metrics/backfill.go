@@ -524,11 +524,17 @@ func (b *backfill) allocation(ctx context.Context) ([]bfFamily, error) {
 	return []bfFamily{fam}, nil
 }
 
-// throughput writes throughline_throughput_weekly_items: at each sample,
-// the completions of the ISO week of the day it closes and of the
-// ThroughputWeeks before it, up to that day, from today's item_flow (final
-// finish, today's attribution and discards), zeros included, from the
-// sample after the label set's first item was created.
+// backfillThroughputWeeks are the week_offset values of
+// throughline_throughput_weekly_items the backfill writes: the current week
+// and the last complete one (what a graph over time shows; the older
+// offsets repeat the same weeks shifted, 13 times the samples).
+const backfillThroughputWeeks = 2
+
+// throughput writes throughline_throughput_weekly_items for week_offset 0
+// and -1: at each sample, the completions of the ISO week of the day it
+// closes (up to that day) and of the week before, from today's item_flow
+// (final finish, today's attribution and discards), zeros included, from
+// the sample after the label set's first item was created.
 func (b *backfill) throughput(ctx context.Context) ([]bfFamily, error) {
 	type set struct{ team, project, class string }
 	var sets []set
@@ -570,7 +576,7 @@ func (b *backfill) throughput(ctx context.Context) ([]bfFamily, error) {
 	days := b.sampleDays()
 	fam := bfFamily{def: ThroughputWeekly}
 	for _, st := range sets {
-		series := make([]bfSeries, ThroughputWeeks+1)
+		series := make([]bfSeries, backfillThroughputWeeks)
 		for off := range series {
 			series[off] = bfSeries{labels: []string{st.team, st.project, st.class, strconv.Itoa(-off)}, vals: [][]float64{nil}}
 		}

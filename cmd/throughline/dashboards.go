@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -44,7 +45,7 @@ func runDashboards(_ context.Context, g *globals, args []string) error {
 	for _, p := range paths {
 		fmt.Fprintf(g.stdout, "wrote %s\n", p)
 	}
-	fmt.Fprintf(g.stdout, "load them with rule_files: [%q] in prometheus.yml; check with `promtool check rules`\n",
+	fmt.Fprintf(g.stdout, "load the rules with rule_files: [%q] in prometheus.yml; check with `promtool check rules`; _config.json is what they were generated from\n",
 		filepath.Join(filepath.Dir(paths[0]), "*.yml"))
 	grafana, err := dashboards.WriteGrafana(*out, mixin)
 	if err != nil {
@@ -59,7 +60,8 @@ func runDashboards(_ context.Context, g *globals, args []string) error {
 }
 
 // writeMonitoring writes the Prometheus rules, _config.json and the Grafana
-// dashboards for cfg to dir and returns the rule files' paths.
+// dashboards for cfg to dir and returns the rule files' paths (alerts.yml,
+// recording.yml).
 func writeMonitoring(dir string, cfg *config.Config) ([]string, error) {
 	mixin, err := mixinConfig(cfg)
 	if err != nil {
@@ -72,7 +74,7 @@ func writeMonitoring(dir string, cfg *config.Config) ([]string, error) {
 	if _, err := dashboards.WriteGrafana(dir, mixin); err != nil {
 		return nil, err
 	}
-	return paths, nil
+	return slices.DeleteFunc(paths, func(p string) bool { return filepath.Ext(p) != ".yml" }), nil
 }
 
 // mixinConfig is the _config of the rules and dashboards for cfg: the
