@@ -114,9 +114,6 @@ func runBackfill(ctx context.Context, g *globals, args []string) error {
 	fmt.Fprintf(g.stdout, "  import: promtool tsdb create-blocks-from openmetrics --max-block-duration=%s %s BLOCKS_DIR\n", backfillBlockDuration, *out)
 	fmt.Fprintf(g.stdout, "          then move BLOCKS_DIR/* into Prometheus's --storage.tsdb.path; keep --storage.tsdb.retention.time longer than %d days\n",
 		int(now.Sub(st.First).Hours()/24)+1)
-	fmt.Fprintf(g.stdout, "  rules:  promtool tsdb create-blocks-from rules --start %d --end %d --url http://PROMETHEUS:9090 prometheus/recording.yml\n",
-		st.First.Unix(), st.Until.Unix())
-	fmt.Fprintf(g.stdout, "          gives the recording rules the same history (after the import, with Prometheus running)\n")
 	return nil
 }
 
