@@ -234,9 +234,8 @@ type jsonDashboard struct {
 		} `json:"list"`
 	} `json:"annotations"`
 	Timezone string `json:"timezone"`
-	Links []struct {
+	Links    []struct {
 		Type string   `json:"type"`
 		Tags []string `json:"tags"`
 	} `json:"links"`
 }
-

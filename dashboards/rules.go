@@ -183,7 +183,9 @@ func (g gen) query(d metrics.Def, suffix, out string, labels ...string) string {
 }
 
 // queryValue prints the value of a query of d for the alert's labels.
-func (g gen) queryValue(d metrics.Def, labels ...string) string { return g.query(d, "", "value", labels...) }
+func (g gen) queryValue(d metrics.Def, labels ...string) string {
+	return g.query(d, "", "value", labels...)
+}
 
 // Alerts builds the alert rules (docs/metrics.md, "Alert and recording rules").
 func Alerts(c Config) (RuleFile, error) {
@@ -244,7 +246,7 @@ func Alerts(c Config) (RuleFile, error) {
 				"Team {{ $labels.team }} is over its WIP limit",
 				"Team {{ $labels.team }} has {{ $value }} items in progress, above its WIP limit of "+
 					g.queryValue(metrics.WIPLimit, "team")+" (teams[].wip_limit)"+forText(c.WIPOverLimitFor)+"."),
-			planning("ThroughlineWorkAgingPastSLE", agingExpr(g, c), 
+			planning("ThroughlineWorkAgingPastSLE", agingExpr(g, c),
 				c.AgingFor,
 				"Team {{ $labels.team }} has {{ $labels.work_class }} work aging past its SLE",
 				"{{ $value | humanizePercentage }} of the open started {{ $labels.work_class }} items of team {{ $labels.team }} are older than the "+

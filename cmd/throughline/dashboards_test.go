@@ -119,4 +119,3 @@ func TestDashboardsCommand(t *testing.T) {
 		}
 	})
 }
-
