@@ -390,18 +390,7 @@ func TestPanelUnits(t *testing.T) {
 // stores from a text scrape (86400, 1.1232e+06) and from OpenMetrics
 // (86400.0); cmd/throughline's end-to-end test reads them from a real one.
 func TestHistogramOverrides(t *testing.T) {
-	boards, err := Dashboards(defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(boards)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ds []jsonDashboard
-	if err := json.Unmarshal(b, &ds); err != nil {
-		t.Fatal(err)
-	}
+	ds := parsedBoards(t)
 	var regexps []*regexp.Regexp
 	for _, d := range ds {
 		for _, p := range d.Panels {
@@ -459,16 +448,7 @@ func TestProjectVariableRegex(t *testing.T) {
 // zone and lists the teams of the config (team_info), not only those with
 // a WIP limit.
 func TestGrafanaVariables(t *testing.T) {
-	boards, err := Dashboards(defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(boards)
-	var ds []jsonDashboard
-	if err := json.Unmarshal(b, &ds); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range ds {
+	for _, d := range parsedBoards(t) {
 		if d.Timezone != "UTC" {
 			t.Errorf("%s: timezone %q, want the config's (UTC)", d.UID, d.Timezone)
 		}
@@ -490,4 +470,22 @@ func TestGrafanaVariables(t *testing.T) {
 			t.Errorf("%s: project variable %q ignores the team", d.UID, q)
 		}
 	}
+}
+
+// parsedBoards are the dashboards for the default config, as their JSON reads.
+func parsedBoards(t *testing.T) []jsonDashboard {
+	t.Helper()
+	boards, err := Dashboards(defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(boards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []jsonDashboard
+	if err := json.Unmarshal(b, &ds); err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }

@@ -510,18 +510,28 @@ func (b *backfill) allocation(ctx context.Context) ([]bfFamily, error) {
 	days := b.sampleDays()
 	fam := bfFamily{def: AllocationRollingWeek}
 	for _, team := range teams {
-		s := bfSeries{labels: []string{team}, vals: [][]float64{nil}}
-		for i, t := range b.grid {
-			if v, ok := ratio[key{team, days[i].Format(time.DateOnly)}]; ok {
-				s.ts = append(s.ts, t)
-				s.vals[0] = append(s.vals[0], v)
-			}
-		}
-		if len(s.ts) > 0 {
+		s, ok := b.lookup([]string{team}, func(i int) (float64, bool) {
+			v, ok := ratio[key{team, days[i].Format(time.DateOnly)}]
+			return v, ok
+		})
+		if ok {
 			fam.series = append(fam.series, s)
 		}
 	}
 	return []bfFamily{fam}, nil
+}
+
+// lookup is a gauge series with the value of each sample (index i of the
+// grid) where value has one; ok is false when it has none.
+func (b *backfill) lookup(labels []string, value func(i int) (float64, bool)) (bfSeries, bool) {
+	s := bfSeries{labels: labels, vals: [][]float64{nil}}
+	for i, t := range b.grid {
+		if v, ok := value(i); ok {
+			s.ts = append(s.ts, t)
+			s.vals[0] = append(s.vals[0], v)
+		}
+	}
+	return s, len(s.ts) > 0
 }
 
 // backfillThroughputWeeks are the week_offset values of
@@ -645,15 +655,10 @@ func (b *backfill) capacity(ctx context.Context) ([]bfFamily, error) {
 		weeks[i] = day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
 	}
 	gauge := func(team string, vals map[key]float64, back int) (bfSeries, bool) {
-		s := bfSeries{labels: []string{team}, vals: [][]float64{nil}}
-		for i, t := range b.grid {
+		return b.lookup([]string{team}, func(i int) (float64, bool) {
 			v, ok := vals[key{team, weeks[i].AddDate(0, 0, -7*back).Format(time.DateOnly)}]
-			if ok {
-				s.ts = append(s.ts, t)
-				s.vals[0] = append(s.vals[0], v)
-			}
-		}
-		return s, len(s.ts) > 0
+			return v, ok
+		})
 	}
 	capFam := bfFamily{def: CapacitySeconds}
 	utilFam := bfFamily{def: LoggedUtilization}
@@ -872,4 +877,14 @@ func escapeOM(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// sortedKeys lists a map's keys in order (stable exposition and tests).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

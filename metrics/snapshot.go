@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -535,14 +534,4 @@ func toFloat(v any) float64 {
 		return float64(x)
 	}
 	return 0
-}
-
-// sortedKeys lists a map's keys in order (stable exposition and tests).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
