@@ -8,27 +8,11 @@ package dashboards
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
-	"github.com/grafana/grafana-foundation-sdk/go/cog"
-	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
-	"github.com/grafana/grafana-foundation-sdk/go/common"
-	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	"github.com/grafana/grafana-foundation-sdk/go/piechart"
-	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
-	"github.com/grafana/grafana-foundation-sdk/go/stat"
-	"github.com/grafana/grafana-foundation-sdk/go/table"
-	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
-
-	"github.com/throughline/throughline/metrics"
 )
 
 // Grafana names shared by the dashboards, the provisioning files and deploy/.
@@ -58,10 +42,10 @@ type File struct {
 }
 
 // GrafanaFiles renders the dashboards (<uid>.json) and the provisioning
-// files (provisioning/dashboards.yml, provisioning/datasources.yml), sorted
-// by path. The output is stable: the same code gives the same bytes.
-func GrafanaFiles() ([]File, error) {
-	boards, err := Dashboards()
+// files (provisioning/dashboards.yml, provisioning/datasources.yml) for c,
+// sorted by path. The output is stable: the same code gives the same bytes.
+func GrafanaFiles(c Config) ([]File, error) {
+	boards, err := Dashboards(c)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +66,8 @@ func GrafanaFiles() ([]File, error) {
 }
 
 // WriteGrafana writes GrafanaFiles to dir/grafana/ and returns the paths.
-func WriteGrafana(dir string) ([]string, error) {
-	files, err := GrafanaFiles()
+func WriteGrafana(dir string, c Config) ([]string, error) {
+	files, err := GrafanaFiles(c)
 	if err != nil {
 		return nil, err
 	}
@@ -137,18 +121,20 @@ datasources:
       timeInterval: 60s
 `
 
-// PanelQuery is one PromQL query of a dashboard panel, as committed:
-// template variables ($team, $__range, …) are not expanded.
+// PanelQuery is one PromQL query of a dashboard panel (or annotation), as
+// committed: template variables ($team, $__range, …) are not expanded.
 type PanelQuery struct {
 	Dashboard string // uid
-	Panel     string // title
+	Panel     string // title; "annotation: <name>" for annotations
 	RefID     string
 	Expr      string
+	Instant   bool
 }
 
-// PanelQueries lists every query of every panel of GrafanaFiles, in order.
-func PanelQueries() ([]PanelQuery, error) {
-	files, err := GrafanaFiles()
+// PanelQueries lists every query of every panel and annotation of
+// GrafanaFiles(c), in order.
+func PanelQueries(c Config) ([]PanelQuery, error) {
+	files, err := GrafanaFiles(c)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +149,12 @@ func PanelQueries() ([]PanelQuery, error) {
 		}
 		for _, p := range d.Panels {
 			for _, t := range p.Targets {
-				out = append(out, PanelQuery{Dashboard: d.UID, Panel: p.Title, RefID: t.RefID, Expr: t.Expr})
+				out = append(out, PanelQuery{Dashboard: d.UID, Panel: p.Title, RefID: t.RefID, Expr: t.Expr, Instant: t.Instant})
+			}
+		}
+		for _, a := range d.Annotations.List {
+			if a.Expr != "" {
+				out = append(out, PanelQuery{Dashboard: d.UID, Panel: "annotation: " + a.Name, Expr: a.Expr})
 			}
 		}
 	}
@@ -186,15 +177,36 @@ type jsonDashboard struct {
 		Targets []struct {
 			RefID      string `json:"refId"`
 			Expr       string `json:"expr"`
+			Instant    bool   `json:"instant"`
 			Datasource *struct {
 				Type string `json:"type"`
 				UID  string `json:"uid"`
 			} `json:"datasource"`
 		} `json:"targets"`
+		Repeat          string `json:"repeat"`
+		Transformations []struct {
+			ID      string         `json:"id"`
+			Options map[string]any `json:"options"`
+		} `json:"transformations"`
 		FieldConfig struct {
 			Defaults struct {
-				Unit string `json:"unit"`
+				Unit     string   `json:"unit"`
+				Decimals *float64 `json:"decimals"`
+				Links    []struct {
+					Title string `json:"title"`
+					URL   string `json:"url"`
+				} `json:"links"`
 			} `json:"defaults"`
+			Overrides []struct {
+				Matcher struct {
+					ID      string `json:"id"`
+					Options string `json:"options"`
+				} `json:"matcher"`
+				Properties []struct {
+					ID    string `json:"id"`
+					Value any    `json:"value"`
+				} `json:"properties"`
+			} `json:"overrides"`
 		} `json:"fieldConfig"`
 		Options struct {
 			Legend *struct {
@@ -207,384 +219,23 @@ type jsonDashboard struct {
 	} `json:"panels"`
 	Templating struct {
 		List []struct {
-			Name string `json:"name"`
-			Type string `json:"type"`
+			Name       string `json:"name"`
+			Type       string `json:"type"`
+			Query      any    `json:"query"`
+			Regex      string `json:"regex"`
+			Multi      bool   `json:"multi"`
+			IncludeAll bool   `json:"includeAll"`
 		} `json:"list"`
 	} `json:"templating"`
-	Links []struct {
+	Annotations struct {
+		List []struct {
+			Name string `json:"name"`
+			Expr string `json:"expr"`
+		} `json:"list"`
+	} `json:"annotations"`
+	Timezone string `json:"timezone"`
+	Links    []struct {
 		Type string   `json:"type"`
 		Tags []string `json:"tags"`
 	} `json:"links"`
-}
-
-// --- building blocks -------------------------------------------------------
-
-func ptr[T any](v T) *T { return &v }
-
-// ds is every panel's and query's datasource: the dashboard variable.
-var ds = common.DataSourceRef{Type: ptr("prometheus"), Uid: ptr("${datasource}")}
-
-// Label matchers of the template variables, and the exclusions of the '*'
-// total rows (README "Prometheus": exclude them when summing).
-const (
-	byTeam      = `team=~"$team"`
-	byProject   = `project=~"$project"`
-	bySource    = `source=~"$source"`
-	noTeamAll   = `team!="*"`
-	noClassAll  = `work_class!="*"`
-	classAll    = `work_class="*"`
-	weekCurrent = `week_offset="0"`
-)
-
-// recorded is the name of the recording rule of Recording ending in suffix,
-// so the dashboards use exactly the names rules.go records.
-func recorded(suffix string, matchers ...string) string {
-	var names []string
-	for _, r := range Recording().Rules() {
-		if strings.HasSuffix(r.Record, suffix) {
-			names = append(names, r.Record)
-		}
-	}
-	if len(names) != 1 {
-		panic(fmt.Sprintf("dashboards: recording rules ending in %q: %v", suffix, names))
-	}
-	if len(matchers) == 0 {
-		return names[0]
-	}
-	return names[0] + "{" + strings.Join(matchers, ",") + "}"
-}
-
-// q is a query, its legend and its format (empty: time series).
-type q struct {
-	expr   string
-	legend string
-	format prometheus.PromQueryFormat
-}
-
-// target builds query i (refId A, B, …).
-func target(i int, x q, instant bool) cog.Builder[variants.Dataquery] {
-	t := prometheus.NewDataqueryBuilder().
-		Datasource(ds).
-		RefId(string(rune('A' + i))).
-		Expr(x.expr).
-		LegendFormat(x.legend)
-	if instant {
-		t.Instant()
-	} else {
-		t.Range()
-	}
-	if x.format != "" {
-		t.Format(x.format)
-	}
-	return t
-}
-
-func legendOn() *common.VizLegendOptionsBuilder {
-	return common.NewVizLegendOptionsBuilder().
-		ShowLegend(true).
-		DisplayMode(common.LegendDisplayModeList).
-		Placement(common.LegendPlacementBottom)
-}
-
-func tooltipOn() *common.VizTooltipOptionsBuilder {
-	return common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending)
-}
-
-func lastValue() *common.ReduceDataOptionsBuilder {
-	return common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)
-}
-
-// steps are absolute thresholds: the first color from -Inf, then each value
-// and its color.
-func steps(first string, more ...any) *dashboard.ThresholdsConfigBuilder {
-	s := []dashboard.Threshold{{Color: first}}
-	for i := 0; i+1 < len(more); i += 2 {
-		s = append(s, dashboard.Threshold{Value: ptr(more[i].(float64)), Color: more[i+1].(string)})
-	}
-	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(s)
-}
-
-// loadBands are the allocation bands of metrics.md: < 0.6 under-loaded,
-// 0.6–0.85 healthy, 0.85–1.0 warning, > 1.0 over-allocated.
-func loadBands() *dashboard.ThresholdsConfigBuilder {
-	return steps("blue", 0.6, "green", 0.85, "orange", 1.0, "red")
-}
-
-// timeSeries is a range-query graph with its legend and a shared tooltip.
-func timeSeries(title, desc, unit string, w, h uint32, qs ...q) *timeseries.PanelBuilder {
-	p := timeseries.NewPanelBuilder().
-		Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
-		Unit(unit).
-		Legend(legendOn()).Tooltip(tooltipOn()).
-		LineWidth(2).FillOpacity(10).ShowPoints(common.VisibilityModeNever).
-		Thresholds(steps("green"))
-	for i, x := range qs {
-		p.WithTarget(target(i, x, false))
-	}
-	return p
-}
-
-// stacked turns a time series into stacked areas.
-func stacked(p *timeseries.PanelBuilder) *timeseries.PanelBuilder {
-	return p.Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).FillOpacity(60).LineWidth(1)
-}
-
-// statPanel shows the last value of instant queries.
-func statPanel(title, desc, unit string, w, h uint32, qs ...q) *stat.PanelBuilder {
-	p := stat.NewPanelBuilder().
-		Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
-		Unit(unit).
-		ReduceOptions(lastValue()).
-		GraphMode(common.BigValueGraphModeNone).
-		ColorMode(common.BigValueColorModeValue).
-		TextMode(common.BigValueTextModeValueAndName).
-		Orientation(common.VizOrientationAuto).
-		Thresholds(steps("green"))
-	for i, x := range qs {
-		p.WithTarget(target(i, x, true))
-	}
-	return p
-}
-
-// barGauge shows one horizontal bar per series of instant queries.
-func barGauge(title, desc, unit string, w, h uint32, qs ...q) *bargauge.PanelBuilder {
-	p := bargauge.NewPanelBuilder().
-		Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
-		Unit(unit).
-		ReduceOptions(lastValue()).
-		DisplayMode(common.BarGaugeDisplayModeGradient).
-		ValueMode(common.BarGaugeValueModeColor).
-		Orientation(common.VizOrientationHorizontal).
-		ShowUnfilled(true).
-		Thresholds(steps("green"))
-	for i, x := range qs {
-		p.WithTarget(target(i, x, true))
-	}
-	return p
-}
-
-// pie is a donut of instant queries, with a legend of values and shares.
-func pie(title, desc, unit string, w, h uint32, qs ...q) *piechart.PanelBuilder {
-	p := piechart.NewPanelBuilder().
-		Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
-		Unit(unit).
-		PieType(piechart.PieChartTypeDonut).
-		ReduceOptions(lastValue()).
-		DisplayLabels([]piechart.PieChartLabels{piechart.PieChartLabelsPercent}).
-		Legend(piechart.NewPieChartLegendOptionsBuilder().
-			ShowLegend(true).
-			DisplayMode(common.LegendDisplayModeTable).
-			Placement(common.LegendPlacementRight).
-			Values([]piechart.PieChartLegendValues{piechart.PieChartLegendValuesValue, piechart.PieChartLegendValuesPercent})).
-		Tooltip(tooltipOn())
-	for i, x := range qs {
-		p.WithTarget(target(i, x, true))
-	}
-	return p
-}
-
-// column is one instant query of a table and how its value column shows.
-type column struct {
-	q
-	name string // header of the value column; empty hides it
-	unit string
-	more []dashboard.DynamicConfigValue
-}
-
-// tableOf merges instant table queries on their common labels into one
-// table: label columns first (in labels order), then one value column per
-// query. Overrides name the value columns ("Value #B"), so units and
-// headers do not depend on transformation renames.
-func tableOf(title, desc string, w, h uint32, labels []string, cols ...column) *table.PanelBuilder {
-	p := table.NewPanelBuilder().
-		Title(title).Description(desc).Datasource(ds).Span(w).Height(h).
-		Unit("short").
-		CellHeight(common.TableCellHeightSm).
-		Footer(noFooter()).
-		Thresholds(steps("green"))
-	exclude := map[string]any{"Time": true}
-	index := map[string]any{}
-	for i, l := range labels {
-		index[l] = i
-	}
-	for i, c := range cols {
-		c.format = prometheus.PromQueryFormatTable
-		p.WithTarget(target(i, c.q, true))
-		field := "Value #" + string(rune('A'+i))
-		if len(cols) == 1 {
-			field = "Value"
-		}
-		if c.name == "" {
-			exclude[field] = true
-			continue
-		}
-		index[field] = len(labels) + i
-		props := []dashboard.DynamicConfigValue{{Id: "displayName", Value: c.name}, {Id: "unit", Value: c.unit}}
-		p.OverrideByName(field, append(props, c.more...))
-	}
-	if len(cols) > 1 {
-		p.WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}})
-	}
-	p.WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
-		"excludeByName": exclude,
-		"indexByName":   index,
-	}})
-	return p
-}
-
-func noFooter() *common.TableFooterOptionsBuilder {
-	return common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}).CountRows(false)
-}
-
-// cellColor colors a table cell by the panel's or the override's thresholds.
-func cellColor(mode common.TableCellDisplayMode) dashboard.DynamicConfigValue {
-	return dashboard.DynamicConfigValue{Id: "custom.cellOptions", Value: map[string]any{"type": string(mode)}}
-}
-
-func thresholdsValue(t *dashboard.ThresholdsConfigBuilder) dashboard.DynamicConfigValue {
-	v, err := t.Build()
-	if err != nil {
-		panic(err)
-	}
-	return dashboard.DynamicConfigValue{Id: "thresholds", Value: v}
-}
-
-// statusMappings color the milestone states of metrics.md.
-func statusMappings() []dashboard.ValueMapping {
-	colors := map[string]string{
-		"done": "blue", "on_track": "green", "at_risk": "orange", "off_track": "red", "overdue": "dark-red",
-		"unknown": "text", "no_due_date": "text",
-	}
-	opts := map[string]dashboard.ValueMappingResult{}
-	i := int32(0)
-	for _, s := range []string{"done", "on_track", "at_risk", "off_track", "overdue", "unknown", "no_due_date"} {
-		opts[s] = dashboard.ValueMappingResult{Text: ptr(strings.ReplaceAll(s, "_", " ")), Color: ptr(colors[s]), Index: ptr(i)}
-		i++
-	}
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: opts}}}
-}
-
-// upMappings show 1/0 gauges as OK/FAILED.
-func upMappings(ok, failed string) []dashboard.ValueMapping {
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: map[string]dashboard.ValueMappingResult{
-		"0": {Text: ptr(failed), Color: ptr("red"), Index: ptr(int32(1))},
-		"1": {Text: ptr(ok), Color: ptr("green"), Index: ptr(int32(0))},
-	}}}}
-}
-
-// boardLink is a panel link to another Throughline dashboard keeping the
-// time range and the team and project selection.
-func boardLink(title, uid string) cog.Builder[dashboard.DashboardLink] {
-	return dashboard.NewDashboardLinkBuilder(title).
-		Type(dashboard.DashboardLinkTypeLink).
-		Url("/d/" + uid + "?${__url_time_range}&${team:queryparam}&${project:queryparam}")
-}
-
-// variables of the dashboards: datasource always, then the named ones.
-func newBoard(uid, title, desc string, vars ...string) *dashboard.DashboardBuilder {
-	b := dashboard.NewDashboardBuilder(title).
-		Uid(uid).
-		Description(desc).
-		Tags([]string{GrafanaTag}).
-		Editable().
-		Tooltip(dashboard.DashboardCursorSyncCrosshair).
-		Time("now-30d", "now").
-		Refresh("5m").
-		Timezone(common.TimeZoneBrowser).
-		WeekStart("monday").
-		Link(dashboard.NewDashboardLinkBuilder("Throughline").
-			Type(dashboard.DashboardLinkTypeDashboards).
-			Tags([]string{GrafanaTag}).
-			AsDropdown(false).
-			IncludeVars(true).
-			KeepTime(true)).
-		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
-			Label("Data source").
-			Type("prometheus").
-			Current(dashboard.VariableOption{
-				Text:  dashboard.StringOrArrayOfString{String: ptr(DatasourceName)},
-				Value: dashboard.StringOrArrayOfString{String: ptr(DatasourceUID)},
-			}))
-	for _, v := range vars {
-		b.WithVariable(labelVariable(v))
-	}
-	return b
-}
-
-// labelVariable is a multi-value variable over a label's values, All
-// included. All is the regex .*, so it also matches teams without a WIP
-// limit (and "unassigned") that the value list lacks; the queries exclude
-// the '*' total rows themselves.
-func labelVariable(name string) *dashboard.QueryVariableBuilder {
-	var query string
-	switch name {
-	case "team":
-		query = "label_values(" + sel(metrics.WIPLimit) + ", team)"
-	case "project":
-		query = "label_values(" + sel(metrics.ItemsCompleted) + ", project)"
-	case "source":
-		query = "label_values(" + sel(metrics.Up) + ", source)"
-	default:
-		panic("dashboards: no variable " + name)
-	}
-	all := dashboard.VariableOption{
-		Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
-		Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
-	}
-	return dashboard.NewQueryVariableBuilder(name).
-		Label(strings.ToUpper(name[:1]) + name[1:]).
-		Query(dashboard.StringOrMap{String: &query}).
-		Definition(query).
-		Datasource(ds).
-		Multi(true).
-		IncludeAll(true).
-		AllValue(".*").
-		Current(all).
-		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-		Sort(dashboard.VariableSortAlphabeticalAsc)
-}
-
-// build finishes a dashboard: panel ids in order, links above the panels.
-func build(b *dashboard.DashboardBuilder) (dashboard.Dashboard, error) {
-	d, err := b.Build()
-	if err != nil {
-		return d, err
-	}
-	for i := range d.Panels {
-		switch p := d.Panels[i]; {
-		case p.Panel != nil:
-			p.Panel.Id = ptr(uint32(i + 1))
-		case p.RowPanel != nil:
-			p.RowPanel.Id = uint32(i + 1)
-		}
-	}
-	for i := range d.Links {
-		d.Links[i].Placement = nil
-	}
-	return d, nil
-}
-
-// Dashboards builds the five Grafana dashboards: portfolio, team flow,
-// delivery, capacity and pipeline health.
-func Dashboards() ([]dashboard.Dashboard, error) {
-	var out []dashboard.Dashboard
-	var errs []error
-	for _, b := range []*dashboard.DashboardBuilder{portfolio(), teamFlow(), delivery(), capacity(), pipeline()} {
-		d, err := build(b)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, d)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("build dashboards: %w", err)
-	}
-	return out, nil
-}
-
-// leRegexp matches a histogram bucket bound as Prometheus 2 ("86400") and 3
-// ("86400.0") print it.
-func leRegexp(seconds float64) string {
-	return "^" + regexp.QuoteMeta(strconv.FormatFloat(seconds, 'f', -1, 64)) + `(\.0)?$`
 }

@@ -11,34 +11,36 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/model"
 
 	"github.com/throughline/throughline/metrics"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/rules/alerts.yml and recording.yml")
+var update = flag.Bool("update", false, "rewrite testdata/rules/alerts.yml, recording.yml and _config.json")
 
-// defaults mirrors the config defaults (internal/config); cmd/throughline's
+// defaults is the _config without a config file; cmd/throughline's
 // TestDashboardsCommand checks that the command writes the same files.
-var defaults = Options{
-	AllocationRatio: 1, LoggedUtilization: 1, OnTimeProbability: 0.5,
-	OverallocatedFor: 6 * time.Hour, WIPOverLimitFor: 24 * time.Hour, SyncFailingFor: 30 * time.Minute,
-	SyncSchedule: "*/15 * * * *",
+var defaults = DefaultConfig()
+
+// designAlerts are the alerts with their default `for` and severity: the
+// eight of the design's metrics.md ("Alert rules"), and the operator and
+// planning alerts added since (docs/metrics.md says why).
+var designAlerts = map[string][2]string{
+	"ThroughlineTeamOverallocated": {"6h", "warning"},
+	"ThroughlineTeamOverLogged":    {"", "warning"},
+	"ThroughlineWipOverLimit":      {"1d", "warning"},
+	"ThroughlineWorkAgingPastSLE":  {"1d", "warning"},
+	"ThroughlineMilestoneAtRisk":   {"", "warning"},
+	"ThroughlineMilestoneOverdue":  {"", "warning"},
+	"ThroughlineMilestoneStalled":  {"1d", "warning"},
+	"ThroughlineExporterDown":      {"5m", "critical"},
+	"ThroughlineComputeStale":      {"", "critical"},
+	"ThroughlineSyncStale":         {"", "critical"},
+	"ThroughlineSyncFailing":       {"30m", "critical"},
+	"ThroughlineSyncRateLimited":   {"1h", "critical"},
 }
 
-// designAlerts are the alerts of the design's metrics.md ("Alert rules")
-// with their default `for`.
-var designAlerts = map[string]string{
-	"ThroughlineTeamOverallocated": "6h",
-	"ThroughlineTeamOverLogged":    "",
-	"ThroughlineWipOverLimit":      "1d",
-	"ThroughlineWorkAgingPastSLE":  "",
-	"ThroughlineMilestoneAtRisk":   "",
-	"ThroughlineMilestoneOverdue":  "",
-	"ThroughlineSyncStale":         "",
-	"ThroughlineSyncFailing":       "30m",
-}
-
-func mustAlerts(t *testing.T, o Options) RuleFile {
+func mustAlerts(t *testing.T, o Config) RuleFile {
 	t.Helper()
 	f, err := Alerts(o)
 	if err != nil {
@@ -48,18 +50,26 @@ func mustAlerts(t *testing.T, o Options) RuleFile {
 }
 
 func TestAlertsAsDesigned(t *testing.T) {
-	got := map[string]string{}
+	got := map[string][2]string{}
 	for _, r := range mustAlerts(t, defaults).Rules() {
 		t.Run(r.Alert, func(t *testing.T) {
 			if _, dup := got[r.Alert]; dup {
 				t.Errorf("alert defined twice")
 			}
-			got[r.Alert] = r.For
+			got[r.Alert] = [2]string{r.For, r.Labels["severity"]}
 			if !regexp.MustCompile(`^Throughline([A-Z][a-zA-Z]*)+$`).MatchString(r.Alert) || r.Record != "" {
 				t.Errorf("alert %q record %q: want a CamelCase Throughline… alert", r.Alert, r.Record)
 			}
-			if diff := cmp.Diff(map[string]string{"severity": "warning"}, r.Labels); diff != "" {
-				t.Errorf("labels (-want +got):\n%s", diff)
+			if len(r.Labels) != 1 {
+				t.Errorf("labels %v: want severity only", r.Labels)
+			}
+			// Every alert rides out an exporter restart.
+			if r.KeepFiringFor != "10m" {
+				t.Errorf("keep_firing_for %q, want 10m", r.KeepFiringFor)
+			}
+			// Milestone alerts carry the team, for routing.
+			if strings.Contains(r.Alert, "Milestone") && !strings.Contains(r.Expr, "group_left (team)") {
+				t.Errorf("%s does not join the milestone's team: %s", r.Alert, r.Expr)
 			}
 			var keys []string
 			for k := range r.Annotations {
@@ -69,16 +79,22 @@ func TestAlertsAsDesigned(t *testing.T) {
 			if diff := cmp.Diff([]string{"description", "runbook_url", "summary"}, keys); diff != "" {
 				t.Errorf("annotation keys (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(r.Annotations["description"], "{{ $labels.") || !strings.Contains(r.Annotations["summary"], "{{ $labels.") {
+			if !strings.Contains(r.Annotations["description"], "$labels.") || !strings.Contains(r.Annotations["summary"], "$labels.") {
 				t.Errorf("summary %q and description %q must template label values", r.Annotations["summary"], r.Annotations["description"])
 			}
-			if want := "docs/runbooks/" + r.Alert + ".md"; r.Annotations["runbook_url"] != want {
+			if want := DefaultRunbookBaseURL + "/" + r.Alert + ".md"; r.Annotations["runbook_url"] != want {
 				t.Errorf("runbook_url = %q, want %q", r.Annotations["runbook_url"], want)
+			}
+			// The expression selects Throughline's series by the selector.
+			for _, name := range metricName.FindAllString(r.Expr, -1) {
+				if !strings.Contains(r.Expr, name+`{job="throughline"`) {
+					t.Errorf("%s selected without the selector in %s", name, r.Expr)
+				}
 			}
 		})
 	}
 	if diff := cmp.Diff(designAlerts, got); diff != "" {
-		t.Errorf("alerts and their for (-metrics.md +generated):\n%s", diff)
+		t.Errorf("alerts, their for and severity (-want +generated):\n%s", diff)
 	}
 }
 
@@ -96,7 +112,7 @@ func TestAlertsDocumented(t *testing.T) {
 	for _, m := range regexp.MustCompile("`(Throughline[A-Za-z]+)`").FindAllStringSubmatch(section, -1) {
 		documented[m[1]] = true
 	}
-	for _, r := range Recording().Rules() {
+	for _, r := range Recording(defaults).Rules() {
 		if !strings.Contains(section, "`"+r.Record+"`") {
 			t.Errorf("recording rule %s is not in docs/metrics.md", r.Record)
 		}
@@ -133,7 +149,7 @@ func TestRulesUseCatalogNames(t *testing.T) {
 		}
 		return false
 	}
-	rules := append(mustAlerts(t, defaults).Rules(), Recording().Rules()...)
+	rules := append(mustAlerts(t, defaults).Rules(), Recording(defaults).Rules()...)
 	used := 0
 	for _, r := range rules {
 		texts := []string{r.Expr, r.Annotations["description"], r.Annotations["summary"]}
@@ -156,7 +172,7 @@ func TestRecordingRuleNames(t *testing.T) {
 	// metrics.md concept) without _total.
 	name := regexp.MustCompile(`^[a-z_]+:throughline_[a-z_]+:[a-z0-9_]+$`)
 	seen := map[string]bool{}
-	for _, r := range Recording().Rules() {
+	for _, r := range Recording(defaults).Rules() {
 		if !name.MatchString(r.Record) || strings.Contains(r.Record, "_total:") || r.Alert != "" || r.For != "" {
 			t.Errorf("recording rule %q does not follow level:metric:operations", r.Record)
 		}
@@ -164,9 +180,12 @@ func TestRecordingRuleNames(t *testing.T) {
 			t.Errorf("recording rule %q twice", r.Record)
 		}
 		seen[r.Record] = true
-		// The level lists the labels the expression keeps.
+		// The level lists the labels the expression keeps, besides the
+		// instance labels every rule keeps.
 		level, _, _ := strings.Cut(r.Record, ":")
-		if by := regexp.MustCompile(`^sum by \(([a-z_, ]+)\)`).FindStringSubmatch(r.Expr); by != nil {
+		if by := regexp.MustCompile(`^sum by \(job, instance, ([a-z_, ]+)\)`).FindStringSubmatch(r.Expr); by == nil {
+			t.Errorf("recording rule %q does not keep the instance labels: %s", r.Record, r.Expr)
+		} else {
 			if want := strings.ReplaceAll(by[1], ", ", "_"); level != want {
 				t.Errorf("recording rule %q: level %q, but the expression keeps %q", r.Record, level, want)
 			}
@@ -176,7 +195,7 @@ func TestRecordingRuleNames(t *testing.T) {
 
 func TestRunbooksExist(t *testing.T) {
 	for name := range designAlerts {
-		b, err := os.ReadFile(filepath.Join("..", DefaultRunbookBaseURL, name+".md"))
+		b, err := os.ReadFile(filepath.Join("..", "docs", "runbooks", name+".md"))
 		if err != nil {
 			t.Errorf("runbook of %s: %v", name, err)
 			continue
@@ -189,20 +208,22 @@ func TestRunbooksExist(t *testing.T) {
 	}
 }
 
-func TestAlertsOptions(t *testing.T) {
+func TestAlertsConfig(t *testing.T) {
 	o := defaults
-	o.AllocationRatio, o.OverallocatedFor, o.WIPOverLimitFor = 0.9, 0, 12*time.Hour
+	o.AllocationRatio, o.OverallocatedFor, o.WIPOverLimitFor = 0.9, 0, model.Duration(12*time.Hour)
 	o.SyncSchedule, o.RunbookBaseURL = "0 * * * *", "https://git.example.com/runbooks/"
+	o.Selector, o.InstanceLabels = `job="pmo",env="prod"`, []string{"cluster"}
 	byName := map[string]Rule{}
 	for _, r := range mustAlerts(t, o).Rules() {
 		byName[r.Alert] = r
 	}
 	for _, c := range []struct{ alert, field, want string }{
-		{"ThroughlineTeamOverallocated", "expr", `throughline_allocation_ratio{week_offset="0"} > 0.9`},
+		{"ThroughlineTeamOverallocated", "expr", `throughline_allocation_rolling_week_ratio{job="pmo",env="prod"} > 0.9`},
 		{"ThroughlineTeamOverallocated", "for", ""},
 		{"ThroughlineWipOverLimit", "for", "12h"},
-		{"ThroughlineSyncStale", "expr", "time() - throughline_sync_last_success_timestamp_seconds > 7200"},
+		{"ThroughlineSyncStale", "expr", `time() - throughline_sync_last_success_timestamp_seconds{job="pmo",env="prod"} > 7200`},
 		{"ThroughlineSyncStale", "runbook_url", "https://git.example.com/runbooks/ThroughlineSyncStale.md"},
+		{"ThroughlineExporterDown", "expr", `up{job="pmo",env="prod"} == 0 or absent(up{job="pmo",env="prod"})`},
 	} {
 		r := byName[c.alert]
 		got := map[string]string{"expr": r.Expr, "for": r.For, "runbook_url": r.Annotations["runbook_url"]}[c.field]
@@ -210,12 +231,23 @@ func TestAlertsOptions(t *testing.T) {
 			t.Errorf("%s %s = %q, want %q", c.alert, c.field, got, c.want)
 		}
 	}
-	for _, bad := range []func(*Options){
-		func(o *Options) { o.AllocationRatio = 0 },
-		func(o *Options) { o.OnTimeProbability = 1.5 },
-		func(o *Options) { o.SyncFailingFor = -time.Minute },
-		func(o *Options) { o.SyncSchedule = "every day" },
-		func(o *Options) { o.SyncSchedule = "0 0 30 2 *" },
+	if e := byName["ThroughlineMilestoneOverdue"].Expr; !strings.Contains(e, "on (cluster, project, milestone) group_left (team)") {
+		t.Errorf("milestone alerts join the team on the instance labels: %s", e)
+	}
+	for _, r := range Recording(o).Rules() {
+		if !strings.Contains(r.Expr, "by (cluster, ") {
+			t.Errorf("recording rule %s does not keep the instance label cluster: %s", r.Record, r.Expr)
+		}
+	}
+	for _, bad := range []func(*Config){
+		func(o *Config) { o.AllocationRatio = 0 },
+		func(o *Config) { o.OnTimeProbability = 1.5 },
+		func(o *Config) { o.SyncFailingFor = -1 },
+		func(o *Config) { o.SyncSchedule = "every day" },
+		func(o *Config) { o.ComputeSchedule = "0 0 30 2 *" },
+		func(o *Config) { o.Selector = "job=throughline" },
+		func(o *Config) { o.InstanceLabels = nil },
+		func(o *Config) { o.Timezone = "Mars/Olympus" },
 	} {
 		o := defaults
 		bad(&o)
@@ -264,7 +296,7 @@ func TestGoldenRules(t *testing.T) {
 	if _, err := Write(dir, defaults); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{AlertsFile, RecordingFile} {
+	for _, f := range []string{AlertsFile, RecordingFile, ConfigFile} {
 		got, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,9 @@ type BackfillOptions struct {
 	// day before the earliest event in the warehouse, so every counter
 	// starts from a zero sample.
 	Since time.Time
-	// Until: nothing at or after it is written. Zero: Now - BackfillHoldOff.
+	// Until: nothing at or after it is written. Zero: Now - BackfillHoldOff,
+	// or, when earlier, the time serve first exposed this warehouse (from
+	// then on Prometheus has scraped the live values).
 	Until time.Time
 	// Step between samples. 0 or 24h: one sample at the end of every local
 	// calendar day (the local midnight that ends it, DST aware); otherwise
@@ -34,6 +37,10 @@ type BackfillOptions struct {
 	Location *time.Location
 	// Now is the present, for the default Until; zero: time.Now().
 	Now time.Time
+	// Labels are the target labels Prometheus adds to what it scrapes (job,
+	// instance and any others of the scrape config), written on every
+	// sample so that backfilled and scraped samples are one series.
+	Labels map[string]string
 }
 
 // BackfillStats describe what Backfill wrote.
@@ -43,21 +50,24 @@ type BackfillStats struct {
 	Until                     time.Time // the exclusive end used
 }
 
-// Backfill reconstructs daily history of the flow counters, the cycle-time
-// histogram, WIP per stage class, capacity and logged utilization, and the
-// stored milestone forecasts from the warehouse, and writes it to w as
-// OpenMetrics text with timestamps (seconds), ending with "# EOF", for
-// `promtool tsdb create-blocks-from openmetrics`. Names and labels are the
-// live collector's (the catalogue), so imported history and scraped samples
-// form one series.
+// Backfill reconstructs daily history from the warehouse and writes it to
+// w as OpenMetrics text with timestamps (seconds), ending with "# EOF", for
+// `promtool tsdb create-blocks-from openmetrics`: the flow counters and the
+// cycle-time histogram, WIP per stage class, WIP limits, capacity, logged
+// utilization, the rolling-week allocation, weekly throughput and the stored
+// milestone forecasts. Names and labels are the live collector's (the
+// catalogue), plus opt.Labels (job, instance), so imported history and
+// scraped samples form one series.
 //
 // The value at a sample time T is the state at T: events strictly before T
-// (an event at local midnight belongs to the day it starts). Counters are
-// rebuilt with the rules of flow_counters from each item's status history
-// and today's attribution (team, project, class, type), so at the hand-over
-// they equal the live counters of the same compute, minus the events after
-// the last sample. Nothing that the warehouse does not keep is invented:
-// planned load and allocation have no history and are not written.
+// (an event at local midnight belongs to the day it starts). Counters and the
+// histogram come from the ledger the live ones sum (counter_events): each
+// event at the time it happened, with the labels it was counted with, and
+// only events counted before serving began, so the last backfilled value
+// never exceeds the first scraped one (no counter reset at the hand-over).
+// Nothing the warehouse does not keep is invented: planned load per week
+// has no history, allocation_daily (rolling week) has it from its first
+// compute on.
 func Backfill(ctx context.Context, q Querier, w io.Writer, opt BackfillOptions) (BackfillStats, error) {
 	var st BackfillStats
 	if opt.Location == nil {
@@ -66,10 +76,22 @@ func Backfill(ctx context.Context, q Querier, w io.Writer, opt BackfillOptions) 
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
+	serving, err := ServingSince(ctx, q)
+	if err != nil {
+		return st, fmt.Errorf("backfill: %w", err)
+	}
 	if opt.Until.IsZero() {
 		opt.Until = opt.Now.Add(-BackfillHoldOff)
+		if !serving.IsZero() && serving.Before(opt.Until) {
+			opt.Until = serving
+		}
 	}
 	st.Until = opt.Until
+	for name := range opt.Labels {
+		if !labelName.MatchString(name) || name == "__name__" {
+			return st, fmt.Errorf("backfill: label name %q is not a Prometheus label name", name)
+		}
+	}
 	switch {
 	case opt.Step == 0:
 		opt.Step = 24 * time.Hour
@@ -88,10 +110,18 @@ func Backfill(ctx context.Context, q Querier, w io.Writer, opt BackfillOptions) 
 			opt.Since = opt.Until
 		}
 	}
-	b := &backfill{q: q, opt: opt, grid: backfillGrid(opt)}
+	b := &backfill{q: q, opt: opt, grid: backfillGrid(opt), counted: time.Unix(1<<40, 0)}
+	if !serving.IsZero() {
+		// Events counted after serving began are in the live counters only:
+		// the last backfilled value never exceeds the first scraped one.
+		b.counted = serving
+		if opt.Until.After(serving) {
+			b.counted = opt.Until
+		}
+	}
 	var fams []bfFamily
 	if len(b.grid) > 0 {
-		steps := []func(context.Context) ([]bfFamily, error){b.counters, b.cycleTime, b.wip, b.capacity}
+		steps := []func(context.Context) ([]bfFamily, error){b.counters, b.cycleTime, b.wip, b.wipLimits, b.capacity, b.allocation, b.throughput}
 		for _, step := range steps {
 			fs, err := step(ctx)
 			if err != nil {
@@ -114,7 +144,7 @@ func Backfill(ctx context.Context, q Querier, w io.Writer, opt BackfillOptions) 
 		}
 		st.Families++
 		st.Series += len(f.series)
-		n, lo, hi := writeBackfillFamily(bw, f)
+		n, lo, hi := writeBackfillFamily(bw, f, opt.Labels)
 		st.Samples += n
 		first, last = min(first, lo), max(last, hi)
 	}
@@ -174,10 +204,13 @@ func backfillGrid(opt BackfillOptions) []int64 {
 }
 
 type backfill struct {
-	q    Querier
-	opt  BackfillOptions
-	grid []int64 // sample times, Unix ms
+	q       Querier
+	opt     BackfillOptions
+	grid    []int64   // sample times, Unix ms
+	counted time.Time // counter events counted after it are not written
 }
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // bfFamily is one metric family: its catalogue entry and its series.
 type bfFamily struct {
@@ -210,7 +243,16 @@ func newBFAcc(n, comps int) *bfAcc { return &bfAcc{n: n, comps: comps, rows: map
 
 // add records delta v of component c at sample index k (it counts from k on).
 func (a *bfAcc) add(labels []string, k, c int, v float64) {
-	if v == 0 || k < 0 || k >= a.n {
+	if v == 0 {
+		return
+	}
+	a.touch(labels, k, c, v)
+}
+
+// touch starts the series at sample index k, with a delta of v (0: a
+// series that exists with value 0).
+func (a *bfAcc) touch(labels []string, k, c int, v float64) {
+	if k < 0 || k >= a.n {
 		return
 	}
 	key := strings.Join(labels, "\xff")
@@ -278,30 +320,20 @@ func (b *backfill) each(ctx context.Context, what, query string, scan func(*sql.
 	return nil
 }
 
-// counters rebuilds the five throughline_items_*_total counters with the
-// rules of flow_counters (80_counters.sql over item_flow's history columns):
-// created at created_at; started per todo→started transition; completed per
-// entry into done of an item not discarded now; reopened per transition out
-// of done; discarded at F of a discarded item. An item without created_at
-// counts as created before the first sample.
+// counters writes the five throughline_items_*_total counters from the
+// ledger the live counters sum (counter_events), each event at the time it
+// happened, with the labels it was counted with: at the hand-over the last
+// backfilled value is the live one, minus the events after that sample. An
+// event without a time counts before the first sample.
 func (b *backfill) counters(ctx context.Context) ([]bfFamily, error) {
 	defs := []Def{ItemsCreated, ItemsStarted, ItemsCompleted, ItemsReopened, ItemsDiscarded}
 	acc := newBFAcc(len(b.grid), len(defs))
 	query := `WITH ` + b.gridCTE() + `,
-	f AS (SELECT item_id, team, coalesce(project, '') AS project, work_class, coalesce(item_type, '') AS item_type,
-			discarded, created_at, finished_at FROM item_flow),
-	tr AS (
-		SELECT f.team, f.project, f.work_class, f.item_type, f.discarded, epoch_ms(s.changed_at) AS ms,
-			CASE WHEN coalesce(s.from_stage, 'todo') = 'todo' AND s.to_stage = 'started' THEN 1
-			     WHEN coalesce(s.from_stage, 'todo') <> 'done' AND s.to_stage = 'done' THEN 2
-			     WHEN s.from_stage = 'done' AND s.to_stage IN ('todo', 'started') THEN 3 END AS c
-		FROM status_changes s JOIN f ON f.item_id = s.item_id),
 	ev AS (
-		SELECT team, project, work_class, item_type, 0 AS c, coalesce(epoch_ms(created_at), -9000000000000000) AS ms FROM f
-		UNION ALL
-		SELECT team, project, work_class, item_type, c, ms FROM tr WHERE c IN (1, 3) OR (c = 2 AND NOT discarded)
-		UNION ALL
-		SELECT team, project, work_class, item_type, 4, epoch_ms(finished_at) FROM f WHERE discarded AND finished_at IS NOT NULL)
+		SELECT team, project, work_class, item_type,
+			CASE event WHEN 'created' THEN 0 WHEN 'started' THEN 1 WHEN 'completed' THEN 2 WHEN 'reopened' THEN 3 ELSE 4 END AS c,
+			coalesce(epoch_ms(happened_at), -9000000000000000) AS ms
+		FROM counter_events WHERE counted_at <= ?)
 	SELECT ev.team, ev.project, ev.work_class, ev.item_type, ev.c, g.k, count(*)
 	FROM ev ASOF JOIN g ON ev.ms < g.t
 	GROUP BY ALL`
@@ -314,7 +346,7 @@ func (b *backfill) counters(ctx context.Context) ([]bfFamily, error) {
 		}
 		acc.add(l, k, c, n)
 		return nil
-	})
+	}, b.counted)
 	if err != nil {
 		return nil, err
 	}
@@ -331,20 +363,16 @@ func (b *backfill) counters(ctx context.Context) ([]bfFamily, error) {
 	return out, nil
 }
 
-// cycleTime rebuilds throughline_cycle_time_seconds: the items the live
-// histogram holds (completed, not discarded, with a cycle time), each from
-// the sample after its F, with today's cycle time.
+// cycleTime writes throughline_cycle_time_seconds from the counted
+// completions (counter_events), each at the time it happened with the cycle
+// time it was observed with, like the live histogram.
 func (b *backfill) cycleTime(ctx context.Context) ([]bfFamily, error) {
 	nb := len(CycleBucketsDays)
 	acc := newBFAcc(len(b.grid), nb+2)
-	var cols []string
-	for _, d := range CycleBucketsDays {
-		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE e.cycle_seconds <= %s)", strconv.FormatFloat(d*86400, 'f', -1, 64)))
-	}
 	query := `WITH ` + b.gridCTE() + `,
-	e AS (SELECT team, work_class, cycle_seconds, epoch_ms(finished_at) AS ms FROM item_flow
-		WHERE completed AND NOT discarded AND cycle_seconds IS NOT NULL)
-	SELECT e.team, e.work_class, g.k, ` + strings.Join(cols, ", ") + `, count(*), CAST(sum(e.cycle_seconds) AS DOUBLE)
+	e AS (SELECT team, work_class, cycle_seconds, coalesce(epoch_ms(happened_at), -9000000000000000) AS ms
+		FROM counter_events WHERE event = 'completed' AND cycle_seconds IS NOT NULL AND counted_at <= ?)
+	SELECT e.team, e.work_class, g.k, ` + bucketCounts("e.cycle_seconds") + `, count(*), CAST(sum(e.cycle_seconds) AS DOUBLE)
 	FROM e ASOF JOIN g ON e.ms < g.t
 	GROUP BY ALL`
 	err := b.each(ctx, "cycle time", query, func(r *sql.Rows) error {
@@ -362,7 +390,7 @@ func (b *backfill) cycleTime(ctx context.Context) ([]bfFamily, error) {
 			acc.add(l, k, c, x)
 		}
 		return nil
-	})
+	}, b.counted)
 	if err != nil {
 		return nil, err
 	}
@@ -372,8 +400,9 @@ func (b *backfill) cycleTime(ctx context.Context) ([]bfFamily, error) {
 // wip rebuilds throughline_wip_items from the status history: an item is in
 // WIP at T when its last transition before T entered a started stage, with
 // that status's stage class (active or wait), as the live gauge classifies
-// the current status. Summed over classes it is wip_daily. A series starts
-// at its first non-zero sample and then goes on, zeros included.
+// the current status. Summed over classes it is wip_daily. Like the live
+// gauge, every team and class has both stage classes, zeros included, from
+// the sample after its first item was created.
 func (b *backfill) wip(ctx context.Context) ([]bfFamily, error) {
 	acc := newBFAcc(len(b.grid), 1)
 	query := `WITH ` + b.gridCTE() + `,
@@ -383,8 +412,7 @@ func (b *backfill) wip(ctx context.Context) ([]bfFamily, error) {
 			epoch_ms(lead(s.changed_at) OVER (PARTITION BY s.item_id ORDER BY s.seq)) AS e_ms
 		FROM status_changes s
 		JOIN item_flow f ON f.item_id = s.item_id
-		JOIN work_items w ON w.item_id = s.item_id
-		LEFT JOIN status_map m ON m.source_id = w.source_id AND m.status = s.to_status),
+		LEFT JOIN status_map m ON m.source_id = f.source AND m.status = s.to_status),
 	d AS (
 		SELECT team, work_class, stage_class, s_ms AS ms, 1 AS delta FROM iv WHERE to_stage = 'started'
 		UNION ALL
@@ -405,14 +433,190 @@ func (b *backfill) wip(ctx context.Context) ([]bfFamily, error) {
 	if err != nil {
 		return nil, err
 	}
+	err = b.each(ctx, "wip groups", `WITH `+b.gridCTE()+`,
+	f AS (SELECT team, work_class, coalesce(epoch_ms(min(created_at)), -9000000000000000) AS ms FROM item_flow GROUP BY ALL)
+	SELECT f.team, f.work_class, g.k FROM f ASOF JOIN g ON f.ms < g.t`, func(r *sql.Rows) error {
+		var team, class string
+		var k int
+		if err := r.Scan(&team, &class, &k); err != nil {
+			return err
+		}
+		for _, sc := range StageClasses {
+			acc.touch([]string{team, class, sc}, k, 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return []bfFamily{{def: WIPItems, series: acc.series(b.grid, 0)}}, nil
+}
+
+// wipLimits writes each team's WIP limit of the config as it is now, on
+// every sample (the warehouse keeps no history of the config).
+func (b *backfill) wipLimits(ctx context.Context) ([]bfFamily, error) {
+	fam := bfFamily{def: WIPLimit}
+	err := b.each(ctx, "wip limits", `SELECT team_id, wip_limit FROM teams WHERE wip_limit IS NOT NULL ORDER BY 1`, func(r *sql.Rows) error {
+		var team string
+		var lim float64
+		if err := r.Scan(&team, &lim); err != nil {
+			return err
+		}
+		s := bfSeries{labels: []string{team}, ts: b.grid, vals: [][]float64{make([]float64, len(b.grid))}}
+		for i := range s.vals[0] {
+			s.vals[0][i] = lim
+		}
+		fam.series = append(fam.series, s)
+		return nil
+	})
+	return []bfFamily{fam}, err
+}
+
+// sampleDays are the local days the samples close (a sample at local
+// midnight holds the state at the end of the day before).
+func (b *backfill) sampleDays() []time.Time {
+	days := make([]time.Time, len(b.grid))
+	for i, t := range b.grid {
+		y, m, d := time.UnixMilli(t - 1).In(b.opt.Location).Date()
+		days[i] = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return days
+}
+
+// allocation writes throughline_allocation_rolling_week_ratio from
+// allocation_daily: at each sample, the ratio computed on the day it closes
+// (days without a compute have none).
+func (b *backfill) allocation(ctx context.Context) ([]bfFamily, error) {
+	type key struct{ team, day string }
+	ratio := map[key]float64{}
+	var teams []string
+	err := b.each(ctx, "allocation", `SELECT team, day, allocation_ratio FROM allocation_daily
+		WHERE allocation_ratio IS NOT NULL ORDER BY team, day`, func(r *sql.Rows) error {
+		var team string
+		var day time.Time
+		var v float64
+		if err := r.Scan(&team, &day, &v); err != nil {
+			return err
+		}
+		if len(teams) == 0 || teams[len(teams)-1] != team {
+			teams = append(teams, team)
+		}
+		ratio[key{team, day.Format(time.DateOnly)}] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	days := b.sampleDays()
+	fam := bfFamily{def: AllocationRollingWeek}
+	for _, team := range teams {
+		s, ok := b.lookup([]string{team}, func(i int) (float64, bool) {
+			v, ok := ratio[key{team, days[i].Format(time.DateOnly)}]
+			return v, ok
+		})
+		if ok {
+			fam.series = append(fam.series, s)
+		}
+	}
+	return []bfFamily{fam}, nil
+}
+
+// lookup is a gauge series with the value of each sample (index i of the
+// grid) where value has one; ok is false when it has none.
+func (b *backfill) lookup(labels []string, value func(i int) (float64, bool)) (bfSeries, bool) {
+	s := bfSeries{labels: labels, vals: [][]float64{nil}}
+	for i, t := range b.grid {
+		if v, ok := value(i); ok {
+			s.ts = append(s.ts, t)
+			s.vals[0] = append(s.vals[0], v)
+		}
+	}
+	return s, len(s.ts) > 0
+}
+
+// backfillThroughputWeeks are the week_offset values of
+// throughline_throughput_weekly_items the backfill writes: the current week
+// and the last complete one (what a graph over time shows; the older
+// offsets repeat the same weeks shifted, 13 times the samples).
+const backfillThroughputWeeks = 2
+
+// throughput writes throughline_throughput_weekly_items for week_offset 0
+// and -1: at each sample, the completions of the ISO week of the day it
+// closes (up to that day) and of the week before, from today's item_flow
+// (final finish, today's attribution and discards), zeros included, from
+// the sample after the label set's first item was created.
+func (b *backfill) throughput(ctx context.Context) ([]bfFamily, error) {
+	type set struct{ team, project, class string }
+	var sets []set
+	first := map[set]int{}
+	err := b.each(ctx, "throughput sets", `WITH `+b.gridCTE()+`,
+	f AS (SELECT team, coalesce(project, '') AS project, work_class, coalesce(epoch_ms(min(created_at)), -9000000000000000) AS ms
+		FROM item_flow GROUP BY ALL)
+	SELECT f.team, f.project, f.work_class, g.k FROM f ASOF JOIN g ON f.ms < g.t ORDER BY 1, 2, 3`, func(r *sql.Rows) error {
+		var s set
+		var k int
+		if err := r.Scan(&s.team, &s.project, &s.class, &k); err != nil {
+			return err
+		}
+		sets = append(sets, s)
+		first[s] = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	daily := map[set]map[time.Time]float64{}
+	err = b.each(ctx, "throughput", `SELECT team, coalesce(project, ''), work_class, finish_day, count(*) FROM item_flow
+		WHERE completed AND NOT discarded GROUP BY ALL`, func(r *sql.Rows) error {
+		var s set
+		var day time.Time
+		var n float64
+		if err := r.Scan(&s.team, &s.project, &s.class, &day, &n); err != nil {
+			return err
+		}
+		if daily[s] == nil {
+			daily[s] = map[time.Time]float64{}
+		}
+		daily[s][day.UTC()] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	days := b.sampleDays()
+	fam := bfFamily{def: ThroughputWeekly}
+	for _, st := range sets {
+		series := make([]bfSeries, backfillThroughputWeeks)
+		for off := range series {
+			series[off] = bfSeries{labels: []string{st.team, st.project, st.class, strconv.Itoa(-off)}, vals: [][]float64{nil}}
+		}
+		for i := first[st]; i < len(b.grid); i++ {
+			day := days[i]
+			monday := day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
+			for off := range series {
+				from := monday.AddDate(0, 0, -7*off)
+				n := 0.0
+				for d := from; d.Before(from.AddDate(0, 0, 7)) && !d.After(day); d = d.AddDate(0, 0, 1) {
+					n += daily[st][d]
+				}
+				series[off].ts = append(series[off].ts, b.grid[i])
+				series[off].vals[0] = append(series[off].vals[0], n)
+			}
+		}
+		for _, s := range series {
+			if len(s.ts) > 0 {
+				fam.series = append(fam.series, s)
+			}
+		}
+	}
+	return []bfFamily{fam}, nil
 }
 
 // capacity writes throughline_capacity_seconds{week_offset="0"} (the
 // capacity of the sample day's ISO week) and throughline_logged_utilization_ratio
 // (of the week before it, the last complete week, as the live gauge), from
-// utilization_weekly. Planned load and allocation are not stored per past
-// week, so they have no history.
+// utilization_weekly. Planned load per week is not stored per past week:
+// allocation writes the rolling-week ratio, which is.
 func (b *backfill) capacity(ctx context.Context) ([]bfFamily, error) {
 	type key struct {
 		team string
@@ -446,22 +650,15 @@ func (b *backfill) capacity(ctx context.Context) ([]bfFamily, error) {
 		return nil, err
 	}
 	// The ISO week (Monday) of each sample's day: the day that ends at T.
-	weeks := make([]time.Time, len(b.grid))
-	for i, t := range b.grid {
-		y, m, d := time.UnixMilli(t - 1).In(b.opt.Location).Date()
-		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	weeks := b.sampleDays()
+	for i, day := range weeks {
 		weeks[i] = day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
 	}
 	gauge := func(team string, vals map[key]float64, back int) (bfSeries, bool) {
-		s := bfSeries{labels: []string{team}, vals: [][]float64{nil}}
-		for i, t := range b.grid {
+		return b.lookup([]string{team}, func(i int) (float64, bool) {
 			v, ok := vals[key{team, weeks[i].AddDate(0, 0, -7*back).Format(time.DateOnly)}]
-			if ok {
-				s.ts = append(s.ts, t)
-				s.vals[0] = append(s.vals[0], v)
-			}
-		}
-		return s, len(s.ts) > 0
+			return v, ok
+		})
 	}
 	capFam := bfFamily{def: CapacitySeconds}
 	utilFam := bfFamily{def: LoggedUtilization}
@@ -538,7 +735,7 @@ func (b *backfill) forecasts(ctx context.Context) ([]bfFamily, error) {
 // writeBackfillFamily writes one family: HELP and TYPE once, then every
 // series in label order with its points in time order. It returns the
 // sample lines written and the first and last sample time (ms).
-func writeBackfillFamily(w *bufio.Writer, f bfFamily) (n int, first, last int64) {
+func writeBackfillFamily(w *bufio.Writer, f bfFamily, target map[string]string) (n int, first, last int64) {
 	first, last = math.MaxInt64, math.MinInt64
 	name := f.def.FQName()
 	family := name
@@ -548,22 +745,35 @@ func writeBackfillFamily(w *bufio.Writer, f bfFamily) (n int, first, last int64)
 	w.WriteString("# HELP " + family + " " + escapeOM(f.def.Help) + "\n")
 	w.WriteString("# TYPE " + family + " " + f.def.Kind + "\n")
 
-	// Labels are written sorted by name, as client_golang exposes them.
-	order := make([]int, len(f.def.Labels))
+	// Labels are written sorted by name, as client_golang exposes them; the
+	// target labels join them (a metric label of the same name wins, as
+	// Prometheus keeps it with honor_labels).
+	names := slices.Clone(f.def.Labels)
+	for _, k := range sortedKeys(target) {
+		if !slices.Contains(f.def.Labels, k) {
+			names = append(names, k)
+		}
+	}
+	order := make([]int, len(names))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(f.def.Labels[a], f.def.Labels[b]) })
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(names[a], names[b]) })
 	type keyed struct {
 		key []string // label values in name order
 		s   bfSeries
 	}
 	series := make([]keyed, len(f.series))
 	for i, s := range f.series {
+		values := append(slices.Clone(s.labels), make([]string, len(names)-len(s.labels))...)
+		for j := len(s.labels); j < len(names); j++ {
+			values[j] = target[names[j]]
+		}
 		k := make([]string, len(order))
 		for j, o := range order {
-			k[j] = s.labels[o]
+			k[j] = values[o]
 		}
+		s.labels = values
 		series[i] = keyed{k, s}
 	}
 	slices.SortFunc(series, func(a, b keyed) int { return slices.Compare(a.key, b.key) })
@@ -582,7 +792,7 @@ func writeBackfillFamily(w *bufio.Writer, f bfFamily) (n int, first, last int64)
 			if i > 0 {
 				lb.WriteByte(',')
 			}
-			lb.WriteString(f.def.Labels[o] + `="` + escapeOM(s.labels[o]) + `"`)
+			lb.WriteString(names[o] + `="` + escapeOM(s.labels[o]) + `"`)
 		}
 		labels := lb.String()
 		if len(s.ts) > 0 {
@@ -667,4 +877,14 @@ func escapeOM(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// sortedKeys lists a map's keys in order (stable exposition and tests).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -85,84 +85,96 @@ func runBackfill(t *testing.T, db *warehouse.DB, opt metrics.BackfillOptions) (s
 // before their first event (end of 02-28); A's reopen counts in
 // reopened_total and its second entry into done again in completed_total;
 // C is discarded: not completed, not in the histogram; E is after Until.
-var bfWant = `# HELP throughline_items_created Items created, over all history. Values reflect the last successful compute.
-# TYPE throughline_items_created counter
-throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
+var bfWant = omHeader(metrics.ItemsCreated) + `throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
 throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772409600
 throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 2.0 1772496000
 throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772582400
 throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772668800
 throughline_items_created_total{item_type="Story",project="WEB",team="web",work_class="project"} 4.0 1772755200
-# HELP throughline_items_started Transitions from a todo to a started stage, over all history. Values reflect the last successful compute.
-# TYPE throughline_items_started counter
-throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
+` + omHeader(metrics.ItemsStarted) + `throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
 throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772409600
 throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 2.0 1772496000
 throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772582400
 throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772668800
 throughline_items_started_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772755200
-# HELP throughline_items_completed Completions of non-discarded items ever; a reopen never decrements. Values reflect the last successful compute.
-# TYPE throughline_items_completed counter
-throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
+` + omHeader(metrics.ItemsCompleted) + `throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
 throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772409600
 throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772496000
 throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 2.0 1772582400
 throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 2.0 1772668800
 throughline_items_completed_total{item_type="Story",project="WEB",team="web",work_class="project"} 3.0 1772755200
-# HELP throughline_items_reopened Transitions out of done (to started or todo). Values reflect the last successful compute.
-# TYPE throughline_items_reopened counter
-throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
+` + omHeader(metrics.ItemsReopened) + `throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
 throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772409600
 throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772496000
 throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772582400
 throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772668800
 throughline_items_reopened_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772755200
-# HELP throughline_items_discarded Items completed with a discarded resolution. Values reflect the last successful compute.
-# TYPE throughline_items_discarded counter
-throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
+` + omHeader(metrics.ItemsDiscarded) + `throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772323200
 throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772409600
 throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772496000
 throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 0.0 1772582400
 throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772668800
 throughline_items_discarded_total{item_type="Story",project="WEB",team="web",work_class="project"} 1.0 1772755200
-# HELP throughline_cycle_time_seconds Cycle time (finish minus start) of all completed items; buckets 1,2,3,5,8,13,21,34,55,89 days. Values reflect the last successful compute.
-# TYPE throughline_cycle_time_seconds histogram
-` + bfHist(1772409600, 0, 0, 0) + bfHist(1772496000, 1, 1, 43200) + bfHist(1772582400, 1, 1, 43200) + bfHist(1772668800, 1, 1, 43200) +
-	bfHist(1772755200, 1, 2, 298800) + `# HELP throughline_wip_items Items in a started stage now, by stage class (active or wait). Values reflect the last successful compute.
-# TYPE throughline_wip_items gauge
+` + omHeader(metrics.CycleTime) +
+	// B (12 h) completes 03-02; A's first completion (03-03, 29 h from its
+	// start) and its second (03-05, 2 d 23 h: S kept across the reopen).
+	bfHist(1772409600, 0, 0, 0, 0) + bfHist(1772496000, 1, 1, 1, 43200) + bfHist(1772582400, 1, 2, 2, 147600) +
+	bfHist(1772668800, 1, 2, 2, 147600) + bfHist(1772755200, 1, 2, 3, 403200) + omHeader(metrics.WIPItems) + `throughline_wip_items{team="web",work_class="project",workflow_stage="active"} 0.0 1772409600
 throughline_wip_items{team="web",work_class="project",workflow_stage="active"} 1.0 1772496000
 throughline_wip_items{team="web",work_class="project",workflow_stage="active"} 0.0 1772582400
 throughline_wip_items{team="web",work_class="project",workflow_stage="active"} 1.0 1772668800
 throughline_wip_items{team="web",work_class="project",workflow_stage="active"} 0.0 1772755200
+throughline_wip_items{team="web",work_class="project",workflow_stage="wait"} 0.0 1772409600
+throughline_wip_items{team="web",work_class="project",workflow_stage="wait"} 0.0 1772496000
 throughline_wip_items{team="web",work_class="project",workflow_stage="wait"} 1.0 1772582400
 throughline_wip_items{team="web",work_class="project",workflow_stage="wait"} 0.0 1772668800
 throughline_wip_items{team="web",work_class="project",workflow_stage="wait"} 0.0 1772755200
-# HELP throughline_capacity_seconds Team capacity (hours per week minus time off) for the week at the offset (0 = current). Values reflect the last successful compute.
-# TYPE throughline_capacity_seconds gauge
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772236800
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772323200
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772409600
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772496000
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772582400
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772668800
-throughline_capacity_seconds{team="web",week_offset="0"} 144000.0 1772755200
-# HELP throughline_logged_utilization_ratio Logged hours over capacity in the last complete week. Values reflect the last successful compute.
-# TYPE throughline_logged_utilization_ratio gauge
-throughline_logged_utilization_ratio{team="web"} 0.1 1772496000
-throughline_logged_utilization_ratio{team="web"} 0.1 1772582400
-throughline_logged_utilization_ratio{team="web"} 0.1 1772668800
-throughline_logged_utilization_ratio{team="web"} 0.1 1772755200
-`
+` + omHeader(metrics.WIPLimit) + bfConst(`throughline_wip_limit_items{team="web"} 4.0`, 1772236800, 7) +
+	omHeader(metrics.CapacitySeconds) + bfConst(`throughline_capacity_seconds{team="web",week_offset="0"} 144000.0`, 1772236800, 7) +
+	omHeader(metrics.LoggedUtilization) + bfConst(`throughline_logged_utilization_ratio{team="web"} 0.1`, 1772496000, 4) +
+	// Computed on 03-04 only (the other compute, on 03-06, is after the last sample); nothing is estimated.
+	omHeader(metrics.AllocationRollingWeek) + `throughline_allocation_rolling_week_ratio{team="web"} 0.0 1772668800
+` + omHeader(metrics.ThroughputWeekly) + bfThroughput()
 
-// bfHist is one point of the web/project cycle-time histogram: le1..2 days
-// count short, the rest (3 days and up) count all.
-func bfHist(ts int64, short, all int, sum float64) string {
+// bfConst is a series of n daily samples of one value from ts on.
+func bfConst(series string, ts int64, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%s %d\n", series, ts+int64(i)*86400)
+	}
+	return b.String()
+}
+
+// bfThroughput is throughline_throughput_weekly_items (this week and the
+// last) from 03-02 (the sample after A's creation) on: in the week of 03-02,
+// B finishes on 03-02 and A (its final F) on 03-05; the week before has none.
+func bfThroughput() string {
+	var b strings.Builder
+	offsets := []int{-1, 0} // label order
+	for _, off := range offsets {
+		for i, ts := range []int64{1772409600, 1772496000, 1772582400, 1772668800, 1772755200} {
+			n := 0
+			if off == 0 {
+				n = []int{0, 1, 1, 1, 2}[i]
+			}
+			fmt.Fprintf(&b, "throughline_throughput_weekly_items{project=\"WEB\",team=\"web\",week_offset=\"%d\",work_class=\"project\"} %d.0 %d\n", off, n, ts)
+		}
+	}
+	return b.String()
+}
+
+// bfHist is one point of the web/project cycle-time histogram: le1 and le2
+// count the buckets of 1 and 2 days, all every bucket from 3 days up.
+func bfHist(ts int64, le1, le2, all int, sum float64) string {
 	var b strings.Builder
 	les := []string{"86400.0", "172800.0", "259200.0", "432000.0", "691200.0", "1.1232e+06", "1.8144e+06", "2.9376e+06", "4.752e+06", "7.6896e+06", "+Inf"}
 	for i, le := range les {
 		n := all
-		if i < 2 {
-			n = short
+		switch i {
+		case 0:
+			n = le1
+		case 1:
+			n = le2
 		}
 		fmt.Fprintf(&b, "throughline_cycle_time_seconds_bucket{team=\"web\",work_class=\"project\",le=%q} %d %d\n", le, n, ts)
 	}
@@ -185,26 +197,34 @@ func TestBackfillTinyHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	const fcAt = 1772625600 // 2026-03-04T12:00:00Z
-	want := bfWant + "# HELP throughline_milestone_forecast_timestamp_seconds Monte Carlo completion date at the confidence 0.5, 0.7, 0.85 or 0.95. Values reflect the last successful compute.\n" +
-		"# TYPE throughline_milestone_forecast_timestamp_seconds gauge\n"
+	want := bfWant + omHeader(metrics.MilestoneForecast)
 	for i, p := range []time.Time{p50, p70, p85, p95} {
 		want += fmt.Sprintf("throughline_milestone_forecast_timestamp_seconds{confidence=%q,milestone=\"R1\",project=\"WEB\"} %s %d\n",
 			[]string{"0.5", "0.7", "0.85", "0.95"}[i], omFloat(float64(p.Unix())), fcAt)
 	}
-	want += "# HELP throughline_milestone_on_time_probability_ratio Share of forecast trials finishing by the due date. Values reflect the last successful compute.\n" +
-		"# TYPE throughline_milestone_on_time_probability_ratio gauge\n" +
+	want += omHeader(metrics.MilestoneOnTime) +
 		fmt.Sprintf("throughline_milestone_on_time_probability_ratio{milestone=\"R1\",project=\"WEB\"} %s %d\n", omFloat(prob), fcAt) +
 		"# EOF\n"
 	if diff := cmp.Diff(strings.Split(want, "\n"), strings.Split(out, "\n")); diff != "" {
 		t.Errorf("backfill (-want +got):\n%s", diff)
 	}
-	wantStats := metrics.BackfillStats{Families: 11, Series: 15, Samples: 30 + 5*13 + 7 + 7 + 4 + 4 + 1,
+	wantStats := metrics.BackfillStats{Families: 14, Series: 19, Samples: 30 + 5*13 + 10 + 7 + 7 + 4 + 1 + 2*5 + 4 + 1,
 		First: at("2026-02-28T00:00:00Z"), Last: at("2026-03-06T00:00:00Z"), Until: at("2026-03-06T09:00:00Z")}
 	if diff := cmp.Diff(wantStats, st, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 	checkOpenMetrics(t, out, st.Until)
 	promtoolAccepts(t, out)
+}
+
+// omHeader is the HELP and TYPE lines of d in OpenMetrics, where a
+// counter's family name has no _total.
+func omHeader(d metrics.Def) string {
+	name := d.FQName()
+	if d.Kind == "counter" {
+		name = strings.TrimSuffix(name, "_total")
+	}
+	return "# HELP " + name + " " + d.Help + "\n# TYPE " + name + " " + d.Kind + "\n"
 }
 
 // omFloat is client_golang's OpenMetrics float format.

@@ -16,7 +16,7 @@ type SyncHealth struct {
 	Errors      map[string]float64 // reason → count
 }
 
-// JobHealth is the state of one scheduled job.
+// JobHealth is the state of one scheduled task (compute).
 type JobHealth struct {
 	LastSuccess time.Time
 	Duration    time.Duration
@@ -30,15 +30,17 @@ var SyncErrorReasons = []string{"error", "canceled", "config"}
 type Build struct{ Version, Revision, GoVersion string }
 
 // Collector exposes the latest snapshot and pipeline health. A scrape only
-// reads memory: no SQL runs at scrape time.
+// reads memory: no SQL runs at scrape time. SaveState and Resume keep the
+// pipeline health in the warehouse, so a restart changes nothing /metrics says.
 type Collector struct {
 	build prometheus.Metric
 
-	mu       sync.RWMutex
-	snap     *Snapshot
-	syncs    map[string]*SyncHealth
-	jobs     map[string]*JobHealth
-	requests map[[2]string]float64 // (source, code) → requests
+	mu           sync.RWMutex
+	snap         *Snapshot
+	syncs        map[string]*SyncHealth
+	jobs         map[string]*JobHealth
+	requests     map[[2]string]float64 // (source, code) → requests
+	servingSince time.Time             // when serve first exposed this warehouse; zero: never
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -46,9 +48,10 @@ var _ prometheus.Collector = (*Collector)(nil)
 // NewCollector returns a collector with no snapshot yet.
 func NewCollector(b Build) *Collector {
 	return &Collector{
-		build: prometheus.MustNewConstMetric(BuildInfo.Desc(), prometheus.GaugeValue, 1, b.Version, b.Revision, b.GoVersion),
-		syncs: map[string]*SyncHealth{},
-		jobs:  map[string]*JobHealth{},
+		build:    prometheus.MustNewConstMetric(BuildInfo.Desc(), prometheus.GaugeValue, 1, b.Version, b.Revision, b.GoVersion),
+		syncs:    map[string]*SyncHealth{},
+		jobs:     map[string]*JobHealth{},
+		requests: map[[2]string]float64{},
 	}
 }
 
@@ -66,23 +69,29 @@ func (c *Collector) Snapshot() *Snapshot {
 	return c.snap
 }
 
-// ObserveSync records a sync outcome. reason is empty on success.
-func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, reason string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// syncHealth returns the source's state, created with every error reason
+// at 0 (so increase() sees the first failure). c.mu is held.
+func (c *Collector) syncHealth(source string) *SyncHealth {
 	h := c.syncs[source]
 	if h == nil {
-		// Every reason starts at 0, so increase() sees the first failure.
 		h = &SyncHealth{Errors: map[string]float64{}}
 		for _, r := range SyncErrorReasons {
 			h.Errors[r] = 0
 		}
 		c.syncs[source] = h
 	}
+	return h
+}
+
+// ObserveSync records a sync outcome. reason is empty on success.
+func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.syncHealth(source)
 	h.Duration = d
 	h.Up = reason == ""
 	if reason == "" {
-		h.LastSuccess = at
+		h.LastSuccess = stateTime(at)
 	} else {
 		h.Errors[reason]++
 	}
@@ -93,13 +102,10 @@ func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, re
 func (c *Collector) ObserveRequest(source, code string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.requests == nil {
-		c.requests = map[[2]string]float64{}
-	}
 	c.requests[[2]string{source, code}]++
 }
 
-// ObserveJob records a job outcome.
+// ObserveJob records the outcome of a scheduled task (compute).
 func (c *Collector) ObserveJob(job string, at time.Time, d time.Duration, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -110,7 +116,7 @@ func (c *Collector) ObserveJob(job string, at time.Time, d time.Duration, ok boo
 	}
 	h.Duration, h.Success = d, ok
 	if ok {
-		h.LastSuccess = at
+		h.LastSuccess = stateTime(at)
 	}
 }
 
@@ -123,7 +129,14 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-// Collect emits the snapshot.
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Collect emits the pipeline health and the snapshot.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- c.build
 	c.mu.RLock()
@@ -136,11 +149,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(SyncLastSuccess, seconds(h.LastSuccess), source)
 		}
 		gauge(SyncDuration, h.Duration.Seconds(), source)
-		up := 0.0
-		if h.Up {
-			up = 1
-		}
-		gauge(Up, up, source)
+		gauge(Up, boolValue(h.Up), source)
 		for reason, n := range h.Errors {
 			gauge(SyncErrors, n, source, reason)
 		}
@@ -148,21 +157,25 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range c.requests {
 		gauge(SyncRequests, n, k[0], k[1])
 	}
-	for job, h := range c.jobs {
-		if !h.LastSuccess.IsZero() {
-			gauge(JobLastSuccess, seconds(h.LastSuccess), job)
+	for task, h := range c.jobs {
+		for _, d := range [][3]Def{{TaskLastSuccess, TaskDuration, TaskSuccess}, {JobLastSuccess, JobDuration, JobSuccess}} {
+			if !h.LastSuccess.IsZero() {
+				gauge(d[0], seconds(h.LastSuccess), task)
+			}
+			gauge(d[1], h.Duration.Seconds(), task)
+			gauge(d[2], boolValue(h.Success), task)
 		}
-		gauge(JobDuration, h.Duration.Seconds(), job)
-		ok := 0.0
-		if h.Success {
-			ok = 1
-		}
-		gauge(JobSuccess, ok, job)
 	}
-	s := c.snap
-	if s == nil {
-		return
+	if c.snap != nil {
+		collectFlow(c.snap, ch, gauge)
+		collectDelivery(c.snap, gauge)
+		collectCapacity(c.snap, gauge)
 	}
+}
+
+type gaugeFunc func(d Def, v float64, labels ...string)
+
+func collectFlow(s *Snapshot, ch chan<- prometheus.Metric, gauge gaugeFunc) {
 	for _, k := range s.Counters {
 		l := []string{k.Team, k.Project, k.WorkClass, k.ItemType}
 		gauge(ItemsCreated, k.Created, l...)
@@ -178,6 +191,27 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstSummary(CycleTimeWindow.Desc(), uint64(q.Items), q.SumSeconds, q.Quantiles, q.Team, q.WorkClass)
 		gauge(SLE, q.SLESeconds, q.Team, q.WorkClass)
 		gauge(SLEAttainment, q.SLEAttainment, q.Team, q.WorkClass)
+		switch {
+		case q.Team != "*" && q.WorkClass != "*":
+			gauge(CycleTimeWindowItems, float64(q.Items), q.Team, q.WorkClass)
+			for p, v := range q.Quantiles {
+				gauge(CycleTimeWindowPercentile, v, q.Team, q.WorkClass, Percentile(p))
+			}
+			for i, d := range CycleBucketsDays {
+				n := 0.0
+				if q.Distribution != nil {
+					n = q.Distribution[i]
+				}
+				gauge(CycleTimeWindowDistribution, n, q.Team, q.WorkClass, MaxDays(d))
+			}
+			gauge(CycleTimeWindowDistribution, float64(q.Items), q.Team, q.WorkClass, "+Inf")
+		case q.Team != "*":
+			for p, v := range q.Quantiles {
+				gauge(TeamCycleTimeWindowPercentile, v, q.Team, Percentile(p))
+			}
+			gauge(TeamSLE, q.SLESeconds, q.Team, q.SLESource)
+			gauge(TeamSLEAttainment, q.SLEAttainment, q.Team)
+		}
 	}
 	for _, w := range s.WIP {
 		gauge(WIPItems, w.Items, w.Team, w.WorkClass, w.Stage)
@@ -187,15 +221,33 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, a := range s.Ages {
 		ch <- prometheus.MustNewConstSummary(WIPAge.Desc(), a.Count, a.SumSeconds, a.Quantiles, a.Team, a.WorkClass)
-		gauge(WIPOverSLE, a.OverSLE, a.Team, a.WorkClass)
+		for p, v := range a.Quantiles {
+			gauge(WIPAgePercentile, v, a.Team, a.WorkClass, Percentile(p))
+		}
+	}
+	for _, g := range s.OverSLE {
+		gauge(WIPOverSLE, g.Value, g.Team, g.WorkClass)
 	}
 	for _, e := range s.Efficiency {
-		gauge(FlowEfficiency, e.Ratio, e.Team, e.WorkClass)
+		gauge(FlowEfficiency, e.Value, e.Team, e.WorkClass)
+	}
+	for _, t := range s.Throughput {
+		gauge(ThroughputWeekly, t.Items, t.Team, t.Project, t.WorkClass, strconv.Itoa(t.WeekOffset))
 	}
 	for _, d := range s.Quality {
 		gauge(DataQuality, d.Items, d.Source, d.Check)
 	}
+	for _, t := range s.TeamNames {
+		gauge(TeamInfo, 1, t)
+	}
+	for _, p := range s.Projects {
+		gauge(ProjectInfo, 1, p.Key, p.Name, p.Team, p.Source)
+	}
+}
+
+func collectDelivery(s *Snapshot, gauge gaugeFunc) {
 	for _, m := range s.Milestones {
+		gauge(MilestoneInfo, 1, m.Project, m.Name, m.Team, m.Source, m.URL)
 		if !m.Due.IsZero() {
 			gauge(MilestoneDue, seconds(m.Due), m.Project, m.Name)
 		}
@@ -209,17 +261,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(MilestoneOnTime, m.OnTime, m.Project, m.Name)
 		}
 		gauge(MilestoneRemaining, m.Remaining, m.Project, m.Name)
+		gauge(MilestoneScope, m.Scope, m.Project, m.Name)
+		gauge(MilestoneCompleted, m.Completed, m.Project, m.Name)
 		if m.HasSlip {
 			gauge(MilestoneSlip, m.SlipDays*86400, m.Project, m.Name)
 		}
 		for _, st := range MilestoneStatuses {
-			v := 0.0
-			if st == m.Status {
-				v = 1
-			}
-			gauge(MilestoneStatus, v, m.Project, m.Name, st)
+			gauge(MilestoneStatus, boolValue(st == m.Status), m.Project, m.Name, st)
 		}
 	}
+}
+
+func collectCapacity(s *Snapshot, gauge gaugeFunc) {
 	for _, l := range s.Capacity {
 		off := strconv.Itoa(l.WeekOffset)
 		gauge(CapacitySeconds, l.Seconds, l.Team, off)
@@ -229,6 +282,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, l := range s.Planned {
 		gauge(PlannedLoad, l.Seconds, l.Team, l.WorkClass, strconv.Itoa(l.WeekOffset))
+	}
+	for team, v := range s.Rolling {
+		gauge(AllocationRollingWeek, v, team)
 	}
 	for team, v := range s.LoggedUtil {
 		gauge(LoggedUtilization, v, team)

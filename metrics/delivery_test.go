@@ -404,13 +404,8 @@ func TestCollectorDeliveryAndCapacity(t *testing.T) {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 	// Values from the hand computations above: 178 h available, 35 of 70 h logged.
-	want := `
-# HELP throughline_project_capacity_available_seconds Capacity of the next 4 weeks minus 4 x the P85 weekly operational load (trailing 8 weeks) minus planned project load. Values reflect the last successful compute.
-# TYPE throughline_project_capacity_available_seconds gauge
-throughline_project_capacity_available_seconds{team="web"} 640800
-# HELP throughline_logged_utilization_ratio Logged hours over capacity in the last complete week. Values reflect the last successful compute.
-# TYPE throughline_logged_utilization_ratio gauge
-throughline_logged_utilization_ratio{team="web"} 0.5
+	want := header(metrics.ProjectCapacityAvailable) + `throughline_project_capacity_available_seconds{team="web"} 640800
+` + header(metrics.LoggedUtilization) + `throughline_logged_utilization_ratio{team="web"} 0.5
 `
 	err = testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"throughline_project_capacity_available_seconds", "throughline_logged_utilization_ratio")

@@ -1,41 +1,43 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"net/http"
+	"log/slog"
+	"maps"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
+	"github.com/throughline/throughline/metrics"
 )
 
-// TestBackfillIntoPrometheus backfills the demo history with the CLI,
-// imports it with the real promtool into a fresh TSDB, starts the real
-// Prometheus on it, and queries 90 days of weekly throughput, cycle-time
-// quantiles and WIP at a 1-day step.
+// TestBackfillIntoPrometheus backfills the demo history with the CLI (its
+// clock fixed, so the expected last sample cannot move if the test runs
+// across the hold-off), imports it with the real promtool into a fresh TSDB,
+// starts the real Prometheus on it scraping the same warehouse served live,
+// and queries 90 days of weekly throughput, cycle-time quantiles and WIP at
+// a 1-day step. Backfilled and scraped samples are one series: the same
+// labels (job and instance included), no reset at the hand-over.
 func TestBackfillIntoPrometheus(t *testing.T) {
-	var bins [2]string
-	for i, name := range []string{"promtool", "prometheus"} {
-		p, err := exec.LookPath(name)
-		if err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not found and CI is set: .ci/run installs it (apt-get install prometheus): %v", name, err)
-			}
-			t.Skipf("%s not found: apt-get install prometheus to run the backfill end-to-end test", name)
-		}
-		bins[i] = p
-	}
+	promtool := prometheusBin(t, "promtool")
+	prometheusBin(t, "prometheus")
 	start := time.Now()
+	// The backfill's present, on a fixed clock.
+	now := start.Truncate(time.Second)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: 800}); err != nil {
+	if _, err := demo.Generate(data, demo.Options{Now: now, Seed: 3, Items: 800}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "t.yaml")
@@ -47,17 +49,25 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 			t.Fatalf("%s: exit %d\n%s", cmd, code, errs)
 		}
 	}
-	file := filepath.Join(dir, "history.om")
-	code, out, errs := runCmd(t, "backfill", "--config", cfg, "--out", file)
-	if code != 0 || !strings.Contains(out, "promtool tsdb create-blocks-from openmetrics") {
-		t.Fatalf("backfill: exit %d\n%s\n%s", code, out, errs)
+	// The address serve will listen on is the instance label of both.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("demo synced, computed and backfilled after %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+	target := ln.Addr().String()
+	file := filepath.Join(dir, "history.om")
+	var out, errb bytes.Buffer
+	code := runAt(context.Background(), []string{"backfill", "--config", cfg, "--out", file, "--instance", target}, &out, &errb, func() time.Time { return now })
+	if code != 0 || !strings.Contains(out.String(), "promtool tsdb create-blocks-from openmetrics") ||
+		!strings.Contains(out.String(), `labelled {instance="`+target+`",job="throughline"}`) {
+		t.Fatalf("backfill: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	t.Logf("demo synced, computed and backfilled after %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
 
 	tsdb := filepath.Join(dir, "tsdb")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	imp := exec.CommandContext(ctx, bins[0], "tsdb", "create-blocks-from", "openmetrics",
+	imp := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics",
 		"--max-block-duration="+backfillBlockDuration, "--quiet", file, tsdb)
 	if b, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, b)
@@ -65,40 +75,32 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	blocks, _ := filepath.Glob(filepath.Join(tsdb, "*", "meta.json"))
 	t.Logf("promtool wrote %d blocks after %s", len(blocks), time.Since(start).Round(time.Millisecond))
 
-	promCfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(promCfg, []byte("global:\n  scrape_interval: 1m\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
+	// Serve the warehouse live and let Prometheus scrape it onto the history.
+	c, err := config.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
-	prom := exec.Command(bins[1], "--config.file="+promCfg, "--storage.tsdb.path="+tsdb,
-		"--storage.tsdb.retention.time=5y", "--web.listen-address="+addr, "--log.level=warn")
-	prom.Stdout, prom.Stderr = logFile, logFile
-	if err := prom.Start(); err != nil {
+	db, err := openWarehouse(context.Background(), c, false)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
+	p := newPipeline(c, db, slog.New(slog.DiscardHandler))
+	sctx, scancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.serveOn(sctx, ln, false) }()
 	defer func() {
-		prom.Process.Kill()
-		prom.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("prometheus log:\n%s", b)
-		}
+		scancel()
+		<-served
 	}()
-	waitFor(t, "prometheus /-/ready", 20*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
+	api := startPrometheus(t, dir, fmt.Sprintf("global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: throughline\n    static_configs: [{targets: [%q]}]\n", target),
+		tsdb, "--storage.tsdb.retention.time=5y")
+	addr := strings.TrimSuffix(strings.TrimPrefix(api, "http://"), "/api/v1/")
+	waitFor(t, "a live scrape", 20*time.Second, func() (bool, string) {
+		r, err := promQuery(api, metrics.Up.FQName())
+		return err == nil && len(r.Data.Result) > 0, fmt.Sprint(err)
 	})
-	t.Logf("prometheus ready after %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("prometheus ready and scraping after %s", time.Since(start).Round(time.Millisecond))
 
 	end := time.Now()
 	for _, q := range []struct {
@@ -112,6 +114,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		// 5-minute lookback, so range queries take the day's last value.
 		{"sum(last_over_time(throughline_wip_items[1d]))", true, 60},
 		{"sum(last_over_time(throughline_capacity_seconds[1d]))", true, 60},
+		{"sum(last_over_time(throughline_throughput_weekly_items{week_offset=\"-1\"}[1d]))", true, 60},
+		{"sum(last_over_time(throughline_wip_limit_items[1d]))", true, 60},
 	} {
 		vals, err := promRange(addr, q.expr, end.Add(-90*24*time.Hour), end, 24*time.Hour)
 		if err != nil {
@@ -129,39 +133,95 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 			t.Errorf("%s over 90 days at 1d: %d points (%d > 0), want at least %d", q.expr, len(vals), pos, q.minPoints)
 		}
 	}
-	// Values survive the import: items created before the last sample (the
-	// local midnight before now - 3h), in Prometheus and in the warehouse.
+
+	// One series: every created counter the exporter serves has its history
+	// under the same labels (job and instance included): backfilled samples
+	// (older than an hour) and scraped ones (the last minute) in one series,
+	// never reset at the hand-over. Label sets whose first event is after
+	// the last backfilled day have no history to carry.
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, m, d := end.Add(-3 * time.Hour).In(berlin).Date()
+	y, m, d := now.Add(-3 * time.Hour).In(berlin).Date()
 	last := time.Date(y, m, d, 0, 0, 0, 0, berlin)
-	var res struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
+	withHistory := map[string]bool{}
+	rows, err := db.QueryContext(context.Background(), `SELECT DISTINCT team, project, work_class, item_type FROM counter_events WHERE happened_at < ?`, last)
+	if err != nil {
+		t.Fatal(err)
 	}
-	err = promGet(fmt.Sprintf("http://%s/api/v1/query?query=%s&time=%d", addr, url.QueryEscape("sum(throughline_items_created_total)"), last.Unix()), &res)
-	if err != nil || res.Status != "success" || len(res.Data.Result) != 1 {
+	for rows.Next() {
+		var k [4]string
+		if err := rows.Scan(&k[0], &k[1], &k[2], &k[3]); err != nil {
+			t.Fatal(err)
+		}
+		withHistory[strings.Join(k[:], " ")] = true
+	}
+	rows.Close()
+	live, err := promQuery(api, `throughline_items_created_total`)
+	if err != nil || len(live.Data.Result) == 0 {
+		t.Fatalf("live counters: %v %+v", err, live)
+	}
+	checked := 0
+	for _, s := range live.Data.Result {
+		l := s.Metric
+		if !withHistory[strings.Join([]string{l["team"], l["project"], l["work_class"], l["item_type"]}, " ")] {
+			continue
+		}
+		checked++
+		sel := labelSelector(l)
+		for _, window := range []string{"[100d] offset 1h", "[1m]"} {
+			r, err := promQuery(api, "count_over_time("+sel+window+")")
+			if err != nil || len(r.Data.Result) != 1 || r.Data.Result[0].float() < 1 {
+				t.Errorf("%s has no samples in %s: the backfilled history is another series (%v %+v)", sel, window, err, r.Data.Result)
+			}
+		}
+		if r, err := promQuery(api, "resets("+sel+"[100d])"); err != nil || len(r.Data.Result) != 1 || r.Data.Result[0].float() != 0 {
+			t.Errorf("%s resets at the hand-over: %v %+v", sel, err, r.Data.Result)
+		}
+	}
+	if checked < len(live.Data.Result)/2 {
+		t.Errorf("only %d of %d live series have backfilled history", checked, len(live.Data.Result))
+	}
+	if r, err := promQuery(api, `count(count by (job, instance) (last_over_time({__name__=~"throughline_.*"}[100d])))`); err == nil && len(r.Data.Result) == 1 {
+		if n := r.Data.Result[0].float(); n != 1 {
+			t.Errorf("%v job/instance pairs in Prometheus, want 1 (the backfill's and the scrape's)", n)
+		}
+	}
+
+	// Values survive the import: items created before the last sample (the
+	// local midnight before now - 3h, on the backfill's clock), in
+	// Prometheus and in the warehouse.
+	res, err := promQuery(api, "sum(throughline_items_created_total)", last)
+	if err != nil || len(res.Data.Result) != 1 {
 		t.Fatalf("created at %s: %v %+v", last, err, res)
 	}
-	code, out, errs = runCmd(t, "sql", "--config", cfg, "--format", "csv",
-		fmt.Sprintf("SELECT count(*) AS n FROM item_flow WHERE created_at < TIMESTAMPTZ '%s'", last.Format(time.RFC3339)))
-	if code != 0 {
-		t.Fatalf("sql: exit %d %s", code, errs)
+	rows, err = db.QueryContext(context.Background(), `SELECT count(*) FROM item_flow WHERE created_at < ?`, last)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var promN string
-	if v, ok := res.Data.Result[0].Value[1].(string); ok {
-		promN = v
+	var want float64
+	for rows.Next() {
+		if err := rows.Scan(&want); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if want := strings.TrimPrefix(strings.TrimSpace(out), "n\n"); promN != want {
-		t.Errorf("sum(throughline_items_created_total) at %s = %s in Prometheus, %s items in the warehouse", last, promN, want)
+	rows.Close()
+	if got := res.Data.Result[0].float(); got != want {
+		t.Errorf("sum(throughline_items_created_total) at %s = %v in Prometheus, %v items in the warehouse", last, got, want)
 	}
-	t.Logf("items created before %s: %s in Prometheus and in the warehouse; done after %s", last, promN, time.Since(start).Round(time.Millisecond))
+	t.Logf("items created before %s: %v in Prometheus and in the warehouse; done after %s", last, want, time.Since(start).Round(time.Millisecond))
+}
+
+// labelSelector selects exactly the series of labels.
+func labelSelector(labels map[string]string) string {
+	var ms []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if k != "__name__" {
+			ms = append(ms, fmt.Sprintf("%s=%q", k, labels[k]))
+		}
+	}
+	return labels["__name__"] + "{" + strings.Join(ms, ",") + "}"
 }
 
 func TestBackfillUsage(t *testing.T) {

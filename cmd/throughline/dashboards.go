@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/prometheus/common/model"
 
@@ -34,66 +34,105 @@ func runDashboards(_ context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	paths, err := writeRules(*out, cfg)
+	mixin, err := mixinConfig(cfg)
+	if err != nil {
+		return err
+	}
+	paths, err := dashboards.Write(*out, mixin)
 	if err != nil {
 		return err
 	}
 	for _, p := range paths {
 		fmt.Fprintf(g.stdout, "wrote %s\n", p)
 	}
-	fmt.Fprintf(g.stdout, "load them with rule_files: [%q] in prometheus.yml; check with `promtool check rules`\n",
+	fmt.Fprintf(g.stdout, "load the rules with rule_files: [%q] in prometheus.yml; check with `promtool check rules`; _config.json is what they were generated from\n",
 		filepath.Join(filepath.Dir(paths[0]), "*.yml"))
-	grafana, err := dashboards.WriteGrafana(*out)
+	grafana, err := dashboards.WriteGrafana(*out, mixin)
 	if err != nil {
 		return err
 	}
 	for _, p := range grafana {
 		fmt.Fprintf(g.stdout, "wrote %s\n", p)
 	}
-	fmt.Fprintf(g.stdout, "provision Grafana with %s (deploy/docker-compose.yml shows how)\n",
+	fmt.Fprintf(g.stdout, "provision Grafana with %s (deploy/docker-compose.yml shows how), or import the dashboards into yours\n",
 		filepath.Join(*out, dashboards.GrafanaDir, "provisioning", "*.yml"))
 	return nil
 }
 
-// writeRules writes the Prometheus alert and recording rules for cfg to
-// dir/prometheus/ and returns the paths.
-func writeRules(dir string, cfg *config.Config) ([]string, error) {
-	o, err := rulesOptions(cfg)
+// writeMonitoring writes the Prometheus rules, _config.json and the Grafana
+// dashboards for cfg to dir and returns the rule files' paths (alerts.yml,
+// recording.yml).
+func writeMonitoring(dir string, cfg *config.Config) ([]string, error) {
+	mixin, err := mixinConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	// Options the generator rejects (a sync schedule that never runs) are
-	// config errors; what Write adds are file errors.
-	if _, err := dashboards.Alerts(o); err != nil {
-		return nil, usagef("%s: %v", cfg.Path, err)
+	paths, err := dashboards.Write(dir, mixin)
+	if err != nil {
+		return nil, err
 	}
-	return dashboards.Write(dir, o)
+	if _, err := dashboards.WriteGrafana(dir, mixin); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(paths, func(p string) bool { return filepath.Ext(p) != ".yml" }), nil
 }
 
-func rulesOptions(cfg *config.Config) (dashboards.Options, error) {
+// mixinConfig is the _config of the rules and dashboards for cfg: the
+// generator's defaults, overridden by what the alerts: section sets, with
+// the config's schedules and time zone. A value the generator rejects is a
+// config (usage) error.
+func mixinConfig(cfg *config.Config) (dashboards.Config, error) {
 	a := cfg.Alerts
-	o := dashboards.Options{
-		AllocationRatio:   a.AllocationRatio,
-		LoggedUtilization: a.LoggedUtilization,
-		OnTimeProbability: a.OnTimeProbability,
-		SyncSchedule:      cfg.Schedules.Sync,
-		Location:          cfg.Location,
-		RunbookBaseURL:    a.RunbookBaseURL,
-	}
-	// config validated the durations; an error here is a bug, reported as usage.
-	var bad []string
-	dur := func(key, s string) time.Duration {
-		d, err := model.ParseDuration(s)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("alerts.%s %q: %v", key, s, err))
+	c := dashboards.DefaultConfig()
+	str := func(into *string, v string) {
+		if v != "" {
+			*into = v
 		}
-		return time.Duration(d)
 	}
-	o.OverallocatedFor = dur("overallocated_for", a.OverallocatedFor)
-	o.WIPOverLimitFor = dur("wip_over_limit_for", a.WIPOverLimitFor)
-	o.SyncFailingFor = dur("sync_failing_for", a.SyncFailingFor)
+	float := func(into *float64, v float64) {
+		if v != 0 {
+			*into = v
+		}
+	}
+	var bad []string
+	dur := func(into *model.Duration, key, v string) {
+		if v == "" {
+			return
+		}
+		d, err := model.ParseDuration(v)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("alerts.%s %q: %v", key, v, err))
+		}
+		*into = d
+	}
+	str(&c.Selector, a.Selector)
+	if len(a.InstanceLabels) > 0 {
+		c.InstanceLabels = a.InstanceLabels
+	}
+	str(&c.RunbookBaseURL, a.RunbookBaseURL)
+	str(&c.PlanningSeverity, a.PlanningSeverity)
+	str(&c.OperatorSeverity, a.OperatorSeverity)
+	float(&c.AllocationRatio, a.AllocationRatio)
+	float(&c.LoggedUtilization, a.LoggedUtilization)
+	float(&c.AgingShare, a.AgingShare)
+	float(&c.OnTimeProbability, a.OnTimeProbability)
+	float(&c.RateLimitedShare, a.RateLimitedShare)
+	if a.AgingMinItems != 0 {
+		c.AgingMinItems = a.AgingMinItems
+	}
+	dur(&c.OverallocatedFor, "overallocated_for", a.OverallocatedFor)
+	dur(&c.WIPOverLimitFor, "wip_over_limit_for", a.WIPOverLimitFor)
+	dur(&c.AgingFor, "aging_for", a.AgingFor)
+	dur(&c.StalledFor, "stalled_for", a.StalledFor)
+	dur(&c.SyncFailingFor, "sync_failing_for", a.SyncFailingFor)
+	dur(&c.ExporterDownFor, "exporter_down_for", a.ExporterDownFor)
+	dur(&c.KeepFiringFor, "keep_firing_for", a.KeepFiringFor)
+	c.SyncSchedule, c.ComputeSchedule, c.Timezone = cfg.Schedules.Sync, cfg.Schedules.Compute, cfg.Timezone
 	if len(bad) > 0 {
-		return o, usagef("%s: %s", cfg.Path, strings.Join(bad, "; "))
+		return c, usagef("%s: %s", cfg.Path, strings.Join(bad, "; "))
 	}
-	return o, nil
+	if err := c.Validate(); err != nil {
+		return c, usagef("%s: %v", cfg.Path, err)
+	}
+	return c, nil
 }

@@ -19,10 +19,14 @@ func TestDashboardsCommand(t *testing.T) {
 			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 		}
 		// Without a config the files are the ones the promtool tests in
-		// dashboards/testdata/rules run against: config defaults and the
-		// generator's test options agree.
-		for _, f := range []string{"alerts.yml", "recording.yml"} {
-			got, err := os.ReadFile(filepath.Join(out, "prometheus", f))
+		// dashboards/testdata/rules run against: the config's defaults (its
+		// schedules and zone) are the generator's.
+		for _, f := range []string{"alerts.yml", "recording.yml", "_config.json"} {
+			path := filepath.Join(out, "prometheus", f)
+			if f == "_config.json" {
+				path = filepath.Join(out, f)
+			}
+			got, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,12 +37,12 @@ func TestDashboardsCommand(t *testing.T) {
 			if diff := cmp.Diff(string(want), string(got)); diff != "" {
 				t.Errorf("%s differs from dashboards/testdata/rules (-want +got):\n%s", f, diff)
 			}
-			if !strings.Contains(stdout, filepath.Join(out, "prometheus", f)) {
+			if !strings.Contains(stdout, path) {
 				t.Errorf("stdout does not name %s:\n%s", f, stdout)
 			}
 		}
 		// The Grafana files are the committed ones of dashboards/grafana.
-		files, err := dashboards.GrafanaFiles()
+		files, err := dashboards.GrafanaFiles(dashboards.DefaultConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +66,7 @@ func TestDashboardsCommand(t *testing.T) {
 	t.Run("thresholds from the config", func(t *testing.T) {
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "t.yaml")
-		yaml := "schedules: {sync: \"0 * * * *\"}\nalerts: {allocation_ratio: 1.2, wip_over_limit_for: 4h, runbook_base_url: \"https://git.example.com/rb\"}\n"
+		yaml := "schedules: {sync: \"0 * * * *\"}\nalerts: {allocation_ratio: 1.2, wip_over_limit_for: 4h, runbook_base_url: \"https://git.example.com/rb\", selector: 'job=\"pmo\"', instance_labels: [cluster]}\n"
 		if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -75,13 +79,21 @@ func TestDashboardsCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, want := range []string{
-			`expr: throughline_allocation_ratio{week_offset="0"} > 1.2`,
+			`expr: throughline_allocation_rolling_week_ratio{job="pmo"} > 1.2`,
 			"for: 4h",
-			"expr: time() - throughline_sync_last_success_timestamp_seconds > 7200",
+			`expr: time() - throughline_sync_last_success_timestamp_seconds{job="pmo"} > 7200`,
 			"runbook_url: https://git.example.com/rb/ThroughlineSyncStale.md",
+			`by (cluster, team)`,
 		} {
-			if !strings.Contains(string(b), want) {
-				t.Errorf("alerts.yml lacks %q", want)
+			if !strings.Contains(string(b)+readFile(t, filepath.Join(out, "prometheus", "recording.yml")), want) {
+				t.Errorf("alerts.yml and recording.yml lack %q", want)
+			}
+		}
+		// The dashboards select the installation by its labels.
+		board := readFile(t, filepath.Join(out, dashboards.GrafanaDir, dashboards.PortfolioUID+".json"))
+		for _, want := range []string{`job=\"pmo\",cluster=\"$cluster\"`, `"name": "cluster"`} {
+			if !strings.Contains(board, want) {
+				t.Errorf("portfolio dashboard lacks %s", want)
 			}
 		}
 	})

@@ -190,14 +190,11 @@ func setupDemo(ctx context.Context, g *globals, o demoSetup) (_ *demoRun, err er
 		return nil, fmt.Errorf("demo config: %w", err)
 	}
 	cfg.Server.Listen = o.listen
-	rules, err := writeRules(abs, cfg)
+	rules, err := writeMonitoring(abs, cfg)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(g.stdout, "prometheus rules: %s (alerts.yml, recording.yml)\n", filepath.Dir(rules[0]))
-	if _, err := dashboards.WriteGrafana(abs); err != nil {
-		return nil, err
-	}
 	fmt.Fprintf(g.stdout, "grafana dashboards: %s (provisioning/ for Grafana; see deploy/)\n", filepath.Join(abs, dashboards.GrafanaDir))
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/throughline/throughline/internal/config"
 )
@@ -47,7 +48,7 @@ Usage:
   throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
   throughline check    [--config FILE]
   throughline dashboards [--config FILE] [--out DIR]
-  throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--job NAME] [--instance ADDR] [--label NAME=VALUE]
   throughline export   [--config FILE] --dir DIR [--format parquet|csv] [--raw]
   throughline version
 
@@ -86,9 +87,15 @@ type globals struct {
 	logger         *slog.Logger
 	logFormat      string
 	logLevel       string
+	now            func() time.Time // the clock of commands that read it (backfill)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runAt(ctx, args, stdout, stderr, time.Now)
+}
+
+// runAt is run with a clock (tests).
+func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
@@ -101,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "throughline: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdout: stdout, stderr: stderr, now: now}
 	err := cmd(ctx, g, args[1:])
 	if err == nil {
 		return exitOK

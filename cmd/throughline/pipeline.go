@@ -89,6 +89,7 @@ func (p *pipeline) syncOne(ctx context.Context, src config.Source, full bool) er
 	conn, err := connectors.New(src, p.cfg.Location, connectors.Options{Logger: log, Now: p.now, HTTPClient: hc})
 	if err != nil {
 		p.collector.ObserveSync(src.Name, p.now(), 0, "config")
+		p.saveState(ctx)
 		return err
 	}
 	bar := newProgress(p.progress, "sync "+src.Name)
@@ -105,9 +106,11 @@ func (p *pipeline) syncOne(ctx context.Context, src config.Source, full bool) er
 			reason = "canceled"
 		}
 		p.collector.ObserveSync(src.Name, p.now(), d, reason)
+		p.saveState(ctx)
 		return err
 	}
 	p.collector.ObserveSync(src.Name, p.now(), d, "")
+	p.saveState(ctx)
 	log.Info("sync done", "batches", run.Batches, "records", run.Items, "problems", run.Problems, "duration", d.Round(time.Millisecond))
 	if run.Problems > 0 {
 		log.Warn("input rows were rejected or repaired; see `throughline check`", "problems", run.Problems)
@@ -132,21 +135,33 @@ func (p *pipeline) params() metrics.Params {
 	return pr
 }
 
+// saveState keeps the pipeline health in the warehouse for the next start
+// of serve; a failure is logged, not fatal (the next save retries).
+func (p *pipeline) saveState(ctx context.Context) {
+	if err := p.collector.SaveState(context.WithoutCancel(ctx), p.db.DB); err != nil {
+		p.logger.Warn("exporter state not saved; a restart of serve shows it again after the next sync", "err", err)
+	}
+}
+
 // compute rebuilds the metric tables and swaps in the new snapshot.
 func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 	start := p.now()
-	res, err := metrics.Compute(ctx, p.db.DB, p.params())
+	params := p.params()
+	res, err := metrics.Compute(ctx, p.db.DB, params)
 	if err != nil {
 		p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), false)
+		p.saveState(ctx)
 		return nil, err
 	}
-	snap, err := metrics.LoadSnapshot(ctx, p.db.DB, p.now())
+	snap, err := metrics.LoadSnapshot(ctx, p.db.DB, params.Now)
 	if err != nil {
 		p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), false)
+		p.saveState(ctx)
 		return nil, err
 	}
 	p.collector.SetSnapshot(snap)
 	p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), true)
+	p.saveState(ctx)
 	attrs := []any{"duration", res.Duration.Round(time.Millisecond), "items", snap.Items}
 	for _, s := range res.Steps {
 		attrs = append(attrs, "step_"+s.Name, s.Duration.Round(time.Millisecond))

@@ -75,6 +75,12 @@ func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
 
 // serveOn is serve on an open listener (closed when serving stops).
 func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) error {
+	// After a restart /metrics serves what it served before (the last
+	// compute, the pipeline health kept in the warehouse) until the first run.
+	if err := p.collector.Resume(ctx, p.db.DB, p.now()); err != nil {
+		ln.Close()
+		return err
+	}
 	var ready atomic.Bool
 	var wg sync.WaitGroup
 	// One writer at a time: a sync and a compute never overlap.
@@ -173,10 +179,9 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 		}
 	})
 	p.logger.Info("serving", "metrics", "http://"+ln.Addr().String()+"/metrics", "sync", p.cfg.Schedules.Sync, "compute", p.cfg.Schedules.Compute)
+	ready.Store(p.collector.Snapshot() != nil)
 	if initial {
 		wg.Go(func() { runSync(); runCompute() })
-	} else {
-		ready.Store(p.collector.Snapshot() != nil)
 	}
 	c.Start()
 	<-ctx.Done()

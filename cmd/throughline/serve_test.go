@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
 )
@@ -117,4 +119,80 @@ func demoPipeline(t *testing.T, n int) (string, *config.Config, *pipeline) {
 	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
 	p.progress = false
 	return dir, cfg, p
+}
+
+// TestServeRestartKeepsMetrics: /metrics of a restarted serve, before any
+// sync or compute, is /metrics of the one before it, line for line: the
+// last compute's snapshot and the pipeline health (last sync and compute,
+// their durations, the error and request counters) come back from the
+// warehouse.
+func TestServeRestartKeepsMetrics(t *testing.T) {
+	_, cfg, p := demoPipeline(t, 400)
+	scrape := func(base string) string {
+		t.Helper()
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+		}
+		return string(b)
+	}
+	serve := func(p *pipeline, initial bool) (string, func()) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- p.serveOn(ctx, ln, initial) }()
+		base := "http://" + ln.Addr().String()
+		waitFor(t, "ready", 60*time.Second, func() (bool, string) {
+			resp, err := http.Get(base + "/readyz")
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200, resp.Status
+		})
+		return base, func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	}
+	// No scheduled run between the last scrape and the stop.
+	cfg.Schedules.Sync, cfg.Schedules.Compute = "0 0 1 1 *", "0 0 1 1 *"
+	// A failed sync too, so the error counter is not all zeros.
+	p.collector.ObserveSync("demo-csv", time.Now(), time.Second, "error")
+	base, stop := serve(p, true)
+	before := scrape(base)
+	stop()
+	if err := p.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`throughline_sync_errors_total{reason="error",source="demo-csv"} 1`, `throughline_task_success{task="compute"} 1`,
+		"throughline_sync_last_success_timestamp_seconds{", "throughline_items_completed_total{"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("/metrics before the restart lacks %s", want)
+		}
+	}
+
+	db, err := openWarehouse(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	restarted := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
+	restarted.progress = false
+	base, stop = serve(restarted, false)
+	defer stop()
+	if diff := cmp.Diff(strings.Split(before, "\n"), strings.Split(scrape(base), "\n")); diff != "" {
+		t.Errorf("/metrics after the restart, before any sync (-before +after):\n%s", diff)
+	}
 }

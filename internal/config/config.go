@@ -150,17 +150,30 @@ type Forecast struct {
 	Seed   int64 `yaml:"seed"`
 }
 
-// Alerts sets the thresholds of the generated Prometheus alert rules
-// (`throughline dashboards`). Every key is optional; durations are
-// Prometheus durations (30m, 6h, 1d).
+// Alerts sets the _config of the generated Prometheus rules and Grafana
+// dashboards (`throughline dashboards`): the selector of Throughline's
+// series, the thresholds of the alerts, the runbook URL. Every key is
+// optional: an unset one takes the generator's default
+// (dashboards.DefaultConfig). Durations are Prometheus durations (30m, 6h, 1d).
 type Alerts struct {
-	AllocationRatio   float64 `yaml:"allocation_ratio"`    // ThroughlineTeamOverallocated above it (default 1)
-	LoggedUtilization float64 `yaml:"logged_utilization"`  // ThroughlineTeamOverLogged above it (default 1)
-	OnTimeProbability float64 `yaml:"on_time_probability"` // ThroughlineMilestoneAtRisk below it (default 0.5)
-	OverallocatedFor  string  `yaml:"overallocated_for"`   // default 6h
-	WIPOverLimitFor   string  `yaml:"wip_over_limit_for"`  // default 1d
-	SyncFailingFor    string  `yaml:"sync_failing_for"`    // default 30m
-	RunbookBaseURL    string  `yaml:"runbook_base_url"`    // default docs/runbooks (this repository)
+	Selector          string   `yaml:"selector"`            // label matchers of Throughline's series (default job="throughline")
+	InstanceLabels    []string `yaml:"instance_labels"`     // labels that tell installations apart (default job, instance)
+	AllocationRatio   float64  `yaml:"allocation_ratio"`    // ThroughlineTeamOverallocated above it (default 1)
+	OverallocatedFor  string   `yaml:"overallocated_for"`   // default 6h
+	LoggedUtilization float64  `yaml:"logged_utilization"`  // ThroughlineTeamOverLogged above it (default 1)
+	WIPOverLimitFor   string   `yaml:"wip_over_limit_for"`  // default 1d
+	AgingShare        float64  `yaml:"aging_share"`         // ThroughlineWorkAgingPastSLE above it (default 0.25)
+	AgingMinItems     int      `yaml:"aging_min_items"`     // …with at least this many open items and SLE sample (default 5)
+	AgingFor          string   `yaml:"aging_for"`           // default 1d
+	OnTimeProbability float64  `yaml:"on_time_probability"` // ThroughlineMilestoneAtRisk below it (default 0.85, the at_risk status)
+	StalledFor        string   `yaml:"stalled_for"`         // ThroughlineMilestoneStalled (default 1d)
+	SyncFailingFor    string   `yaml:"sync_failing_for"`    // default 30m
+	ExporterDownFor   string   `yaml:"exporter_down_for"`   // ThroughlineExporterDown (default 5m)
+	RateLimitedShare  float64  `yaml:"rate_limited_share"`  // ThroughlineSyncRateLimited above it (default 0.1)
+	KeepFiringFor     string   `yaml:"keep_firing_for"`     // every alert, through an exporter restart (default 10m)
+	PlanningSeverity  string   `yaml:"planning_severity"`   // default warning
+	OperatorSeverity  string   `yaml:"operator_severity"`   // default critical
+	RunbookBaseURL    string   `yaml:"runbook_base_url"`    // default this repository's docs/runbooks on GitHub
 }
 
 // Error is a configuration error; it names the file and, when known, the line.
@@ -282,29 +295,7 @@ func (c *Config) defaults() error {
 	if len(c.Workflow.DiscardedResolutions) == 0 {
 		c.Workflow.DiscardedResolutions = []string{"Won't Do", "Duplicate", "Cannot Reproduce"}
 	}
-	c.Alerts.defaults()
 	return nil
-}
-
-func (a *Alerts) defaults() {
-	if a.AllocationRatio == 0 {
-		a.AllocationRatio = 1
-	}
-	if a.LoggedUtilization == 0 {
-		a.LoggedUtilization = 1
-	}
-	if a.OnTimeProbability == 0 {
-		a.OnTimeProbability = 0.5
-	}
-	if a.OverallocatedFor == "" {
-		a.OverallocatedFor = "6h"
-	}
-	if a.WIPOverLimitFor == "" {
-		a.WIPOverLimitFor = "1d"
-	}
-	if a.SyncFailingFor == "" {
-		a.SyncFailingFor = "30m"
-	}
 }
 
 var memoryLimit = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$`)
@@ -394,16 +385,34 @@ func (c *Config) validate() error {
 	if c.Metrics.Forecast.Trials < 100 || c.Metrics.Forecast.Trials > 1_000_000 {
 		add(0, "metrics.forecast.trials %d: want 100..1000000", c.Metrics.Forecast.Trials)
 	}
-	if c.Alerts.AllocationRatio < 0 || c.Alerts.LoggedUtilization < 0 {
+	a := c.Alerts
+	if a.AllocationRatio < 0 || a.LoggedUtilization < 0 {
 		add(0, "alerts.allocation_ratio and alerts.logged_utilization must be positive (1 = 100 %% of capacity)")
 	}
-	if c.Alerts.OnTimeProbability < 0 || c.Alerts.OnTimeProbability > 1 {
-		add(0, "alerts.on_time_probability %v: want a share in 0..1 (0.5 = 50 %%)", c.Alerts.OnTimeProbability)
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"on_time_probability", a.OnTimeProbability}, {"aging_share", a.AgingShare}, {"rate_limited_share", a.RateLimitedShare}} {
+		if f.v < 0 || f.v > 1 {
+			add(0, "alerts.%s %v: want a share in 0..1 (0.5 = 50 %%)", f.key, f.v)
+		}
 	}
-	for _, d := range [][2]string{{"overallocated_for", c.Alerts.OverallocatedFor},
-		{"wip_over_limit_for", c.Alerts.WIPOverLimitFor}, {"sync_failing_for", c.Alerts.SyncFailingFor}} {
+	if a.AgingMinItems < 0 {
+		add(0, "alerts.aging_min_items %d: want a positive number of items", a.AgingMinItems)
+	}
+	for _, d := range [][2]string{{"overallocated_for", a.OverallocatedFor}, {"wip_over_limit_for", a.WIPOverLimitFor},
+		{"aging_for", a.AgingFor}, {"stalled_for", a.StalledFor}, {"sync_failing_for", a.SyncFailingFor},
+		{"exporter_down_for", a.ExporterDownFor}, {"keep_firing_for", a.KeepFiringFor}} {
+		if d[1] == "" {
+			continue
+		}
 		if _, err := model.ParseDuration(d[1]); err != nil {
 			add(0, "alerts.%s %q: want a Prometheus duration like 30m, 6h or 1d", d[0], d[1])
+		}
+	}
+	for _, l := range a.InstanceLabels {
+		if !labelName.MatchString(l) {
+			add(0, "alerts.instance_labels: %q is not a Prometheus label name", l)
 		}
 	}
 	if len(errs) > 0 {
@@ -412,7 +421,10 @@ func (c *Config) validate() error {
 	return nil
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
 
 // Source kinds and the keys each accepts besides name and kind.
 var sourceKeys = map[string][]string{

@@ -1,9 +1,75 @@
--- Event counters over all history (the *_total metrics): a reopen never decrements.
+-- Event counters (the *_total metrics and the cycle-time histogram): a
+-- ledger, counter_events, that only grows. Each compute counts the events of
+-- an item that the ledger does not hold yet, with the item's labels now, so a
+-- counter never goes down when history is rewritten (discard, delete, move,
+-- reopen) and a label set keeps what it counted.
+--
+-- Per item, what its history holds now: 1 creation, its todo -> started
+-- transitions, its entries into done (none while it is discarded), its
+-- transitions out of done, and 1 discard while it is discarded. Per kind, the
+-- events beyond what was counted are new: the latest ones are added.
+CREATE OR REPLACE TEMP TABLE ctr_counted AS
+SELECT item_id,
+    count(*) FILTER (WHERE event = 'created') AS created,
+    count(*) FILTER (WHERE event = 'started') AS started,
+    count(*) FILTER (WHERE event = 'completed') AS completed,
+    count(*) FILTER (WHERE event = 'reopened') AS reopened,
+    count(*) FILTER (WHERE event = 'discarded') AS discarded
+FROM counter_events GROUP BY item_id;
+
+CREATE OR REPLACE TEMP TABLE ctr_due AS
+SELECT * FROM (
+    SELECT fi.n, f.item_id, f.team, coalesce(f.project, '') AS project, f.work_class, coalesce(f.item_type, '') AS item_type,
+        f.created_at, f.finished_at,
+        greatest(1 - coalesce(c.created, 0), 0) AS created,
+        greatest(f.starts - coalesce(c.started, 0), 0) AS started,
+        greatest(CASE WHEN f.discarded THEN 0 ELSE f.done_entries END - coalesce(c.completed, 0), 0) AS completed,
+        greatest(f.reopen_count - coalesce(c.reopened, 0), 0) AS reopened,
+        greatest(CASE WHEN f.discarded THEN 1 ELSE 0 END - coalesce(c.discarded, 0), 0) AS discarded
+    FROM item_flow f
+    JOIN flow_items fi ON fi.item_id = f.item_id
+    LEFT JOIN ctr_counted c ON c.item_id = f.item_id
+)
+WHERE created + started + completed + reopened + discarded > 0;
+
+INSERT INTO counter_events
+WITH ev AS (
+    -- The transitions of the items with new events, by kind (the rules of
+    -- item_flow's starts, done_entries and reopen_count), and for a
+    -- completion its cycle time then: from the start in effect (the last
+    -- todo -> started after the last reset before it), as item_flow has it
+    -- for the last completion.
+    SELECT i.n, i.seq, i.start_at,
+        CASE WHEN i.f = 1 AND i.t = 2 THEN 'started'
+             WHEN i.t = 3 AND i.f <> 3 THEN 'completed'
+             WHEN i.f = 3 AND i.t IN (1, 2) THEN 'reopened' END AS event,
+        CASE WHEN i.t = 3 AND i.f <> 3
+              AND max(CASE WHEN i.f = 1 AND i.t = 2 THEN i.seq END) OVER w > coalesce(max(CASE WHEN i.t = 1 AND i.f IN (2, 3) THEN i.seq END) OVER w, -1)
+             THEN CAST(trunc(i.e0 - last_value(CASE WHEN i.f = 1 AND i.t = 2 THEN i.e0 END IGNORE NULLS) OVER w) AS BIGINT) END AS cycle_seconds
+    FROM flow_intervals i
+    WHERE i.live AND i.n IN (SELECT n FROM ctr_due)
+    WINDOW w AS (PARTITION BY i.n ORDER BY i.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY n, event ORDER BY seq DESC) AS rk
+    FROM ev WHERE event IS NOT NULL
+)
+SELECT d.item_id, r.event, r.start_at, (SELECT now_ts FROM params), d.team, d.project, d.work_class, d.item_type, r.cycle_seconds
+FROM ranked r JOIN ctr_due d ON d.n = r.n
+WHERE r.rk <= CASE r.event WHEN 'started' THEN d.started WHEN 'completed' THEN d.completed ELSE d.reopened END
+UNION ALL
+SELECT item_id, 'created', created_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
+FROM ctr_due WHERE created > 0
+UNION ALL
+SELECT item_id, 'discarded', finished_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
+FROM ctr_due WHERE discarded > 0;
+
 DELETE FROM flow_counters;
 INSERT INTO flow_counters
-SELECT team, coalesce(project, ''), work_class, coalesce(item_type, ''),
-    count(*), sum(starts),
-    sum(CASE WHEN discarded THEN 0 ELSE done_entries END),
-    sum(reopen_count), count(*) FILTER (WHERE discarded)
-FROM item_flow
+SELECT team, project, work_class, item_type,
+    count(*) FILTER (WHERE event = 'created'),
+    count(*) FILTER (WHERE event = 'started'),
+    count(*) FILTER (WHERE event = 'completed'),
+    count(*) FILTER (WHERE event = 'reopened'),
+    count(*) FILTER (WHERE event = 'discarded')
+FROM counter_events
 GROUP BY ALL ORDER BY ALL;

@@ -182,3 +182,27 @@ SELECT week_start, team, work_class, items,
 FROM j
 WINDOW w AS (PARTITION BY week_start, team)
 ORDER BY 1, 2, 3;
+
+-- Rolling week: the next 5 working days from today (today included when it
+-- is one), with the overdue work planned on today. Capacity per working day
+-- is a fifth of that week's capacity. On any weekday the same evenly spread
+-- plan gives the same ratio: no fall through the week, no jump on Monday.
+DELETE FROM allocation_daily WHERE day = (SELECT today FROM params);
+INSERT INTO allocation_daily
+WITH days AS (
+    SELECT day FROM cap_cal WHERE idx <= 5
+), cap AS (
+    SELECT team_id AS team, week_start, sum(hours) / 5.0 AS per_day FROM capacity GROUP BY ALL
+), cap5 AS (
+    SELECT t.name AS team, coalesce(sum(c.per_day), 0) AS hours
+    FROM cfg_teams t CROSS JOIN days d
+    LEFT JOIN cap c ON c.team = t.name AND c.week_start = CAST(date_trunc('week', d.day) AS DATE)
+    GROUP BY t.name
+), plan AS (
+    SELECT team, sum(hours) AS hours FROM cap_plan_days
+    WHERE day <= (SELECT max(day) FROM days) GROUP BY team
+)
+SELECT (SELECT today FROM params), c.team, c.hours, coalesce(p.hours, 0),
+    CASE WHEN c.hours > 0 THEN coalesce(p.hours, 0) / c.hours END
+FROM cap5 c LEFT JOIN plan p ON p.team = c.team
+ORDER BY 2;
