@@ -182,7 +182,7 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 	}
 	err = each(`SELECT f.team, f.work_class, coalesce(m.stage_class, 'active'), count(*)
 		FROM item_flow f JOIN work_items w USING (item_id)
-		LEFT JOIN status_map m ON m.source_id = w.source_id AND m.status = w.status
+		LEFT JOIN status_map m ON m.source_id = w.source_id AND m.status = w.status AND m.category IS NOT DISTINCT FROM w.status_category
 		WHERE f.stage = 'started' GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
 		var w WIP
 		err := r.Scan(&w.Team, &w.WorkClass, &w.Stage, &w.Items)

@@ -149,6 +149,9 @@ type stage struct {
 	// persons are columns holding account ids (<source>:<user>) to map to
 	// person ids through person_accounts.
 	persons []string
+	// fresh: the table holds none of the rows' keys (a snapshot cleared
+	// the source), so a fill skips deleting them.
+	fresh bool
 }
 
 func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
@@ -164,6 +167,11 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 		b.People = append(slices.Clip(b.People), people...)
+	}
+	if b.Snapshot {
+		if err := clearSource(ctx, c, source); err != nil {
+			return err
+		}
 	}
 	src := quote(source)
 
@@ -181,7 +189,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.TimeOff) > 0 {
 		s := stage{table: "time_off", key: []string{"person_id", "day"}, persons: []string{"person_id"}}
 		for _, t := range b.TimeOff {
-			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours})
+			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours, source})
 		}
 		stages = append(stages, s)
 	}
@@ -222,6 +230,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 				nullif(team, '') AS team_override, nullif(work_class, '') AS work_class_override, false AS deleted
 				FROM temp.main.bulk_items`
 			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
+			s.fresh = b.Snapshot
 		}
 		stages = append(stages, s)
 	}
@@ -237,19 +246,21 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 					from = ingest.UnknownStatus
 				}
 				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(from), str(to), nil, nil,
-					str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
+					str(t.FromCategory), str(t.ToCategory), id(source, t.Author), str(t.Approx)})
 			}
 		}
 		if bulk {
 			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at,
 				CASE WHEN seq > 0 THEN coalesce(nullif(from_status, ''), '` + ingest.UnknownStatus + `') END AS from_status,
 				coalesce(nullif(to_status, ''), '` + ingest.UnknownStatus + `') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
-				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id
+				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id,
+				NULL::VARCHAR AS approximated_from
 				FROM temp.main.bulk_transitions`
 			// The transitions are the whole histories of the batch's items;
 			// they name no author.
 			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
 			s.persons = nil
+			s.fresh = b.Snapshot
 		}
 		stages = append(stages, s)
 	}
@@ -259,6 +270,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			s.fill = `SELECT ` + src + ` || ':' || id AS worklog_id, ` + src + ` || ':' || key AS item_id, ` + sqlID(src, "person") +
 				` AS person_id, started_at, seconds FROM temp.main.bulk_worklogs`
 			s.fillKeys = `SELECT ` + src + ` || ':' || id FROM temp.main.bulk_worklogs`
+			s.fresh = b.Snapshot
 		}
 		var deleted []driver.Value
 		for _, w := range b.Worklogs {
@@ -336,6 +348,11 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if err := commitMilestones(ctx, c, source, b.Milestones, now); err != nil {
 		return err
 	}
+	if b.Snapshot {
+		if err := keepMilestones(ctx, c, source, b.Milestones); err != nil {
+			return err
+		}
+	}
 	if b.Live != nil {
 		if err := reconcile(ctx, c, source, b.Live.Keys); err != nil {
 			return err
@@ -349,14 +366,18 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		rows := make([][]driver.Value, 0, len(b.Problems))
 		for _, p := range b.Problems {
-			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now})
+			action := p.Action
+			if action == "" {
+				action = ingest.ProblemRepaired
+			}
+			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now, action})
 		}
 		if err := appendRows(c, false, "ingest_problems", rows); err != nil {
 			return err
 		}
 	}
 	if bulk {
-		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?
+		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?, action
 			FROM temp.main.bulk_problems ORDER BY file, line`, source, now)
 		if err != nil {
 			return fmt.Errorf("store the bulk problems: %w", err)
@@ -404,10 +425,17 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 		del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT DISTINCT %[2]s FROM temp.main.%[3]s)", s.table, s.replaceBy, tmp)
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT %s FROM %s", s.table, cols, from)
 	} else {
+		staged := "temp.main." + tmp
+		for _, k := range s.key {
+			if slices.Contains(s.persons, k) {
+				// The stored rows hold person ids: compare keys after mapping.
+				staged = fmt.Sprintf("(SELECT %s FROM %s)", cols, from)
+			}
+		}
 		if len(s.key) == 1 {
-			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM temp.main.%[3]s)", s.table, keys, tmp)
+			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)", s.table, keys, staged)
 		} else {
-			del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM temp.main.%s)", s.table, keys, keys, tmp)
+			del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM %s)", s.table, keys, keys, staged)
 		}
 		tkeys := "t." + strings.Join(s.key, ", t.")
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT * EXCLUDE (rn) FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY t.rowid DESC) AS rn FROM %s) WHERE rn = 1",
@@ -461,7 +489,7 @@ func upsertFill(ctx context.Context, c *sql.Conn, s stage) error {
 	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main."+s.table+")").Scan(&stored); err != nil {
 		return fmt.Errorf("replace %s rows: %w", s.table, err)
 	}
-	if stored { // a first import has nothing to replace
+	if stored && !s.fresh { // a first import has nothing to replace
 		col := s.replaceBy
 		if col == "" {
 			col = s.key[0]
@@ -583,6 +611,65 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 	} {
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store due changes: %w", err)
+		}
+	}
+	return nil
+}
+
+// clearSource removes what source stored (see ingest.Batch.Snapshot):
+// its items with their histories, worklogs and sprint memberships, raw
+// payloads, projects, sprints, time off, people's accounts (and people left
+// without any), and input problems. Milestones are swept by keepMilestones.
+func clearSource(ctx context.Context, c *sql.Conn, source string) error {
+	items := `(SELECT item_id FROM main.work_items WHERE source_id = $1)`
+	for _, q := range []struct{ what, sql string }{
+		{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
+		{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
+		{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items},
+		{"items", `DELETE FROM main.work_items WHERE source_id = $1`},
+		{"raw payloads", `DELETE FROM main.raw_payloads WHERE source_id = $1`},
+		{"projects", `DELETE FROM main.projects WHERE source_id = $1`},
+		{"sprints", `DELETE FROM main.sprints WHERE source_id = $1`},
+		// Rows stored before time_off had a source: those of its people.
+		{"time off", `DELETE FROM main.time_off WHERE source_id = $1
+			OR (source_id IS NULL AND person_id IN (SELECT person_id FROM main.person_accounts WHERE source_id = $1))`},
+		{"people", `CREATE OR REPLACE TEMP TABLE cleared_people AS SELECT DISTINCT person_id FROM main.person_accounts WHERE source_id = $1`},
+		{"accounts", `DELETE FROM main.person_accounts WHERE source_id = $1`},
+		{"people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.cleared_people)
+			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
+		{"problems", `DELETE FROM main.ingest_problems WHERE source_id = $1`},
+	} {
+		var args []any
+		if strings.Contains(q.sql, "$1") {
+			args = []any{source}
+		}
+		if _, err := c.ExecContext(ctx, q.sql, args...); err != nil {
+			return fmt.Errorf("replace what %s stored: %s: %w", source, q.what, err)
+		}
+	}
+	return nil
+}
+
+// keepMilestones removes the milestones of source that a snapshot did not
+// send, with their due-date history.
+func keepMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone) error {
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE kept_milestones (k VARCHAR)"); err != nil {
+		return fmt.Errorf("sweep milestones: %w", err)
+	}
+	rows := make([][]driver.Value, len(ms))
+	for i, m := range ms {
+		rows[i] = []driver.Value{milestoneID(source, m)}
+	}
+	if err := appendRows(c, true, "kept_milestones", rows); err != nil {
+		return fmt.Errorf("sweep milestones: %w", err)
+	}
+	gone := `(SELECT milestone_id FROM main.milestones WHERE source_id = $1 AND milestone_id NOT IN (SELECT k FROM temp.main.kept_milestones))`
+	for _, q := range []string{
+		`DELETE FROM main.milestone_due_changes WHERE milestone_id IN ` + gone,
+		`DELETE FROM main.milestones WHERE milestone_id IN ` + gone,
+	} {
+		if _, err := c.ExecContext(ctx, q, source); err != nil {
+			return fmt.Errorf("sweep milestones: %w", err)
 		}
 	}
 	return nil

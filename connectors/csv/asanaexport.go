@@ -156,13 +156,13 @@ func parseAsanaExport(file string, r io.Reader, opt parseOptions) (ingest.Batch,
 			case n == 1:
 				it.Parent = cands[0]
 			case n == 0:
-				probs.add(row.line, row.parentCol, it.Key, "parent task %q is not in this file; parent left empty", clip(row.parentName))
+				probs.repair(row.line, row.parentCol, it.Key, "parent task %q is not in this file; parent left empty", clip(row.parentName))
 			default:
 				list := strings.Join(cands, ", ")
 				if n > len(cands) {
 					list += ", …"
 				}
-				probs.add(row.line, row.parentCol, it.Key, "parent task %q is ambiguous: %d tasks have that name (%s); parent left empty",
+				probs.repair(row.line, row.parentCol, it.Key, "parent task %q is ambiguous: %d tasks have that name (%s); parent left empty",
 					clip(row.parentName), n, list)
 			}
 		}
@@ -185,20 +185,20 @@ func parseAsanaRow(h exportHeader, rec []string, line int, loc *time.Location, e
 	probs.fieldCount(line, id, len(rec), len(h.names))
 	switch {
 	case id == "":
-		probs.add(line, idCol, "", "missing task id; row dropped")
+		probs.reject(line, idCol, "", "missing task id; row dropped")
 		return asanaRow{}, false
 	case excelNumber.MatchString(id):
-		probs.add(line, idCol, "", "spreadsheet re-save destroyed the task id (%q); row dropped: export again from Asana", clip(id))
+		probs.reject(line, idCol, "", "spreadsheet re-save destroyed the task id (%q); row dropped: export again from Asana", clip(id))
 		return asanaRow{}, false
 	}
 	createdS, createdCol := h.cell(rec, "created at")
 	if createdS == "" {
-		probs.add(line, createdCol, id, "missing created date; row dropped")
+		probs.reject(line, createdCol, id, "missing created date; row dropped")
 		return asanaRow{}, false
 	}
 	created, err := parseAsanaTime(createdS, loc)
 	if err != nil {
-		probs.add(line, createdCol, id, "bad date %q: %v; row dropped", clip(createdS), err)
+		probs.reject(line, createdCol, id, "bad date %q: %v; row dropped", clip(createdS), err)
 		return asanaRow{}, false
 	}
 	row := asanaRow{line: line, raw: h.raw(rec)}
@@ -215,7 +215,7 @@ func parseAsanaRow(h exportHeader, rec []string, line int, loc *time.Location, e
 		}
 		t, err := parseAsanaTime(v, loc)
 		if err != nil {
-			probs.add(line, col, id, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, id, "bad date %q: %v; value dropped", clip(v), err)
 			return time.Time{}
 		}
 		return t
@@ -228,7 +228,7 @@ func parseAsanaRow(h exportHeader, rec []string, line int, loc *time.Location, e
 	}
 	if v, col := h.cell(rec, "due date"); v != "" {
 		if t, err := parseAsanaTime(v, time.UTC); err != nil {
-			probs.add(line, col, id, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, id, "bad date %q: %v; value dropped", clip(v), err)
 		} else {
 			it.DueDate = dateUTC(t.Date())
 		}
@@ -257,9 +257,9 @@ func parseAsanaRow(h exportHeader, rec []string, line int, loc *time.Location, e
 		f, err := parseNumber(v)
 		switch {
 		case err != nil:
-			probs.add(line, col, id, "bad estimate %q: want minutes; value dropped", clip(v))
+			probs.repair(line, col, id, "bad estimate %q: want minutes; value dropped", clip(v))
 		case f < 0 || f > 1e9:
-			probs.add(line, col, id, "bad estimate %q: out of range; value dropped", clip(v))
+			probs.repair(line, col, id, "bad estimate %q: out of range; value dropped", clip(v))
 		default:
 			s := int64(math.Round(f * 60))
 			it.EstimateSeconds = &s
@@ -281,7 +281,7 @@ func asanaTransitions(h exportHeader, row *asanaRow, probs *rowProblems) []inges
 	at, moved := notBefore(row.completed, it.CreatedAt)
 	if moved {
 		_, col := h.cell(nil, "completed at")
-		probs.add(row.line, col, it.Key, "date is before Created At; completion placed at Created At")
+		probs.repair(row.line, col, it.Key, "date is before Created At; completion placed at Created At")
 	}
 	return append(out, ingest.Transition{
 		ItemKey:    it.Key,

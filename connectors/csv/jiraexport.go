@@ -163,7 +163,7 @@ func parseJiraExport(file string, r io.Reader, opt parseOptions) (ingest.Batch, 
 			}
 		}
 		if it.Parent == it.Key {
-			probs.add(row.line, row.parentCol, it.Key, "issue is its own parent; parent dropped")
+			probs.repair(row.line, row.parentCol, it.Key, "issue is its own parent; parent dropped")
 			it.Parent = ""
 		}
 		projects.add(it.Project, row.projectName)
@@ -194,17 +194,17 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 	key, keyCol := h.cell(rec, "issue key")
 	probs.fieldCount(line, key, len(rec), len(h.names))
 	if key == "" {
-		probs.add(line, keyCol, "", "missing issue key; row dropped")
+		probs.reject(line, keyCol, "", "missing issue key; row dropped")
 		return jiraRow{}, false
 	}
 	createdS, createdCol := h.cell(rec, "created")
 	if createdS == "" {
-		probs.add(line, createdCol, key, "missing created date; row dropped")
+		probs.reject(line, createdCol, key, "missing created date; row dropped")
 		return jiraRow{}, false
 	}
 	created, err := parseJiraTime(createdS, loc)
 	if err != nil {
-		probs.add(line, createdCol, key, "bad date %q: %v; row dropped", clip(createdS), err)
+		probs.reject(line, createdCol, key, "bad date %q: %v; row dropped", clip(createdS), err)
 		return jiraRow{}, false
 	}
 
@@ -232,7 +232,7 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 		}
 		t, err := parseJiraTime(v, loc)
 		if err != nil {
-			probs.add(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
 			return time.Time{}
 		}
 		return t
@@ -243,7 +243,7 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 
 	if v, col := h.cell(rec, "due date"); v != "" {
 		if d, err := parseJiraDate(v); err != nil {
-			probs.add(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
 		} else {
 			it.DueDate = d
 		}
@@ -253,12 +253,12 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 			s := int64(n)
 			it.EstimateSeconds = &s
 		} else {
-			probs.add(line, col, key, "bad estimate %q: want whole seconds; value dropped", clip(v))
+			probs.repair(line, col, key, "bad estimate %q: want whole seconds; value dropped", clip(v))
 		}
 	}
 	if v, col := h.firstNonEmpty(rec, "custom field (story points)", "custom field (story point estimate)"); v != "" {
 		if f, err := parseNumber(v); err != nil {
-			probs.add(line, col, key, "bad story points %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad story points %q: %v; value dropped", clip(v), err)
 		} else {
 			it.StoryPoints = &f
 		}
@@ -270,7 +270,7 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 		if c, ok := jiraCategories[strings.ToLower(v)]; ok {
 			it.StatusCategory = c
 		} else {
-			probs.add(line, col, key, "unknown status category %q; category dropped", clip(v))
+			probs.repair(line, col, key, "unknown status category %q; category dropped", clip(v))
 		}
 	}
 	if it.StatusCategory == "" && !it.ResolvedAt.IsZero() {
@@ -361,7 +361,7 @@ func jiraTransitions(h exportHeader, it *ingest.Item, author string, catChanged 
 	at, moved := notBefore(at, it.CreatedAt)
 	if moved {
 		_, col := h.cell(nil, atCol)
-		probs.add(line, col, it.Key, "date is before Created; status change placed at Created")
+		probs.repair(line, col, it.Key, "date is before Created; status change placed at Created")
 	}
 	return []ingest.Transition{create, {
 		ItemKey:      it.Key,
@@ -382,17 +382,17 @@ func parseJiraWorklogs(h exportHeader, rec []string, line int, key string, loc *
 	for _, c := range h.cells(rec, "log work") {
 		started, author, secs, ok := splitJiraWorklog(c.value)
 		if !ok {
-			probs.add(line, c.column, key, "log work %q is not comment;started;author;seconds; worklog dropped", clip(c.value))
+			probs.reject(line, c.column, key, "log work %q is not comment;started;author;seconds; worklog dropped", clip(c.value))
 			continue
 		}
 		t, err := parseJiraTime(started, loc)
 		if err != nil {
-			probs.add(line, c.column, key, "log work: bad date %q: %v; worklog dropped", clip(started), err)
+			probs.reject(line, c.column, key, "log work: bad date %q: %v; worklog dropped", clip(started), err)
 			continue
 		}
 		n, ok := atoiDigits(secs, 12)
 		if !ok {
-			probs.add(line, c.column, key, "log work: bad seconds %q; worklog dropped", clip(secs))
+			probs.reject(line, c.column, key, "log work: bad seconds %q; worklog dropped", clip(secs))
 			continue
 		}
 		tuple := t.UTC().Format(time.RFC3339) + "#" + author

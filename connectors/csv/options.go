@@ -72,6 +72,7 @@ func (s *exportSheet) next() (rec []string, line int, prob *ingest.Problem, err 
 				File:   s.file,
 				Line:   max(pe.StartLine, 1),
 				Reason: fmt.Sprintf("not valid CSV (line %d, byte %d): %v", pe.Line, pe.Column, pe.Err),
+				Action: ingest.ProblemRejected,
 			}, nil
 		}
 		if errors.Is(err, io.EOF) {
@@ -253,14 +254,30 @@ type rowProblems struct {
 	list []ingest.Problem
 }
 
-func (p *rowProblems) add(line int, column, key, format string, args ...any) {
+func (p *rowProblems) add(action string, line int, column, key, format string, args ...any) {
 	p.list = append(p.list, ingest.Problem{
 		File:   p.file,
 		Line:   line,
 		Column: column,
 		Key:    key,
 		Reason: fmt.Sprintf(format, args...),
+		Action: action,
 	})
+}
+
+// reject records a row (or record) that was not stored.
+func (p *rowProblems) reject(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemRejected, line, column, key, format, args...)
+}
+
+// repair records a value that was dropped or corrected.
+func (p *rowProblems) repair(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemRepaired, line, column, key, format, args...)
+}
+
+// note records something stored as read that the user should check.
+func (p *rowProblems) note(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemNote, line, column, key, format, args...)
 }
 
 // sorted returns the problems in line order (stable).
@@ -272,7 +289,7 @@ func (p *rowProblems) sorted() []ingest.Problem {
 // fieldCount records a Problem when a row's width differs from the header's.
 func (p *rowProblems) fieldCount(line int, key string, got, want int) {
 	if got != want {
-		p.add(line, "", key, "row has %d fields, the header has %d; read by position", got, want)
+		p.note(line, "", key, "row has %d fields, the header has %d; read by position", got, want)
 	}
 }
 
@@ -310,9 +327,9 @@ func dedupe(rows []keyedRow, column string, probs *rowProblems) []int {
 		}
 		w := rows[win[r.key]]
 		if w.updated.IsZero() {
-			probs.add(r.line, column, r.key, "duplicate key, kept the later row (line %d)", w.line)
+			probs.reject(r.line, column, r.key, "duplicate key, kept the later row (line %d)", w.line)
 		} else {
-			probs.add(r.line, column, r.key, "duplicate key, kept the row updated at %s (line %d)",
+			probs.reject(r.line, column, r.key, "duplicate key, kept the row updated at %s (line %d)",
 				w.updated.Format(time.RFC3339), w.line)
 		}
 	}

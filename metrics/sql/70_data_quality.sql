@@ -13,7 +13,7 @@ WITH checks AS (
     UNION ALL
     SELECT DISTINCT w.source_id, 'unmapped_status', w.key
     FROM status_changes s JOIN work_items w USING (item_id)
-    JOIN status_map m ON m.source_id = w.source_id AND m.status = s.to_status
+    JOIN status_map m ON m.source_id = w.source_id AND m.status = s.to_status AND m.category IS NOT DISTINCT FROM s.to_category
     WHERE m.mapped_by = 'unmapped' AND NOT w.deleted
     UNION ALL
     SELECT DISTINCT w.source_id, 'unknown_status', w.key
