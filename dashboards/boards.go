@@ -186,6 +186,13 @@ func teamFlow() *dashboard.DashboardBuilder {
 			legend: "{{team}} " + pName(p),
 		})
 	}
+	var leadPercentiles []q
+	for _, p := range quantiles {
+		leadPercentiles = append(leadPercentiles, q{
+			expr:   "max by (team) (" + sel(withQuantile(metrics.LeadTimeWindow), byTeam, noTeamAll, classAll, `quantile="`+p+`"`) + ")",
+			legend: "{{team}} " + pName(p),
+		})
+	}
 	buckets := metrics.Def{Name: metrics.CycleTime.Name + "_bucket", Labels: metrics.CycleTime.Labels}
 	histogram := barGauge("Cycle-time distribution, all completions",
 		"Completed items by cycle-time bucket (1, 2, 3, 5, 8, 13, 21, 34, 55, 89 days), over all history.",
@@ -249,6 +256,9 @@ func teamFlow() *dashboard.DashboardBuilder {
 			unitRatio, 12, 5,
 			q{expr: "max by (team) (" + sel(metrics.SLEAttainment, byTeam, noTeamAll, classAll) + ")", legend: "{{team}}"}).
 			Thresholds(steps("red", 0.7, "orange", 0.85, "green")).Min(0).Max(1)).
+		WithPanel(timeSeries("Lead-time percentiles (trailing window)",
+			"Nearest-rank P50, P70, P85 and P95 of lead time (created to finished) over items finished in the trailing window, all work classes. Exact in every source: the delivery-time view of sources without a status history (CSV exports), where cycle time is missing.",
+			unitSeconds, 24, 8, leadPercentiles...)).
 		WithRow(dashboard.NewRowBuilder("Work in progress")).
 		WithPanel(timeSeries("WIP vs limit",
 			"Items in a started stage now (active and wait), and the team's WIP limit (dashed).",

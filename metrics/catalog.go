@@ -37,6 +37,7 @@ var (
 
 	CycleTime       = Def{Name: "cycle_time_seconds", Kind: "histogram", Labels: []string{"team", "work_class"}, Help: "Cycle time (finish minus start) of all completed items; buckets 1,2,3,5,8,13,21,34,55,89 days." + lastCompute}
 	CycleTimeWindow = Def{Name: "cycle_time_window_seconds", Kind: "summary", Labels: []string{"team", "work_class"}, Help: "Nearest-rank cycle-time percentiles over items finished in the trailing window; team or work_class * aggregates all." + lastCompute}
+	LeadTimeWindow  = Def{Name: "lead_time_window_seconds", Kind: "summary", Labels: []string{"team", "work_class"}, Help: "Nearest-rank lead-time percentiles (created to finished; exact in every source, exports included) over items finished in the trailing window; team or work_class * aggregates all." + lastCompute}
 	SLE             = Def{Name: "sle_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "work_class"}, Help: "Service-level expectation: configured sle_days, else the window P85 of flow days." + lastCompute}
 	SLEAttainment   = Def{Name: "sle_attainment_ratio", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "work_class"}, Help: "Share of window items whose flow days are within the SLE." + lastCompute}
 	WIPItems        = Def{Name: "wip_items", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"team", "work_class", "workflow_stage"}, Help: "Items in a started stage now, by stage class (active or wait)." + lastCompute}
@@ -74,7 +75,7 @@ var (
 // Catalog lists every metric the exporter serves.
 var Catalog = []Def{
 	ItemsCreated, ItemsStarted, ItemsCompleted, ItemsReopened, ItemsDiscarded,
-	CycleTime, CycleTimeWindow, SLE, SLEAttainment, WIPItems, WIPLimit, WIPAge, WIPOverSLE, FlowEfficiency, DataQuality,
+	CycleTime, CycleTimeWindow, LeadTimeWindow, SLE, SLEAttainment, WIPItems, WIPLimit, WIPAge, WIPOverSLE, FlowEfficiency, DataQuality,
 	MilestoneDue, MilestoneBaselineDue, MilestoneForecast, MilestoneOnTime, MilestoneRemaining, MilestoneSlip, MilestoneStatus,
 	CapacitySeconds, PlannedLoad, AllocationRatio, LoggedUtilization, ProjectCapacityAvailable,
 	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,

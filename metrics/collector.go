@@ -179,6 +179,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(SLE, q.SLESeconds, q.Team, q.WorkClass)
 		gauge(SLEAttainment, q.SLEAttainment, q.Team, q.WorkClass)
 	}
+	for _, l := range s.Lead {
+		ch <- prometheus.MustNewConstSummary(LeadTimeWindow.Desc(), uint64(l.Items), l.SumSeconds, l.Quantiles, l.Team, l.WorkClass)
+	}
 	for _, w := range s.WIP {
 		gauge(WIPItems, w.Items, w.Team, w.WorkClass, w.Stage)
 	}

@@ -60,13 +60,39 @@ throughline_cycle_time_seconds_bucket{team="web",work_class="project",le="7.6896
 throughline_cycle_time_seconds_bucket{team="web",work_class="project",le="+Inf"} 5
 throughline_cycle_time_seconds_sum{team="web",work_class="project"} 799200
 throughline_cycle_time_seconds_count{team="web",work_class="project"} 5
+# HELP throughline_lead_time_window_seconds Nearest-rank lead-time percentiles (created to finished; exact in every source, exports included) over items finished in the trailing window; team or work_class * aggregates all. Values reflect the last successful compute.
+# TYPE throughline_lead_time_window_seconds summary
+throughline_lead_time_window_seconds{team="web",work_class="project",quantile="0.5"} 345600
+throughline_lead_time_window_seconds{team="web",work_class="project",quantile="0.7"} 518400
+throughline_lead_time_window_seconds{team="web",work_class="project",quantile="0.85"} 691200
+throughline_lead_time_window_seconds{team="web",work_class="project",quantile="0.95"} 691200
+throughline_lead_time_window_seconds_sum{team="web",work_class="project"} 2.3238e+06
+throughline_lead_time_window_seconds_count{team="web",work_class="project"} 6
+throughline_lead_time_window_seconds{team="web",work_class="*",quantile="0.5"} 345600
+throughline_lead_time_window_seconds{team="web",work_class="*",quantile="0.7"} 518400
+throughline_lead_time_window_seconds{team="web",work_class="*",quantile="0.85"} 691200
+throughline_lead_time_window_seconds{team="web",work_class="*",quantile="0.95"} 691200
+throughline_lead_time_window_seconds_sum{team="web",work_class="*"} 2.3238e+06
+throughline_lead_time_window_seconds_count{team="web",work_class="*"} 6
+throughline_lead_time_window_seconds{team="*",work_class="project",quantile="0.5"} 345600
+throughline_lead_time_window_seconds{team="*",work_class="project",quantile="0.7"} 518400
+throughline_lead_time_window_seconds{team="*",work_class="project",quantile="0.85"} 691200
+throughline_lead_time_window_seconds{team="*",work_class="project",quantile="0.95"} 691200
+throughline_lead_time_window_seconds_sum{team="*",work_class="project"} 2.3238e+06
+throughline_lead_time_window_seconds_count{team="*",work_class="project"} 6
+throughline_lead_time_window_seconds{team="*",work_class="*",quantile="0.5"} 345600
+throughline_lead_time_window_seconds{team="*",work_class="*",quantile="0.7"} 518400
+throughline_lead_time_window_seconds{team="*",work_class="*",quantile="0.85"} 691200
+throughline_lead_time_window_seconds{team="*",work_class="*",quantile="0.95"} 691200
+throughline_lead_time_window_seconds_sum{team="*",work_class="*"} 2.3238e+06
+throughline_lead_time_window_seconds_count{team="*",work_class="*"} 6
 # HELP throughline_up 1 if the last sync of the source succeeded, else 0.
 # TYPE throughline_up gauge
 throughline_up{source="t"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"throughline_items_completed_total", "throughline_wip_items", "throughline_wip_limit_items",
-		"throughline_cycle_time_seconds", "throughline_up"); err != nil {
+		"throughline_cycle_time_seconds", "throughline_lead_time_window_seconds", "throughline_up"); err != nil {
 		t.Error(err)
 	}
 }

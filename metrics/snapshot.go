@@ -44,6 +44,14 @@ type CycleStat struct {
 	SumSeconds      float64
 }
 
+// LeadStat is one row of lead_time_stats.
+type LeadStat struct {
+	Team, WorkClass string
+	Items           int64
+	Quantiles       map[float64]float64 // seconds, nearest rank
+	SumSeconds      float64
+}
+
 // WIP is the current work in progress of one label set.
 type WIP struct {
 	Team, WorkClass, Stage string
@@ -101,6 +109,7 @@ type Snapshot struct {
 	Counters   []Counter
 	Histograms []Histogram
 	Cycle      []CycleStat
+	Lead       []LeadStat
 	WIP        []WIP
 	WIPLimits  map[string]float64
 	Ages       []Age
@@ -177,6 +186,18 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 		s.Cycle = append(s.Cycle, c)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	err = each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, lead_seconds_sum FROM lead_time_stats`,
+		func(r *sql.Rows) error {
+			var l LeadStat
+			var p50, p70, p85, p95 float64
+			err := r.Scan(&l.Team, &l.WorkClass, &l.Items, &p50, &p70, &p85, &p95, &l.SumSeconds)
+			l.Quantiles = map[float64]float64{0.5: p50, 0.7: p70, 0.85: p85, 0.95: p95}
+			s.Lead = append(s.Lead, l)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
