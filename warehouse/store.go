@@ -174,6 +174,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 	}
 	src := quote(source)
+	problems := slices.Clip(b.Problems)
 
 	if len(b.Projects) > 0 {
 		s := stage{table: "projects", key: []string{"project_id"}}
@@ -272,15 +273,28 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			s.fillKeys = `SELECT ` + src + ` || ':' || id FROM temp.main.bulk_worklogs`
 			s.fresh = b.Snapshot
 		}
-		var deleted []driver.Value
+		var deleted, ids []driver.Value
 		for _, w := range b.Worklogs {
+			ids = append(ids, w.ID)
 			if w.Deleted {
 				deleted = append(deleted, id(source, w.ID))
+				continue
+			}
+			// The duration rule of every connector (the CSV reader applies
+			// it too, naming file and line): a worklog it rejects is listed,
+			// not stored, and a version stored before goes.
+			if why := ingest.WorklogRule(w.Seconds); why != "" {
+				deleted = append(deleted, id(source, w.ID))
+				problems = append(problems, ingest.Problem{File: worklogProblemFile, Column: "seconds", Key: w.ID, Action: ingest.ProblemRejected,
+					Reason: fmt.Sprintf("worklog of %s: %d seconds: %s; worklog dropped", w.ItemKey, w.Seconds, why)})
 				continue
 			}
 			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
 		}
 		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
+			return err
+		}
+		if err := clearWorklogProblems(ctx, c, source, ids); err != nil {
 			return err
 		}
 		stages = append(stages, s)
@@ -358,14 +372,14 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 	}
-	if len(b.Reread) > 0 || len(b.Problems) > 0 {
+	if len(b.Reread) > 0 || len(problems) > 0 {
 		for _, f := range b.Reread {
 			if _, err := c.ExecContext(ctx, "DELETE FROM ingest_problems WHERE source_id = ? AND file = ?", source, f); err != nil {
 				return fmt.Errorf("clear problems of %s: %w", f, err)
 			}
 		}
-		rows := make([][]driver.Value, 0, len(b.Problems))
-		for _, p := range b.Problems {
+		rows := make([][]driver.Value, 0, len(problems))
+		for _, p := range problems {
 			action := p.Action
 			if action == "" {
 				action = ingest.ProblemRepaired
@@ -612,6 +626,38 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store due changes: %w", err)
 		}
+	}
+	return nil
+}
+
+// worklogProblemFile is the ingest_problems.file of worklogs the store
+// rejects (item_key holds the worklog's id).
+const worklogProblemFile = "worklogs"
+
+// clearWorklogProblems deletes the stored problems of the worklogs ids (a
+// new version of each is in the batch).
+func clearWorklogProblems(ctx context.Context, c *sql.Conn, source string, ids []driver.Value) error {
+	var stored bool
+	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.ingest_problems WHERE source_id = ? AND file = ?)",
+		source, worklogProblemFile).Scan(&stored); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
+	}
+	if !stored || len(ids) == 0 {
+		return nil
+	}
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE worklog_problem_keys (k VARCHAR)"); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
+	}
+	rows := make([][]driver.Value, len(ids))
+	for i, k := range ids {
+		rows[i] = []driver.Value{k}
+	}
+	if err := appendRows(c, true, "worklog_problem_keys", rows); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "DELETE FROM main.ingest_problems WHERE source_id = ? AND file = ? AND item_key IN (SELECT k FROM temp.main.worklog_problem_keys)",
+		source, worklogProblemFile); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
 	}
 	return nil
 }

@@ -317,8 +317,8 @@ func (f *jiraFile) parseRow(rec []string, line int, zones *zoneCheck) (jiraRow, 
 
 	// Whether the issue is finished is a fact about this row: its status
 	// category; else its status's well-known name (in any language); else
-	// a resolution says it is done. Otherwise the category stays unknown
-	// (config workflow may still map the status).
+	// a resolution (or a Resolved date) says it is done. Otherwise the
+	// category stays unknown (config workflow may still map the status).
 	if v, col := h.cell(rec, "status category"); v != "" {
 		if c := jiraCategory(v); c != "" {
 			it.StatusCategory = c
@@ -329,7 +329,7 @@ func (f *jiraFile) parseRow(rec []string, line int, zones *zoneCheck) (jiraRow, 
 	if it.StatusCategory == "" {
 		it.StatusCategory = ingest.KnownCategory(it.Status)
 	}
-	if it.StatusCategory == "" && it.Resolution != "" {
+	if it.StatusCategory == "" && (it.Resolution != "" || !it.ResolvedAt.IsZero()) {
 		it.StatusCategory = "done"
 	}
 
@@ -448,8 +448,9 @@ func (row *jiraRow) transitions(book tisBook) ([]ingest.Transition, string) {
 		return ingest.Transition{ItemKey: it.Key, At: at, From: "To Do", FromCategory: "new", To: to, ToCategory: cat, Approx: approx}
 	}
 	switch {
-	case it.Status == "":
-		// No status at all: stored as the unknown status (data_quality).
+	case it.Status == "" && it.StatusCategory == "":
+		// No status and nothing else to go by: stored as the unknown status
+		// (data_quality unknown_status).
 		return []ingest.Transition{create}, unknownID
 	case it.StatusCategory == "new", it.StatusCategory == "undefined":
 		create.To, create.ToCategory = it.Status, it.StatusCategory

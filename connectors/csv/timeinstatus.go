@@ -244,6 +244,7 @@ func tisHistory(created time.Time, status, category string, entries []tisEntry, 
 	for i := from; i < len(steps); i++ {
 		steps[i].at = steps[i].at.Add(shift)
 	}
+	clamped = steps[from].at.Before(created)
 	steps[0].at = created // the creation stays where it was
 	floor := created
 	for i := range steps {
