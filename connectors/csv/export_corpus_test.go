@@ -142,7 +142,7 @@ var corpusShapes = []corpusShape{
 		quality: map[string]string{"approximate_start": "DE-2", "approximate_finish": "DE-3"},
 		sql: map[string]string{
 			"SELECT key || ':' || coalesce(split_part(parent_id, ':', 2), '') FROM work_items ORDER BY key": "DE-1:|DE-2:|DE-3:|DE-4:DE-1",
-			"SELECT item_id || ':' || seconds FROM worklogs": "src:DE-1:3600",
+			"SELECT item_id || ':' || seconds FROM worklogs":                                                "src:DE-1:3600",
 		},
 	},
 	{
