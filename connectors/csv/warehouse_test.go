@@ -3,6 +3,8 @@ package csv_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -229,5 +231,45 @@ func TestWarehouseSyncResumesAfterFailure(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"failed", "ok"}, runStatuses(t, db)); diff != "" {
 		t.Errorf("sync_runs statuses (-want +got):\n%s", diff)
+	}
+}
+
+// The reported case: time_off.csv holds one absence, a line is added and
+// the folder synced again: two absences, not three (the first counted twice).
+func TestTimeOffEditedThenSynced(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("items.csv", "key,created_at\nA-1,2026-11-02\n")
+	write("people.csv", "person,email,hours_per_week\nana,ana@example.com,40\n")
+	write("time_off.csv", "person,date,hours\nana,2026-11-24,7\n")
+	db := warehousetest.Open(t, "")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	write("time_off.csv", "person,date,hours\nana,2026-11-24,7\nana,2026-11-25,4\n")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	r, err := db.Query("SELECT person_id || ' ' || strftime(day, '%Y-%m-%d') || ' ' || hours FROM time_off ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, s)
+	}
+	want := []string{"person:ana@example.com 2026-11-24 7.0", "person:ana@example.com 2026-11-25 4.0"}
+	if d := cmp.Diff(want, rows); d != "" {
+		t.Errorf("time_off (-want +got):\n%s", d)
 	}
 }
