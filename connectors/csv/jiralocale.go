@@ -20,11 +20,14 @@ type jiraLanguage struct {
 	headers map[string][]string // canonical → header names
 	// custom is how the language spells "Custom field (" before a field's name.
 	custom []string
+	// confirmed are the header names (and custom-field prefix) seen in a
+	// real export of that language; the others are our best knowledge.
+	confirmed []string
 }
 
 // jiraLanguages are the languages Jira Cloud offers that PMOs most use.
 var jiraLanguages = []jiraLanguage{
-	{code: "en", custom: []string{"custom field ("}, headers: map[string][]string{
+	{code: "en", confirmed: []string{"Summary", "Issue key", "Issue id", "Issue Type", "Work type", "Status", "Project key", "Project name", "Resolution", "Assignee", "Assignee Id", "Reporter", "Reporter Id", "Creator", "Creator Id", "Created", "Updated", "Resolved", "Due date", "Fix versions", "Fix Version/s", "Original estimate", "Log Work", "Status Category", "Status Category Changed", "Parent", "Parent key", "Parent id", "custom field ("}, custom: []string{"custom field ("}, headers: map[string][]string{
 		"summary": {"Summary"}, "issue key": {"Issue key", "Work item key"}, "issue id": {"Issue id", "Work item id"},
 		"issue type": {"Issue Type", "Work type", "Work item type"}, "status": {"Status"},
 		"project key": {"Project key"}, "project name": {"Project name"}, "resolution": {"Resolution"},
@@ -35,7 +38,7 @@ var jiraLanguages = []jiraLanguage{
 		"status category": {"Status Category"}, "status category changed": {"Status Category Changed"},
 		"parent": {"Parent"}, "parent key": {"Parent key"}, "parent id": {"Parent id"}, "epic link": {"Epic Link"},
 	}},
-	{code: "es", custom: []string{"campo personalizado ("}, headers: map[string][]string{
+	{code: "es", confirmed: []string{"Resumen", "Clave de incidencia", "ID de la incidencia", "Tipo de Incidencia", "Estado", "Resolución", "Persona asignada", "Informador", "Creada", "Actualizada", "Resuelta", "Fecha de vencimiento", "Estimación original", "Categoría de estado", "Categoría de estado cambiada", "Principal", "Clave principal", "campo personalizado ("}, custom: []string{"campo personalizado ("}, headers: map[string][]string{
 		"summary": {"Resumen"}, "issue key": {"Clave de incidencia"}, "issue id": {"ID de la incidencia", "ID de incidencia"},
 		"issue type": {"Tipo de Incidencia", "Tipo de trabajo"}, "status": {"Estado"},
 		"project key": {"Clave de proyecto", "Clave del proyecto"}, "project name": {"Nombre de proyecto", "Nombre del proyecto"},
@@ -47,7 +50,7 @@ var jiraLanguages = []jiraLanguage{
 		"status category": {"Categoría de estado"}, "status category changed": {"Categoría de estado cambiada"},
 		"parent": {"Principal"}, "parent key": {"Clave principal"},
 	}},
-	{code: "pt-BR", custom: []string{"campo personalizado ("}, headers: map[string][]string{
+	{code: "pt-BR", confirmed: []string{"Resumo", "Chave da item", "ID da item", "Tipo de item", "Status", "Chave do projeto", "Resolução", "Responsável", "ID do responsável", "Relator", "ID do relator", "Criado", "Atualizado(a)", "Atualizado", "Resolvido", "Versão de Correção", "Estimativa original", "Categoria do status", "Categoria do status alterada", "Pai", "campo personalizado ("}, custom: []string{"campo personalizado ("}, headers: map[string][]string{
 		"summary": {"Resumo"}, "issue key": {"Chave da item", "Chave do item"}, "issue id": {"ID da item", "ID do item"},
 		"issue type": {"Tipo de item", "Tipo do item"}, "status": {"Status"},
 		"project key": {"Chave do projeto"}, "project name": {"Nome do projeto"}, "resolution": {"Resolução"},
@@ -59,7 +62,7 @@ var jiraLanguages = []jiraLanguage{
 		"status category": {"Categoria do status"}, "status category changed": {"Categoria do status alterada"},
 		"parent": {"Pai"}, "parent key": {"Chave pai", "Chave do pai"},
 	}},
-	{code: "de", custom: []string{"benutzerdefinierte felder (", "benutzerdefiniertes feld ("}, headers: map[string][]string{
+	{code: "de", confirmed: []string{"Zusammenfassung", "Vorgangsschlüssel", "Vorgangs-ID", "Vorgangstyp", "Status", "Projektschlüssel", "Projektname", "Lösung", "Zugewiesene Person", "ID der zugewiesenen Person", "Autor", "ID des Autors", "Ersteller", "Ersteller-ID", "Erstellt", "Aktualisiert", "Erledigt", "Fälligkeitsdatum", "Arbeit protokollieren", "Ursprüngliche Schätzung", "Statuskategorie", "Übergeordnet", "benutzerdefinierte felder ("}, custom: []string{"benutzerdefinierte felder (", "benutzerdefiniertes feld ("}, headers: map[string][]string{
 		"summary": {"Zusammenfassung"}, "issue key": {"Vorgangsschlüssel"}, "issue id": {"Vorgangs-ID"},
 		"issue type": {"Vorgangstyp", "Arbeitstyp"}, "status": {"Status"},
 		"project key": {"Projektschlüssel"}, "project name": {"Projektname"}, "resolution": {"Lösung"},
@@ -71,7 +74,7 @@ var jiraLanguages = []jiraLanguage{
 		"status category": {"Statuskategorie"}, "status category changed": {"Statuskategorie geändert"},
 		"parent": {"Übergeordnet"}, "parent key": {"Übergeordneter Schlüssel"},
 	}},
-	{code: "fr", custom: []string{"champs personnalisés (", "champ personnalisé ("}, headers: map[string][]string{
+	{code: "fr", confirmed: []string{"Résumé", "Clé de ticket", "ID de ticket", "Type de ticket", "Clé de projet", "Création", "Catégorie d'état", "champs personnalisés ("}, custom: []string{"champs personnalisés (", "champ personnalisé ("}, headers: map[string][]string{
 		"summary": {"Résumé"}, "issue key": {"Clé de ticket"}, "issue id": {"ID de ticket"},
 		"issue type": {"Type de ticket"}, "status": {"État", "Statut"},
 		"project key": {"Clé de projet"}, "project name": {"Nom du projet"}, "resolution": {"Résolution"},
@@ -96,7 +99,7 @@ var jiraLanguages = []jiraLanguage{
 	}},
 	{code: "nl", custom: []string{"aangepast veld ("}, headers: map[string][]string{
 		"summary": {"Samenvatting"}, "issue key": {"Issuesleutel"}, "issue id": {"Issue-ID"},
-		"issue type": {"Issuetype"}, "project key": {"Projectsleutel"}, "project name": {"Projectnaam"},
+		"issue type": {"Issuetype"}, "status": {"Status"}, "project key": {"Projectsleutel"}, "project name": {"Projectnaam"},
 		"resolution": {"Oplossing"}, "assignee": {"Toegewezen persoon", "Toegewezene"}, "assignee id": {"ID toegewezen persoon"},
 		"reporter": {"Melder"}, "reporter id": {"ID melder"}, "creator": {"Maker"}, "creator id": {"ID maker"},
 		"created": {"Gemaakt"}, "updated": {"Bijgewerkt"}, "resolved": {"Opgelost"}, "due date": {"Vervaldatum"},
@@ -104,9 +107,9 @@ var jiraLanguages = []jiraLanguage{
 		"status category": {"Statuscategorie"}, "status category changed": {"Statuscategorie gewijzigd"},
 		"parent": {"Bovenliggend"}, "parent key": {"Bovenliggende sleutel"},
 	}},
-	{code: "pl", custom: []string{"pole niestandardowe ("}, headers: map[string][]string{
+	{code: "pl", confirmed: []string{"Podsumowanie", "Klucz zgłoszenia", "Id. zgłoszenia", "Typ zgłoszenia", "Status", "Utworzono", "Zaktualizowano", "Element nadrzędny", "pole niestandardowe ("}, custom: []string{"pole niestandardowe ("}, headers: map[string][]string{
 		"summary": {"Podsumowanie"}, "issue key": {"Klucz zgłoszenia"}, "issue id": {"Id. zgłoszenia", "Identyfikator zgłoszenia"},
-		"issue type": {"Typ zgłoszenia"}, "project key": {"Klucz projektu"}, "project name": {"Nazwa projektu"},
+		"issue type": {"Typ zgłoszenia"}, "status": {"Status"}, "project key": {"Klucz projektu"}, "project name": {"Nazwa projektu"},
 		"resolution": {"Rozwiązanie"}, "assignee": {"Osoba przypisana"}, "assignee id": {"Id. osoby przypisanej"},
 		"reporter": {"Zgłaszający"}, "reporter id": {"Id. zgłaszającego"},
 		"created": {"Utworzono"}, "updated": {"Zaktualizowano"}, "resolved": {"Rozwiązano"}, "due date": {"Termin", "Termin wykonania"},
