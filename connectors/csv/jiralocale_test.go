@@ -83,10 +83,10 @@ var jiraColumnOrder = map[string]struct {
 }{
 	"issue key": {0, "`work_items.key` (required)"}, "issue id": {1, "`external_id`; resolves Parent / Parent id"},
 	"summary": {2, "`title`"}, "issue type": {3, "`item_type`"}, "status": {4, "`status`"},
-	"status category": {5, "`status_category` (the item's own: decides its stage)"},
+	"status category":         {5, "`status_category` (the item's own: decides its stage)"},
 	"status category changed": {6, "time of the last category change: the start of an in-progress issue, the finish of a done one without Resolved"},
-	"resolution": {7, "`resolution` (discarded when in the list); done when no category says otherwise"},
-	"created": {8, "`created_at` (required)"}, "updated": {9, "`updated_at`; the approximate finish of a done issue without Resolved or Status Category Changed"},
+	"resolution":              {7, "`resolution` (discarded when in the list); done when no category says otherwise"},
+	"created":                 {8, "`created_at` (required)"}, "updated": {9, "`updated_at`; the approximate finish of a done issue without Resolved or Status Category Changed"},
 	"resolved": {10, "`resolved_at`; the finish of a done issue"}, "due date": {11, "`due_date`"},
 	"project key": {12, "`projects.key` (else the key's prefix)"}, "project name": {13, "`projects.name`"},
 	"assignee": {14, "assignee's display name"}, "assignee id": {15, "`assignee_id` (else the name)"},
@@ -94,7 +94,7 @@ var jiraColumnOrder = map[string]struct {
 	"creator": {18, "author of the creation"}, "creator id": {19, "author's id"},
 	"fix versions": {20, "`milestones` (first: the item's milestone)"}, "original estimate": {21, "`estimate_seconds` (seconds)"},
 	"log work": {22, "`worklogs` (`comment;started;author;seconds`)"},
-	"parent": {23, "`parent_id` (an issue id or key in the files)"}, "parent key": {24, "`parent_id`"},
+	"parent":   {23, "`parent_id` (an issue id or key in the files)"}, "parent key": {24, "`parent_id`"},
 	"parent id": {25, "`parent_id` (Data Center: an issue id)"}, "epic link": {26, "`parent_id` (Data Center's epic)"},
 }
 
