@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -896,5 +897,93 @@ func TestJiraAsanaExportWideHeaderManyShortRows(t *testing.T) {
 				t.Errorf("took %v: per-row cost grows with the header", d)
 			}
 		})
+	}
+}
+
+// columns names headers the reader does not know, for exports too; a
+// start column gives a done issue a cycle time.
+func TestJiraExportColumns(t *testing.T) {
+	in := "Ticket,Opened,Start,State,Status Category,Resolved\n" +
+		"AB-1,01/Sep/25 9:00 AM,02/Sep/25 9:00 AM,Done,Done,04/Sep/25 9:00 AM\n"
+	at := func(s string) time.Time { return exportAt(t, s) }
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Location: exportTestZone,
+		Columns: map[string]string{"key": "Ticket", "created_at": "opened", "started_at": "Start", "status": "State"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ingest.Transition{
+		{ItemKey: "AB-1", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
+		{ItemKey: "AB-1", At: at("2025-09-02 09:00"), From: "To Do", FromCategory: "new", To: "In Progress", ToCategory: "indeterminate"},
+		{ItemKey: "AB-1", At: at("2025-09-04 09:00"), From: "In Progress", FromCategory: "indeterminate", To: "Done", ToCategory: "done"},
+	}
+	if d := cmp.Diff(want, b.Transitions); d != "" {
+		t.Errorf("transitions (-want +got):\n%s", d)
+	}
+	_, err = parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Columns: map[string]string{"key": "Nope"}})
+	if err == nil || !strings.Contains(err.Error(), `columns: key is mapped to "Nope", which the header lacks`) {
+		t.Errorf("a mapped header the file lacks: %v", err)
+	}
+}
+
+// A column whose times carry an offset that is not the zone zone-less
+// times are read in gets one note per file and column.
+func TestJiraExportZoneDisagreement(t *testing.T) {
+	in := "Issue key,Created,Updated\n" +
+		"AB-1,01/Sep/25 9:00 AM,2025-09-02T10:00:00.000-0500\n" +
+		"AB-2,01/Sep/25 9:00 AM,2025-09-03T10:00:00.000-0500\n" +
+		"AB-3,01/Sep/25 9:00 AM,2025-09-03T10:00:00.000+0200\n"
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Location: exportTestZone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ingest.Problem{{File: "f.csv", Line: 2, Column: "Updated", Key: "AB-1", Action: ingest.ProblemNote,
+		Reason: "this column's times carry the offset -05:00, but zone-less times are read in UTC+2 (+02:00 then): if the export was made in another zone, set the source's timezone"}}
+	if d := cmp.Diff(want, b.Problems); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
+
+// Several export files of one source are one batch: a key in two files
+// keeps the row updated last, and a parent is found in another file.
+func TestJiraExportFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/a.csv", []byte("Issue key,Issue id,Created,Updated,Status,Parent\n"+
+		"AB-1,100,01/Sep/25 9:00 AM,05/Sep/25 9:00 AM,Done,\n"+
+		"AB-2,101,01/Sep/25 9:00 AM,02/Sep/25 9:00 AM,To Do,\n"), 0o644)
+	os.WriteFile(dir+"/b.csv", []byte("Issue key,Issue id,Created,Updated,Status,Parent\n"+
+		"AB-2,101,01/Sep/25 9:00 AM,03/Sep/25 9:00 AM,In Progress,\n"+
+		"AB-1,100,01/Sep/25 9:00 AM,04/Sep/25 9:00 AM,In Progress,\n"+
+		"AB-3,102,01/Sep/25 9:00 AM,04/Sep/25 9:00 AM,To Do,100\n"), 0o644)
+	c, err := New(Config{Layout: LayoutJiraExport, Path: dir, Location: exportTestZone}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches []ingest.Batch
+	if err := c.Sync(context.Background(), "", func(_ context.Context, b ingest.Batch) error {
+		batches = append(batches, b)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || !batches[0].Snapshot {
+		t.Fatalf("%d batches (snapshot %v), want one snapshot", len(batches), len(batches) > 0 && batches[0].Snapshot)
+	}
+	var got []string
+	for _, it := range batches[0].Items {
+		got = append(got, it.Key+":"+it.Status+":"+it.Parent)
+	}
+	if d := cmp.Diff([]string{"AB-1:Done:", "AB-2:In Progress:", "AB-3:To Do:AB-1"}, got); d != "" {
+		t.Errorf("items (-want +got):\n%s", d)
+	}
+	var probs []string
+	for _, p := range batches[0].Problems {
+		probs = append(probs, fmt.Sprintf("%s:%d:%s:%s", p.File, p.Line, p.Action, p.Reason))
+	}
+	want := []string{
+		"a.csv:3:rejected:duplicate key, kept the row updated at 2025-09-03T09:00:00+02:00 (b.csv line 2)",
+		"b.csv:3:rejected:duplicate key, kept the row updated at 2025-09-05T09:00:00+02:00 (a.csv line 2)",
+	}
+	if d := cmp.Diff(want, probs); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
 	}
 }
