@@ -541,15 +541,8 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 		last[mid] = i
 	}
 	// What is stored now.
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE milestone_keys (k VARCHAR)"); err != nil {
+	if err := keyTable(ctx, c, "milestone_keys", ids); err != nil {
 		return fmt.Errorf("read milestones: %w", err)
-	}
-	keyRows := make([][]driver.Value, len(ids))
-	for i, k := range ids {
-		keyRows[i] = []driver.Value{k}
-	}
-	if err := appendRows(c, true, "milestone_keys", keyRows); err != nil {
-		return err
 	}
 	type stored struct{ due, base sql.NullTime }
 	old := map[string]stored{}
@@ -645,15 +638,8 @@ func clearWorklogProblems(ctx context.Context, c *sql.Conn, source string, ids [
 	if !stored || len(ids) == 0 {
 		return nil
 	}
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE worklog_problem_keys (k VARCHAR)"); err != nil {
+	if err := keyTable(ctx, c, "worklog_problem_keys", ids); err != nil {
 		return fmt.Errorf("clear worklog problems: %w", err)
-	}
-	rows := make([][]driver.Value, len(ids))
-	for i, k := range ids {
-		rows[i] = []driver.Value{k}
-	}
-	if err := appendRows(c, true, "worklog_problem_keys", rows); err != nil {
-		return err
 	}
 	if _, err := c.ExecContext(ctx, "DELETE FROM main.ingest_problems WHERE source_id = ? AND file = ? AND item_key IN (SELECT k FROM temp.main.worklog_problem_keys)",
 		source, worklogProblemFile); err != nil {
@@ -699,14 +685,11 @@ func clearSource(ctx context.Context, c *sql.Conn, source string) error {
 // keepMilestones removes the milestones of source that a snapshot did not
 // send, with their due-date history.
 func keepMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone) error {
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE kept_milestones (k VARCHAR)"); err != nil {
-		return fmt.Errorf("sweep milestones: %w", err)
-	}
-	rows := make([][]driver.Value, len(ms))
+	ids := make([]driver.Value, len(ms))
 	for i, m := range ms {
-		rows[i] = []driver.Value{milestoneID(source, m)}
+		ids[i] = milestoneID(source, m)
 	}
-	if err := appendRows(c, true, "kept_milestones", rows); err != nil {
+	if err := keyTable(ctx, c, "kept_milestones", ids); err != nil {
 		return fmt.Errorf("sweep milestones: %w", err)
 	}
 	gone := `(SELECT milestone_id FROM main.milestones WHERE source_id = $1 AND milestone_id NOT IN (SELECT k FROM temp.main.kept_milestones))`
@@ -755,20 +738,26 @@ func deleteKeys(ctx context.Context, c *sql.Conn, table, col string, keys []driv
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE delete_keys (k VARCHAR)"); err != nil {
+	if err := keyTable(ctx, c, "delete_keys", keys); err != nil {
 		return fmt.Errorf("delete %s rows: %w", table, err)
-	}
-	rows := make([][]driver.Value, len(keys))
-	for i, k := range keys {
-		rows[i] = []driver.Value{k}
-	}
-	if err := appendRows(c, true, "delete_keys", rows); err != nil {
-		return err
 	}
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("DELETE FROM main.%s WHERE %s IN (SELECT k FROM temp.main.delete_keys)", table, col)); err != nil {
 		return fmt.Errorf("delete %s rows: %w", table, err)
 	}
 	return nil
+}
+
+// keyTable (re)creates the temporary table name(k VARCHAR) holding keys,
+// for set-based statements over them.
+func keyTable(ctx context.Context, c *sql.Conn, name string, keys []driver.Value) error {
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" (k VARCHAR)"); err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(keys))
+	for i, k := range keys {
+		rows[i] = []driver.Value{k}
+	}
+	return appendRows(c, true, name, rows)
 }
 
 // reconcile marks the source's items whose keys are not in live deleted, and

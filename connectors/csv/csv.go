@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,9 +71,9 @@ func (c Config) Validate() error {
 			allowed[k] = true
 		}
 	}
-	for _, k := range sortedKeys(c.Columns) {
+	for _, k := range slices.Sorted(maps.Keys(c.Columns)) {
 		if !allowed[k] {
-			return fmt.Errorf("columns: %q does not apply to layout %s (want one of %s)", k, c.Layout, strings.Join(sortedKeys(allowed), ", "))
+			return fmt.Errorf("columns: %q does not apply to layout %s (want one of %s)", k, c.Layout, strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
 		}
 	}
 	if len(c.StatusIDs) > 0 && c.Layout != LayoutJiraExport {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +223,7 @@ func jiraBatch(files []*jiraFile, opt parseOptions) ingest.Batch {
 		b.Raw = append(b.Raw, ingest.RawPayload{Entity: "jira-export-row", ExternalID: it.Key, Payload: row.raw})
 	}
 	for _, f := range files {
-		for _, id := range sortedKeys(unnamed[f]) {
+		for _, id := range slices.Sorted(maps.Keys(unnamed[f])) {
 			f.probs.note(1, f.tisCol, "", "Time in Status names status id %s (in %d rows), which no row's Status names: those rows' history is built without the field; name it in the source's status_ids",
 				id, unnamed[f][id])
 		}

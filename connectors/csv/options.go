@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -177,10 +178,10 @@ func (h exportHeader) spelled(name string) string {
 // mapping) the config maps to a header makes that header's columns the
 // ones the reader looks up under mapping's name.
 func (h exportHeader) rename(columns, mapping map[string]string) error {
-	for _, col := range sortedKeys(columns) {
+	for _, col := range slices.Sorted(maps.Keys(columns)) {
 		canon, ok := mapping[col]
 		if !ok {
-			return fmt.Errorf("columns: %q does not apply to this layout (want one of %s)", col, strings.Join(sortedKeys(mapping), ", "))
+			return fmt.Errorf("columns: %q does not apply to this layout (want one of %s)", col, strings.Join(slices.Sorted(maps.Keys(mapping)), ", "))
 		}
 		var ps []int
 		for i, n := range h.names {
@@ -194,16 +195,6 @@ func (h exportHeader) rename(columns, mapping map[string]string) error {
 		h.pos[canon] = ps
 	}
 	return nil
-}
-
-// sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // cell is the trimmed value of the first column named like one of names

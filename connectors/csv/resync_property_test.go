@@ -327,28 +327,23 @@ var resyncLayouts = map[string]resyncLayout{
 			return n, tableEdit(rng, files, n, resyncTables[n], n != fileItems)
 		},
 	},
-	LayoutJiraExport: {
+	LayoutJiraExport:  exportFiles2("a.csv", "b.csv", jiraResyncTable),
+	LayoutAsanaExport: exportFiles2("p1.csv", "p2.csv", asanaResyncTable),
+}
+
+// exportFiles2 is an export layout of two files: the first always there,
+// the second deleted and created again by the edits.
+func exportFiles2(first, second string, t csvTable) resyncLayout {
+	return resyncLayout{
 		initial: func(rng *rand.Rand) map[string]string {
 			files := map[string]string{}
-			tableEdit(rng, files, "a.csv", jiraResyncTable, false)
-			tableEdit(rng, files, "b.csv", jiraResyncTable, false)
+			tableEdit(rng, files, first, t, false)
+			tableEdit(rng, files, second, t, false)
 			return files
 		},
 		edit: func(rng *rand.Rand, files map[string]string) (string, string) {
-			n := pick(rng, "a.csv", "b.csv")
-			return n, tableEdit(rng, files, n, jiraResyncTable, n != "a.csv")
+			n := pick(rng, first, second)
+			return n, tableEdit(rng, files, n, t, n != first)
 		},
-	},
-	LayoutAsanaExport: {
-		initial: func(rng *rand.Rand) map[string]string {
-			files := map[string]string{}
-			tableEdit(rng, files, "p1.csv", asanaResyncTable, false)
-			tableEdit(rng, files, "p2.csv", asanaResyncTable, false)
-			return files
-		},
-		edit: func(rng *rand.Rand, files map[string]string) (string, string) {
-			n := pick(rng, "p1.csv", "p2.csv")
-			return n, tableEdit(rng, files, n, asanaResyncTable, n != "p1.csv")
-		},
-	},
+	}
 }
