@@ -98,6 +98,7 @@ func readAsanaFile(file string, r io.Reader, opt parseOptions) (*asanaFile, erro
 		if prob != nil {
 			continue
 		}
+		fixUTF8(rec)
 		hh := newExportHeader(rec, asanaCanon)
 		if hh.has(keyHeader) {
 			f.h, found = hh, true
@@ -111,6 +112,7 @@ func readAsanaFile(file string, r io.Reader, opt parseOptions) (*asanaFile, erro
 		return nil, fmt.Errorf("asana export %s: no header row with column \"Task ID\" in the first %d rows (is this an Asana CSV export?)",
 			file, asanaHeaderScan)
 	}
+	sheet.probs = f.probs
 	if err := f.h.rename(opt.Columns, asanaColumns); err != nil {
 		return nil, fmt.Errorf("asana export %s: %w", file, err)
 	}

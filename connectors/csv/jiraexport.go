@@ -94,10 +94,12 @@ func readJiraFile(file string, r io.Reader, opt parseOptions) (*jiraFile, error)
 		if blank(rec) {
 			continue
 		}
+		fixUTF8(rec)
 		f.h = newExportHeader(rec, jiraCanon)
 		f.lang = jiraLanguageOf(rec)
 		break
 	}
+	sheet.probs = f.probs
 	if err := f.h.rename(opt.Columns, jiraColumns); err != nil {
 		return nil, fmt.Errorf("jira export %s: %w", file, err)
 	}

@@ -987,3 +987,28 @@ func TestJiraExportFiles(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
 }
+
+// Invalid UTF-8 (a file saved in another encoding) is replaced, said, and
+// stored: the warehouse stores text. (Found by FuzzImportThenCompute: a key
+// with invalid bytes made the whole sync fail.)
+func TestExportInvalidUTF8(t *testing.T) {
+	in := "Issue key,Created,Summary\nAB-1,01/Sep/25 9:00 AM,Caf\xe9\nA\xc7B-2,01/Sep/25 9:00 AM,ok\n"
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range b.Items {
+		got = append(got, it.Key+":"+it.Project+":"+it.Title)
+	}
+	if d := cmp.Diff([]string{"AB-1:AB:Caf\uFFFD", "A\uFFFDB-2:A\uFFFDB:ok"}, got); d != "" {
+		t.Errorf("items (-want +got):\n%s", d)
+	}
+	want := []ingest.Problem{
+		{File: "f.csv", Line: 2, Reason: "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)", Action: ingest.ProblemRepaired},
+		{File: "f.csv", Line: 3, Reason: "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)", Action: ingest.ProblemRepaired},
+	}
+	if d := cmp.Diff(want, b.Problems); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}

@@ -46,6 +46,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 type exportSheet struct {
 	file string
 	cr   *stdcsv.Reader
+	// probs, when set, receives a Problem for each data record whose
+	// invalid UTF-8 bytes next replaced.
+	probs *rowProblems
 }
 
 // openExport wraps r in a CSV reader that skips a leading UTF-8 BOM, accepts
@@ -88,7 +91,21 @@ func (s *exportSheet) next() (rec []string, line int, prob *ingest.Problem, err 
 		return nil, 0, nil, fmt.Errorf("read %s: %w", s.file, err)
 	}
 	line, _ = s.cr.FieldPos(0)
+	if fixUTF8(rec) && s.probs != nil {
+		s.probs.repair(line, "", "", "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)")
+	}
 	return rec, line, nil, nil
+}
+
+// fixUTF8 makes every cell of rec valid UTF-8 (invalid bytes become
+// U+FFFD: the warehouse stores text) and reports whether it had to.
+func fixUTF8(rec []string) (fixed bool) {
+	for i, c := range rec {
+		if !utf8.ValidString(c) {
+			rec[i], fixed = strings.ToValidUTF8(c, "\uFFFD"), true
+		}
+	}
+	return fixed
 }
 
 // blank reports whether every cell of rec is empty or white space.

@@ -65,6 +65,7 @@ func openCSV(file string, r io.Reader, required []string, rename map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("%s: header: %w", file, err)
 	}
+	fixUTF8(rec)
 	pos := make(map[string]int, len(rec))
 	for i, name := range rec {
 		n := strings.ToLower(strings.TrimSpace(name))
@@ -104,8 +105,16 @@ func (r *reader) next() ([]string, int, *ingest.Problem, error) {
 		return nil, 0, nil, fmt.Errorf("read %s: %w", r.file, err)
 	}
 	line, _ := r.r.FieldPos(0)
+	var why []string
+	action := ingest.ProblemNote
 	if len(rec) != r.cols {
-		return rec, line, &ingest.Problem{File: r.file, Line: line, Reason: fmt.Sprintf("%d fields, header has %d; read by position", len(rec), r.cols), Action: ingest.ProblemNote}, nil
+		why = append(why, fmt.Sprintf("%d fields, header has %d; read by position", len(rec), r.cols))
+	}
+	if fixUTF8(rec) {
+		why, action = append(why, "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)"), ingest.ProblemRepaired
+	}
+	if len(why) > 0 {
+		return rec, line, &ingest.Problem{File: r.file, Line: line, Reason: strings.Join(why, "; "), Action: action}, nil
 	}
 	return rec, line, nil, nil
 }

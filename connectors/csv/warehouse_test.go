@@ -273,3 +273,26 @@ func TestTimeOffEditedThenSynced(t *testing.T) {
 		t.Errorf("time_off (-want +got):\n%s", d)
 	}
 }
+
+// A throughline folder in another encoding: the bulk reader refuses it,
+// the row reader replaces the invalid bytes, says so, and stores the rows.
+func TestThroughlineInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "items.csv"), []byte("key,title,created_at\nK\xe91,Caf\xe9,2026-03-01\nK2,ok,2026-03-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := warehousetest.Open(t, "")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	var keys, reason string
+	if err := db.QueryRow("SELECT string_agg(key || '=' || title, ',' ORDER BY key) FROM work_items").Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("SELECT line || ':' || action || ':' || reason FROM ingest_problems").Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if keys != "K2=ok,K\uFFFD1=Caf\uFFFD" || reason != "2:repaired:invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)" {
+		t.Errorf("items %q, problem %q", keys, reason)
+	}
+}
