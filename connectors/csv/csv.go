@@ -211,12 +211,15 @@ func (c *Connector) syncExports(ctx context.Context, cur cursor, emit func(conte
 		}
 		if c.cfg.Layout == LayoutJiraExport {
 			var jf *jiraFile
-			jf, err = readJiraFile(name, f, opt)
-			jiraFiles = append(jiraFiles, jf)
+			if jf, err = readJiraFile(name, f, opt); err == nil {
+				c.logger.Debug("read export", "file", name, "language", jf.lang, "rows", len(jf.rows))
+				jiraFiles = append(jiraFiles, jf)
+			}
 		} else {
 			var af *asanaFile
-			af, err = readAsanaFile(name, f, opt)
-			asanaFiles = append(asanaFiles, af)
+			if af, err = readAsanaFile(name, f, opt); err == nil {
+				asanaFiles = append(asanaFiles, af)
+			}
 		}
 		f.Close()
 		if err != nil {
