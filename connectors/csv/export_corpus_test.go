@@ -115,6 +115,7 @@ var corpusShapes = []corpusShape{
 			"ES-4": {Cycle: none, Lead: none},
 		},
 		throughput: 1, cycleRows: 0, leadRows: 1,
+		quality: map[string]string{"approximate_start": "", "approximate_finish": ""},
 		sql: map[string]string{
 			"SELECT key || ':' || coalesce(split_part(assignee_id, ':', 2), '') || ':' || coalesce(estimate_seconds::VARCHAR, '') || ':' || coalesce(split_part(parent_id, ':', 2), '') FROM work_items ORDER BY key": "ES-1:acc-lucia:28800:|ES-2:acc-lucia::|ES-3:::|ES-4:::ES-1",
 		},
@@ -128,6 +129,7 @@ var corpusShapes = []corpusShape{
 			"PT-4": {Finished: "2026-03-03", Discarded: true, Cycle: none, Lead: 2*day + 9*3600},
 		},
 		throughput: 1, cycleRows: 0, leadRows: 1,
+		quality: map[string]string{"approximate_start": "", "approximate_finish": ""},
 	},
 	{
 		dir: "jira-de", layout: LayoutJiraExport, zone: "UTC",
@@ -154,6 +156,7 @@ var corpusShapes = []corpusShape{
 			"FR-4": {Finished: "2025-12-03", Discarded: true, Cycle: none, Lead: 2*day + 2*3600},
 		},
 		throughput: 1, cycleRows: 0, leadRows: 1,
+		quality: map[string]string{"approximate_start": "FR-2", "approximate_finish": "FR-4"},
 	},
 	{
 		dir: "jira-time-in-status", layout: LayoutJiraExport, zone: "UTC",
