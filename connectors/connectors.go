@@ -68,7 +68,7 @@ func New(src config.Source, loc *time.Location, opt Options) (ingest.Connector, 
 }
 
 func newCSV(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error) {
-	return csv.New(csv.Config{Layout: src.Layout, Path: src.Path, Columns: src.Columns, Location: loc},
+	return csv.New(csv.Config{Layout: src.Layout, Path: src.Path, Columns: src.Columns, StatusIDs: src.StatusIDs, Location: loc},
 		csv.Options{Logger: opt.Logger, Now: opt.Now})
 }
 

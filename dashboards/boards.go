@@ -182,11 +182,15 @@ func (b boards) teamFlow() *dashboard.DashboardBuilder {
 	one := `team="$team"`
 	completed := func(d metrics.Def) string { return b.sel(d, one, byProject) }
 
-	var percentiles []q
+	var percentiles, leadPercentiles []q
 	for _, p := range quantiles {
 		f, _ := strconv.ParseFloat(p, 64)
 		percentiles = append(percentiles, q{
 			expr:   daily(b.sel(metrics.TeamCycleTimeWindowPercentile, one, `percentile="`+metrics.Percentile(f)+`"`)),
+			legend: pName(p),
+		})
+		leadPercentiles = append(leadPercentiles, q{
+			expr:   daily(b.sel(metrics.TeamLeadTimeWindowPercentile, one, `percentile="`+metrics.Percentile(f)+`"`)),
 			legend: pName(p),
 		})
 	}
@@ -256,6 +260,9 @@ func (b boards) teamFlow() *dashboard.DashboardBuilder {
 			"Nearest-rank P50, P70, P85 and P95 of cycle time over the team's items finished in the trailing window, all work classes.",
 			unitSeconds, 12, 8, percentiles...)).
 		WithPanel(dist).
+		WithPanel(timeSeries("Lead-time percentiles (trailing window)",
+			"Nearest-rank P50, P70, P85 and P95 of lead time (created to finished) over the team's items finished in the trailing window, all work classes. Exact in every source: the delivery-time view where cycle time is missing (CSV exports have no status history).",
+			unitSeconds, 12, 8, leadPercentiles...)).
 		WithPanel(statPanel("Service-level expectation",
 			"sle_days from config, else the window P85 of flow days, over all the team's work.",
 			unitDuration, 6, 5,

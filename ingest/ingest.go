@@ -6,6 +6,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -54,7 +55,24 @@ type Transition struct {
 	FromCategory string // vendor status category, if known
 	ToCategory   string
 	Author       string // Person.ExternalID, may be empty
+	// Approx, when the source did not give the time of this change, names
+	// what At was approximated from (one of the Approx* constants); empty
+	// when At is the source's own time of the change. Compute lists the
+	// items whose start or finish is approximate in data_quality.
+	Approx string
 }
+
+// What a Transition's time was approximated from when the source did not
+// give it (vendor exports have no changelog).
+const (
+	// ApproxUpdated: the item's last update (an upper bound of the change).
+	ApproxUpdated = "updated"
+	// ApproxCreated: the item's creation (the source gave no later time).
+	ApproxCreated = "created"
+	// ApproxTimeInStatus: derived from Jira's Time in Status field, whose
+	// totals per status are exact but whose order of visits is not given.
+	ApproxTimeInStatus = "time_in_status"
+)
 
 // Person is a user of the source.
 type Person struct {
@@ -80,6 +98,22 @@ type Worklog struct {
 	StartedAt time.Time
 	Seconds   int64
 	Deleted   bool
+}
+
+// MaxWorklogSeconds is the longest worklog any connector stores: 31 days
+// (a monthly timesheet row, a Jira "4w" entry). Entries over a day are real
+// data too: they are stored, and compute lists them in data_quality
+// (long_worklog).
+const MaxWorklogSeconds = 31 * 24 * 3600
+
+// WorklogRule is the one duration rule of every connector: it returns why
+// a worklog of seconds is not stored ("want more than 0 and at most 744
+// hours (31 days)"), or "" when it is stored.
+func WorklogRule(seconds int64) string {
+	if seconds > 0 && seconds <= MaxWorklogSeconds {
+		return ""
+	}
+	return fmt.Sprintf("want more than 0 and at most %d hours (%d days)", MaxWorklogSeconds/3600, MaxWorklogSeconds/86400)
 }
 
 // Project groups items.
@@ -148,7 +182,20 @@ type Problem struct {
 	Column string
 	Key    string
 	Reason string
+	// Action is what was done: ProblemRejected, ProblemRepaired or
+	// ProblemNote; empty counts as repaired.
+	Action string
 }
+
+// What was done about a Problem.
+const (
+	// ProblemRejected: the record was not stored (data lost until the input is fixed).
+	ProblemRejected = "rejected"
+	// ProblemRepaired: the record was stored without (or with a corrected) value.
+	ProblemRepaired = "repaired"
+	// ProblemNote: the record was stored as read; the note says what to check.
+	ProblemNote = "note"
+)
 
 func (p Problem) String() string {
 	s := p.File
@@ -188,6 +235,15 @@ type Batch struct {
 	// Reread names files (or scopes) this batch starts reading afresh: the
 	// problems stored for them earlier are superseded by this batch's.
 	Reread []string
+	// Snapshot marks the first batch of a read that re-sends everything
+	// the source holds (a file source reading its files afresh): the store
+	// first removes what the source stored before (items with their
+	// histories, worklogs and raw payloads, projects, sprints, people's
+	// accounts and time off, problems), so that once the read's last batch
+	// is committed the warehouse holds exactly what the source says now.
+	// The batch's Milestones must be all the source's milestones: the others
+	// are removed; those that remain keep their observed due-date history.
+	Snapshot bool
 	// Bulk, when set, hands rows over as SQL the store runs itself (see
 	// Bulk); only when the store allows it (BulkAllowed).
 	Bulk   *Bulk
@@ -212,7 +268,7 @@ type Batch struct {
 //	    to_status, from_category, to_category VARCHAR)  -- the whole history of each item of bulk_items, seq 0 = creation
 //	bulk_worklogs(id, key, person VARCHAR, started_at TIMESTAMPTZ, seconds BIGINT)
 //	bulk_people(external_id, email, display_name VARCHAR)
-//	bulk_problems(file VARCHAR, line INTEGER, col VARCHAR, key VARCHAR, reason VARCHAR)
+//	bulk_problems(file VARCHAR, line INTEGER, col VARCHAR, key VARCHAR, reason VARCHAR, action VARCHAR)  -- action: see Problem.Action
 //
 // Temporary tables and views whose names start with bulk_ are dropped
 // after the batch.
@@ -265,7 +321,11 @@ func (b Batch) bulkRecords() int {
 
 // KnownCategory gives the status category (new, indeterminate, done) of
 // common status names, or "" for names it does not know. Connectors use it
-// for statuses the source no longer lists; config workflow still wins.
+// for statuses the source no longer lists or an export does not categorize;
+// config workflow still wins. The names are English and the default names
+// of Jira's other languages (Spanish, Brazilian Portuguese, German, French,
+// Italian, Dutch, Polish, Japanese), any case; discarded outcomes
+// (cancelled, rejected, duplicate, ...) are done.
 func KnownCategory(status string) string {
 	return knownCategories[strings.ToLower(strings.TrimSpace(status))]
 }
@@ -274,9 +334,35 @@ var knownCategories = map[string]string{}
 
 func init() {
 	for cat, names := range map[string][]string{
-		"new":           {"to do", "todo", "open", "backlog", "new", "selected for development", "ready", "ready for dev", "inbox", "reopened"},
-		"indeterminate": {"in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa"},
-		"done":          {"done", "closed", "resolved", "complete", "completed", "released", "won't do", "cancelled", "canceled"},
+		"new": {"to do", "todo", "open", "backlog", "new", "selected for development", "ready", "ready for dev", "inbox", "reopened",
+			// es, pt-BR, de, fr, it, nl, pl, ja
+			"por hacer", "tareas por hacer", "abierta", "abierto", "pendiente",
+			"a fazer", "itens pendentes", "aberto", "aberta", "pendente",
+			"zu erledigen", "offen", "aufgaben",
+			"à faire", "a faire", "ouvert", "ouverte",
+			"da fare", "da completare", "aperto", "aperta",
+			"te doen", "openstaand",
+			"do zrobienia", "otwarte",
+			"未着手", "オープン", "作業前"},
+		"indeterminate": {"in progress", "doing", "in review", "review", "blocked", "in development", "testing", "qa",
+			"en curso", "en progreso", "en revisión", "bloqueado", "bloqueada",
+			"em andamento", "em progresso", "em revisão",
+			"in arbeit", "in bearbeitung", "in prüfung", "blockiert",
+			"en cours", "en revue", "bloqué", "bloquée",
+			"in corso", "in revisione", "bloccato", "bloccata",
+			"in uitvoering", "bezig", "geblokkeerd",
+			"w toku", "w trakcie", "w realizacji", "zablokowane",
+			"進行中", "処理中", "レビュー中"},
+		"done": {"done", "closed", "resolved", "complete", "completed", "released",
+			"won't do", "won't fix", "cancelled", "canceled", "aborted", "rejected", "duplicate", "obsolete",
+			"listo", "hecho", "finalizado", "finalizada", "cerrado", "cerrada", "resuelto", "resuelta", "cancelado", "cancelada",
+			"itens concluídos", "concluído", "concluída", "feito", "fechado", "fechada", "resolvido", "resolvida",
+			"fertig", "erledigt", "geschlossen", "gelöst", "abgebrochen", "abgelehnt",
+			"terminé", "terminée", "fait", "fermé", "fermée", "résolu", "résolue", "annulé", "annulée",
+			"completato", "completata", "fatto", "chiuso", "chiusa", "risolto", "risolta", "annullato", "annullata",
+			"gereed", "klaar", "gesloten", "opgelost", "geannuleerd",
+			"gotowe", "zrobione", "zamknięte", "rozwiązane", "anulowane",
+			"完了", "クローズ", "解決済み"},
 	} {
 		for _, n := range names {
 			knownCategories[n] = cat

@@ -412,7 +412,7 @@ func (b *backfill) wip(ctx context.Context) ([]bfFamily, error) {
 			epoch_ms(lead(s.changed_at) OVER (PARTITION BY s.item_id ORDER BY s.seq)) AS e_ms
 		FROM status_changes s
 		JOIN item_flow f ON f.item_id = s.item_id
-		LEFT JOIN status_map m ON m.source_id = f.source AND m.status = s.to_status),
+		LEFT JOIN status_map m ON m.source_id = f.source AND m.status = s.to_status AND m.category IS NOT DISTINCT FROM s.to_category),
 	d AS (
 		SELECT team, work_class, stage_class, s_ms AS ms, 1 AS delta FROM iv WHERE to_stage = 'started'
 		UNION ALL

@@ -213,6 +213,18 @@ func collectFlow(s *Snapshot, ch chan<- prometheus.Metric, gauge gaugeFunc) {
 			gauge(TeamSLEAttainment, q.SLEAttainment, q.Team)
 		}
 	}
+	for _, l := range s.Lead {
+		switch {
+		case l.Team != "*" && l.WorkClass != "*":
+			for p, v := range l.Quantiles {
+				gauge(LeadTimeWindowPercentile, v, l.Team, l.WorkClass, Percentile(p))
+			}
+		case l.Team != "*":
+			for p, v := range l.Quantiles {
+				gauge(TeamLeadTimeWindowPercentile, v, l.Team, Percentile(p))
+			}
+		}
+	}
 	for _, w := range s.WIP {
 		gauge(WIPItems, w.Items, w.Team, w.WorkClass, w.Stage)
 	}

@@ -83,6 +83,16 @@ throughline_team_cycle_time_window_percentile_seconds{percentile="50",team="web"
 throughline_team_cycle_time_window_percentile_seconds{percentile="70",team="web"} 190800
 throughline_team_cycle_time_window_percentile_seconds{percentile="85",team="web"} 432000
 throughline_team_cycle_time_window_percentile_seconds{percentile="95",team="web"} 432000
+` + header(metrics.LeadTimeWindowPercentile) + `
+throughline_lead_time_window_percentile_seconds{percentile="50",team="web",work_class="project"} 345600
+throughline_lead_time_window_percentile_seconds{percentile="70",team="web",work_class="project"} 518400
+throughline_lead_time_window_percentile_seconds{percentile="85",team="web",work_class="project"} 691200
+throughline_lead_time_window_percentile_seconds{percentile="95",team="web",work_class="project"} 691200
+` + header(metrics.TeamLeadTimeWindowPercentile) + `
+throughline_team_lead_time_window_percentile_seconds{percentile="50",team="web"} 345600
+throughline_team_lead_time_window_percentile_seconds{percentile="70",team="web"} 518400
+throughline_team_lead_time_window_percentile_seconds{percentile="85",team="web"} 691200
+throughline_team_lead_time_window_percentile_seconds{percentile="95",team="web"} 691200
 ` + header(metrics.CycleTimeWindowItems) + `
 throughline_cycle_time_window_items{team="web",work_class="project"} 5
 ` + header(metrics.CycleTimeWindowDistribution) + `
@@ -131,7 +141,8 @@ throughline_up{source="t"} 1
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		metrics.ItemsCompleted.FQName(), metrics.WIPItems.FQName(), metrics.WIPLimit.FQName(), metrics.CycleTime.FQName(),
-		metrics.CycleTimeWindowPercentile.FQName(), metrics.TeamCycleTimeWindowPercentile.FQName(), metrics.CycleTimeWindowItems.FQName(),
+		metrics.CycleTimeWindowPercentile.FQName(), metrics.TeamCycleTimeWindowPercentile.FQName(), metrics.LeadTimeWindowPercentile.FQName(), metrics.TeamLeadTimeWindowPercentile.FQName(),
+		metrics.CycleTimeWindowItems.FQName(),
 		metrics.CycleTimeWindowDistribution.FQName(), metrics.TeamSLE.FQName(), metrics.TeamSLEAttainment.FQName(),
 		metrics.WIPAgePercentile.FQName(), metrics.WIPOverSLE.FQName(), metrics.TeamInfo.FQName(), metrics.Up.FQName(),
 		metrics.ThroughputWeekly.FQName()); err != nil {

@@ -239,6 +239,43 @@ func TestCycleTimeStatsNearestRank(t *testing.T) {
 	}
 }
 
+// Lead time is created → F of every completed, non-discarded item, with or
+// without a start (SKIPPED counts here, not in cycle time).
+func TestLeadTimeStatsNearestRank(t *testing.T) {
+	db := computed(t)
+	type stat struct {
+		Items              int64
+		P50, P70, P85, P95 int64
+		P50s, P85s, Sum    int64
+	}
+	rows, err := db.Query(`SELECT team || '/' || work_class, items, p50_days, p70_days, p85_days, p95_days, p50_seconds, p85_seconds, lead_seconds_sum
+		FROM lead_time_stats`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]stat{}
+	for rows.Next() {
+		var k string
+		var s stat
+		if err := rows.Scan(&k, &s.Items, &s.P50, &s.P70, &s.P85, &s.P95, &s.P50s, &s.P85s, &s.Sum); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = s
+	}
+	// Lead days in Berlin (created 03-01 for all but MIDNIGHT): NORMAL 03-04 → 4,
+	// SKIPPED 03-05 → 5, FALSESTART 03-06 → 6, REOPEN 03-07 → 7, BACKLOG 03-09 → 9,
+	// MIDNIGHT 03-10 09:00 → 03-11 00:30 → 2. Sorted 2,4,5,6,7,9: ranks ceil(p·6)
+	// P50→3rd=5, P70→5th=7, P85→6th=9, P95→6th=9.
+	// Seconds sorted: 55800, 280800, 345600, 432000, 518400, 691200.
+	web := stat{Items: 6, P50: 5, P70: 7, P85: 9, P95: 9, P50s: 345600, P85s: 691200,
+		Sum: 55800 + 280800 + 345600 + 432000 + 518400 + 691200}
+	want := map[string]stat{"web/project": web, "web/*": web, "*/project": web, "*/*": web}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("lead_time_stats (-want +got):\n%s", d)
+	}
+}
+
 func TestWIPDailyAndAging(t *testing.T) {
 	db := computed(t)
 	got := queryMap(t, db, `SELECT work_class || ' ' || strftime(day, '%m-%d'), items FROM wip_daily
@@ -316,6 +353,12 @@ func TestComputeIsRepeatable(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := dumpTables(t, db)
+			// job_runs is the log of compute runs: one more row, by design.
+			if n, m := len(before["job_runs"]), len(after["job_runs"]); m != n+1 {
+				t.Errorf("job_runs: %d rows after the second compute, want %d", m, n+1)
+			}
+			delete(before, "job_runs")
+			delete(after, "job_runs")
 			if d := cmp.Diff(before, after); d != "" {
 				t.Errorf("second compute changed the warehouse (-first +second):\n%s", d)
 			}
@@ -348,11 +391,30 @@ func dumpTables(t *testing.T, db *warehouse.DB) map[string][]string {
 	rows.Close()
 	out := map[string][]string{}
 	for _, table := range tables {
-		rs, err := db.Query(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM "` + table + `" ORDER BY ALL`)
+		// Floating-point sums depend on the order DuckDB's threads add
+		// them in: compare doubles to 12 significant digits.
+		var cols []string
+		cr, err := db.Query(`SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()
+			AND schema_name = 'main' AND table_name = ? ORDER BY column_index`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cr.Next() {
+			var name, typ string
+			if err := cr.Scan(&name, &typ); err != nil {
+				t.Fatal(err)
+			}
+			col := `"` + name + `"`
+			if typ == "DOUBLE" || typ == "FLOAT" {
+				col = `printf('%.12g', ` + col + `)`
+			}
+			cols = append(cols, `CAST(`+col+` AS VARCHAR)`)
+		}
+		cr.Close()
+		rs, err := db.Query(`SELECT ` + strings.Join(cols, ", ") + ` FROM "` + table + `" ORDER BY ALL`)
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)
 		}
-		cols, _ := rs.Columns()
 		for rs.Next() {
 			vals := make([]sql.NullString, len(cols))
 			ptrs := make([]any, len(cols))

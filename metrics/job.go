@@ -87,17 +87,25 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return res, fmt.Errorf("compute: begin: %w", err)
 	}
-	rollback := func() { c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }
+	started := time.Now().UTC()
+	// A failed run rolls back and is recorded in job_runs (outside the
+	// rolled-back transaction), so `throughline check` can tell.
+	rollback := func(err error) {
+		bg := context.WithoutCancel(ctx)
+		c.ExecContext(bg, "ROLLBACK")
+		c.ExecContext(bg, "INSERT INTO job_runs VALUES ('compute', ?, ?, 'failed', ?)", started, time.Now().UTC(), err.Error())
+	}
 	t0 := time.Now()
 	if err := loadParams(ctx, c, p); err != nil {
-		rollback()
+		rollback(err)
 		return res, err
 	}
 	res.Statements = append(res.Statements, Step{Name: "params", Duration: time.Since(t0)})
 	files, err := fs.Glob(sqlFiles, "sql/*.sql")
 	if err != nil {
-		rollback()
-		return res, fmt.Errorf("compute: %w", err)
+		err = fmt.Errorf("compute: %w", err)
+		rollback(err)
+		return res, err
 	}
 	slices.Sort(files)
 	forecasted := false
@@ -106,16 +114,18 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 		if !forecasted && strings.TrimPrefix(f, "sql/") >= "90" {
 			t0 := time.Now()
 			if err := forecastStep(ctx, c, p); err != nil {
-				rollback()
-				return res, fmt.Errorf("compute: %w", err)
+				err = fmt.Errorf("compute: %w", err)
+				rollback(err)
+				return res, err
 			}
 			res.Steps = append(res.Steps, Step{Name: "89_forecasts", Duration: time.Since(t0)})
 			forecasted = true
 		}
 		body, err := sqlFiles.ReadFile(f)
 		if err != nil {
-			rollback()
-			return res, fmt.Errorf("compute: %w", err)
+			err = fmt.Errorf("compute: %w", err)
+			rollback(err)
+			return res, err
 		}
 		t0 := time.Now()
 		for i, stmt := range splitSQL(string(body)) {
@@ -129,16 +139,28 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 			}
 			res.Statements = append(res.Statements, Step{Name: name, Duration: time.Since(ts)})
 			if err != nil {
-				rollback()
-				return res, fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
+				err = fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
+				rollback(err)
+				return res, err
 			}
 		}
 		res.Steps = append(res.Steps, Step{Name: strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), Duration: time.Since(t0)})
 	}
 	t0 = time.Now()
+	if _, err := c.ExecContext(ctx, "DELETE FROM job_runs WHERE started_at < ?", started.AddDate(0, 0, -90)); err != nil {
+		err = fmt.Errorf("compute: prune job_runs: %w", err)
+		rollback(err)
+		return res, err
+	}
+	if _, err := c.ExecContext(ctx, "INSERT INTO job_runs VALUES ('compute', ?, ?, 'ok', NULL)", started, time.Now().UTC()); err != nil {
+		err = fmt.Errorf("compute: record the run: %w", err)
+		rollback(err)
+		return res, err
+	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-		rollback()
-		return res, fmt.Errorf("compute: commit: %w", err)
+		err = fmt.Errorf("compute: commit: %w", err)
+		rollback(err)
+		return res, err
 	}
 	res.Statements = append(res.Statements, Step{Name: "commit", Duration: time.Since(t0)})
 	res.Duration = time.Since(start)

@@ -57,6 +57,14 @@ type CycleStat struct {
 	Distribution []float64
 }
 
+// LeadStat is one row of lead_time_stats.
+type LeadStat struct {
+	Team, WorkClass string
+	Items           int64
+	Quantiles       map[float64]float64 // seconds, nearest rank
+	SumSeconds      float64
+}
+
 // WIP is the current work in progress of one label set.
 type WIP struct {
 	Team, WorkClass, Stage string
@@ -131,6 +139,7 @@ type Snapshot struct {
 	Counters   []Counter
 	Histograms []Histogram
 	Cycle      []CycleStat
+	Lead       []LeadStat
 	WIP        []WIP // every team and class with items, both stage classes, zeros included
 	WIPLimits  map[string]float64
 	Ages       []Age
@@ -159,7 +168,7 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 		LoggedUtil: map[string]float64{}, Available: map[string]float64{}}
 	l := loader{ctx: ctx, q: q}
 	for _, load := range []func(*loader, *Snapshot) error{
-		loadCounters, loadHistograms, loadCycle, loadWIP, loadAges, loadEfficiency, loadQuality, loadThroughput,
+		loadCounters, loadHistograms, loadCycle, loadLead, loadWIP, loadAges, loadEfficiency, loadQuality, loadThroughput,
 		loadTeams, loadProjects, loadMilestones, loadCapacity, loadSummary,
 	} {
 		if err := load(&l, s); err != nil {
@@ -271,6 +280,19 @@ func loadCycle(l *loader, s *Snapshot) error {
 	return err
 }
 
+// loadLead reads lead_time_stats: the lead-time percentiles of the window.
+func loadLead(l *loader, s *Snapshot) error {
+	return l.each(`SELECT team, work_class, items, p50_seconds, p70_seconds, p85_seconds, p95_seconds, lead_seconds_sum FROM lead_time_stats`,
+		func(r *sql.Rows) error {
+			var ls LeadStat
+			var p50, p70, p85, p95 float64
+			err := r.Scan(&ls.Team, &ls.WorkClass, &ls.Items, &p50, &p70, &p85, &p95, &ls.SumSeconds)
+			ls.Quantiles = map[float64]float64{0.5: p50, 0.7: p70, 0.85: p85, 0.95: p95}
+			s.Lead = append(s.Lead, ls)
+			return err
+		})
+}
+
 // flowGroups are the (team, work class) pairs that have items: the label
 // sets of the gauges exposed with zeros.
 const flowGroups = `(SELECT DISTINCT team, work_class FROM item_flow)`
@@ -280,7 +302,8 @@ func loadWIP(l *loader, s *Snapshot) error {
 		FROM `+flowGroups+` g CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS stage_class) c
 		LEFT JOIN (
 			SELECT f.item_id, f.team, f.work_class, coalesce(m.stage_class, 'active') AS stage_class
-			FROM item_flow f LEFT JOIN status_map m ON m.source_id = f.source AND m.status = f.status
+			FROM item_flow f JOIN work_items w USING (item_id)
+			LEFT JOIN status_map m ON m.source_id = w.source_id AND m.status = w.status AND m.category IS NOT DISTINCT FROM w.status_category
 			WHERE f.stage = 'started'
 		) f ON f.team = g.team AND f.work_class = g.work_class AND f.stage_class = c.stage_class
 		GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {

@@ -85,3 +85,43 @@ func TestUnknownStatusNeverStopsCompute(t *testing.T) {
 		t.Errorf("NORMAL cycle_seconds %d; want %d", cycle, 2*86400+5*3600)
 	}
 }
+
+// Every compute is recorded in job_runs, a failed one too (after its
+// rollback), so `throughline check` can tell that the metrics are stale.
+func TestComputeRecordsItsRuns(t *testing.T) {
+	ctx := context.Background()
+	db := warehousetest.Open(t, "")
+	if _, err := metrics.Compute(ctx, db.DB, flowParams()); err != nil {
+		t.Fatal(err)
+	}
+	p := flowParams()
+	p.ExplainDir = t.TempDir() + "/missing/dir" // profiles cannot be written: the run fails
+	_, failErr := metrics.Compute(ctx, db.DB, p)
+	if failErr == nil {
+		t.Fatal("compute with an unwritable ExplainDir succeeded")
+	}
+	rows, err := db.Query(`SELECT status, coalesce(error, '') FROM job_runs WHERE job = 'compute' ORDER BY started_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got [][2]string
+	for rows.Next() {
+		var r [2]string
+		if err := rows.Scan(&r[0], &r[1]); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	want := [][2]string{{"ok", ""}, {"failed", failErr.Error()}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("job_runs (-want +got):\n%s", d)
+	}
+	h, err := db.Health(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := h.Failed(); len(f) != 1 || f[0] != "the last compute failed: "+failErr.Error() {
+		t.Errorf("Health.Failed() = %q; want the failed compute", f)
+	}
+}

@@ -149,6 +149,9 @@ type stage struct {
 	// persons are columns holding account ids (<source>:<user>) to map to
 	// person ids through person_accounts.
 	persons []string
+	// fresh: the table holds none of the rows' keys (a snapshot cleared
+	// the source), so a fill skips deleting them.
+	fresh bool
 }
 
 func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
@@ -165,7 +168,13 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		b.People = append(slices.Clip(b.People), people...)
 	}
+	if b.Snapshot {
+		if err := clearSource(ctx, c, source); err != nil {
+			return err
+		}
+	}
 	src := quote(source)
+	problems := slices.Clip(b.Problems)
 
 	if len(b.Projects) > 0 {
 		s := stage{table: "projects", key: []string{"project_id"}}
@@ -181,7 +190,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.TimeOff) > 0 {
 		s := stage{table: "time_off", key: []string{"person_id", "day"}, persons: []string{"person_id"}}
 		for _, t := range b.TimeOff {
-			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours})
+			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours, source})
 		}
 		stages = append(stages, s)
 	}
@@ -222,6 +231,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 				nullif(team, '') AS team_override, nullif(work_class, '') AS work_class_override, false AS deleted
 				FROM temp.main.bulk_items`
 			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
+			s.fresh = b.Snapshot
 		}
 		stages = append(stages, s)
 	}
@@ -237,19 +247,21 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 					from = ingest.UnknownStatus
 				}
 				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(from), str(to), nil, nil,
-					str(t.FromCategory), str(t.ToCategory), id(source, t.Author)})
+					str(t.FromCategory), str(t.ToCategory), id(source, t.Author), str(t.Approx)})
 			}
 		}
 		if bulk {
 			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at,
 				CASE WHEN seq > 0 THEN coalesce(nullif(from_status, ''), '` + ingest.UnknownStatus + `') END AS from_status,
 				coalesce(nullif(to_status, ''), '` + ingest.UnknownStatus + `') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
-				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id
+				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id,
+				NULL::VARCHAR AS approximated_from
 				FROM temp.main.bulk_transitions`
 			// The transitions are the whole histories of the batch's items;
 			// they name no author.
 			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
 			s.persons = nil
+			s.fresh = b.Snapshot
 		}
 		stages = append(stages, s)
 	}
@@ -259,16 +271,30 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			s.fill = `SELECT ` + src + ` || ':' || id AS worklog_id, ` + src + ` || ':' || key AS item_id, ` + sqlID(src, "person") +
 				` AS person_id, started_at, seconds FROM temp.main.bulk_worklogs`
 			s.fillKeys = `SELECT ` + src + ` || ':' || id FROM temp.main.bulk_worklogs`
+			s.fresh = b.Snapshot
 		}
-		var deleted []driver.Value
+		var deleted, ids []driver.Value
 		for _, w := range b.Worklogs {
+			ids = append(ids, w.ID)
 			if w.Deleted {
 				deleted = append(deleted, id(source, w.ID))
+				continue
+			}
+			// The duration rule of every connector (the CSV reader applies
+			// it too, naming file and line): a worklog it rejects is listed,
+			// not stored, and a version stored before goes.
+			if why := ingest.WorklogRule(w.Seconds); why != "" {
+				deleted = append(deleted, id(source, w.ID))
+				problems = append(problems, ingest.Problem{File: worklogProblemFile, Column: "seconds", Key: w.ID, Action: ingest.ProblemRejected,
+					Reason: fmt.Sprintf("worklog of %s: %d seconds: %s; worklog dropped", w.ItemKey, w.Seconds, why)})
 				continue
 			}
 			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
 		}
 		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
+			return err
+		}
+		if err := clearWorklogProblems(ctx, c, source, ids); err != nil {
 			return err
 		}
 		stages = append(stages, s)
@@ -336,27 +362,36 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if err := commitMilestones(ctx, c, source, b.Milestones, now); err != nil {
 		return err
 	}
+	if b.Snapshot {
+		if err := keepMilestones(ctx, c, source, b.Milestones); err != nil {
+			return err
+		}
+	}
 	if b.Live != nil {
 		if err := reconcile(ctx, c, source, b.Live.Keys); err != nil {
 			return err
 		}
 	}
-	if len(b.Reread) > 0 || len(b.Problems) > 0 {
+	if len(b.Reread) > 0 || len(problems) > 0 {
 		for _, f := range b.Reread {
 			if _, err := c.ExecContext(ctx, "DELETE FROM ingest_problems WHERE source_id = ? AND file = ?", source, f); err != nil {
 				return fmt.Errorf("clear problems of %s: %w", f, err)
 			}
 		}
-		rows := make([][]driver.Value, 0, len(b.Problems))
-		for _, p := range b.Problems {
-			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now})
+		rows := make([][]driver.Value, 0, len(problems))
+		for _, p := range problems {
+			action := p.Action
+			if action == "" {
+				action = ingest.ProblemRepaired
+			}
+			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now, action})
 		}
 		if err := appendRows(c, false, "ingest_problems", rows); err != nil {
 			return err
 		}
 	}
 	if bulk {
-		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?
+		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?, action
 			FROM temp.main.bulk_problems ORDER BY file, line`, source, now)
 		if err != nil {
 			return fmt.Errorf("store the bulk problems: %w", err)
@@ -404,10 +439,17 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 		del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT DISTINCT %[2]s FROM temp.main.%[3]s)", s.table, s.replaceBy, tmp)
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT %s FROM %s", s.table, cols, from)
 	} else {
+		staged := "temp.main." + tmp
+		for _, k := range s.key {
+			if slices.Contains(s.persons, k) {
+				// The stored rows hold person ids: compare keys after mapping.
+				staged = fmt.Sprintf("(SELECT %s FROM %s)", cols, from)
+			}
+		}
 		if len(s.key) == 1 {
-			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM temp.main.%[3]s)", s.table, keys, tmp)
+			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)", s.table, keys, staged)
 		} else {
-			del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM temp.main.%s)", s.table, keys, keys, tmp)
+			del = fmt.Sprintf("DELETE FROM main.%s WHERE (%s) IN (SELECT (%s) FROM %s)", s.table, keys, keys, staged)
 		}
 		tkeys := "t." + strings.Join(s.key, ", t.")
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT * EXCLUDE (rn) FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY t.rowid DESC) AS rn FROM %s) WHERE rn = 1",
@@ -461,7 +503,7 @@ func upsertFill(ctx context.Context, c *sql.Conn, s stage) error {
 	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main."+s.table+")").Scan(&stored); err != nil {
 		return fmt.Errorf("replace %s rows: %w", s.table, err)
 	}
-	if stored { // a first import has nothing to replace
+	if stored && !s.fresh { // a first import has nothing to replace
 		col := s.replaceBy
 		if col == "" {
 			col = s.key[0]
@@ -499,15 +541,8 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 		last[mid] = i
 	}
 	// What is stored now.
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE milestone_keys (k VARCHAR)"); err != nil {
+	if err := keyTable(ctx, c, "milestone_keys", ids); err != nil {
 		return fmt.Errorf("read milestones: %w", err)
-	}
-	keyRows := make([][]driver.Value, len(ids))
-	for i, k := range ids {
-		keyRows[i] = []driver.Value{k}
-	}
-	if err := appendRows(c, true, "milestone_keys", keyRows); err != nil {
-		return err
 	}
 	type stored struct{ due, base sql.NullTime }
 	old := map[string]stored{}
@@ -588,6 +623,87 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 	return nil
 }
 
+// worklogProblemFile is the ingest_problems.file of worklogs the store
+// rejects (item_key holds the worklog's id).
+const worklogProblemFile = "worklogs"
+
+// clearWorklogProblems deletes the stored problems of the worklogs ids (a
+// new version of each is in the batch).
+func clearWorklogProblems(ctx context.Context, c *sql.Conn, source string, ids []driver.Value) error {
+	var stored bool
+	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.ingest_problems WHERE source_id = ? AND file = ?)",
+		source, worklogProblemFile).Scan(&stored); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
+	}
+	if !stored || len(ids) == 0 {
+		return nil
+	}
+	if err := keyTable(ctx, c, "worklog_problem_keys", ids); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, "DELETE FROM main.ingest_problems WHERE source_id = ? AND file = ? AND item_key IN (SELECT k FROM temp.main.worklog_problem_keys)",
+		source, worklogProblemFile); err != nil {
+		return fmt.Errorf("clear worklog problems: %w", err)
+	}
+	return nil
+}
+
+// clearSource removes what source stored (see ingest.Batch.Snapshot):
+// its items with their histories, worklogs and sprint memberships, raw
+// payloads, projects, sprints, time off, people's accounts (and people left
+// without any), and input problems. Milestones are swept by keepMilestones.
+func clearSource(ctx context.Context, c *sql.Conn, source string) error {
+	items := `(SELECT item_id FROM main.work_items WHERE source_id = $1)`
+	for _, q := range []struct{ what, sql string }{
+		{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
+		{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
+		{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items},
+		{"items", `DELETE FROM main.work_items WHERE source_id = $1`},
+		{"raw payloads", `DELETE FROM main.raw_payloads WHERE source_id = $1`},
+		{"projects", `DELETE FROM main.projects WHERE source_id = $1`},
+		{"sprints", `DELETE FROM main.sprints WHERE source_id = $1`},
+		// Rows stored before time_off had a source: those of its people.
+		{"time off", `DELETE FROM main.time_off WHERE source_id = $1
+			OR (source_id IS NULL AND person_id IN (SELECT person_id FROM main.person_accounts WHERE source_id = $1))`},
+		{"people", `CREATE OR REPLACE TEMP TABLE cleared_people AS SELECT DISTINCT person_id FROM main.person_accounts WHERE source_id = $1`},
+		{"accounts", `DELETE FROM main.person_accounts WHERE source_id = $1`},
+		{"people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.cleared_people)
+			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
+		{"problems", `DELETE FROM main.ingest_problems WHERE source_id = $1`},
+	} {
+		var args []any
+		if strings.Contains(q.sql, "$1") {
+			args = []any{source}
+		}
+		if _, err := c.ExecContext(ctx, q.sql, args...); err != nil {
+			return fmt.Errorf("replace what %s stored: %s: %w", source, q.what, err)
+		}
+	}
+	return nil
+}
+
+// keepMilestones removes the milestones of source that a snapshot did not
+// send, with their due-date history.
+func keepMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone) error {
+	ids := make([]driver.Value, len(ms))
+	for i, m := range ms {
+		ids[i] = milestoneID(source, m)
+	}
+	if err := keyTable(ctx, c, "kept_milestones", ids); err != nil {
+		return fmt.Errorf("sweep milestones: %w", err)
+	}
+	gone := `(SELECT milestone_id FROM main.milestones WHERE source_id = $1 AND milestone_id NOT IN (SELECT k FROM temp.main.kept_milestones))`
+	for _, q := range []string{
+		`DELETE FROM main.milestone_due_changes WHERE milestone_id IN ` + gone,
+		`DELETE FROM main.milestones WHERE milestone_id IN ` + gone,
+	} {
+		if _, err := c.ExecContext(ctx, q, source); err != nil {
+			return fmt.Errorf("sweep milestones: %w", err)
+		}
+	}
+	return nil
+}
+
 // milestoneID is <source>:<project>:<name>, or <source>::<name> without a project.
 func milestoneID(source string, m ingest.Milestone) string {
 	if mid := id(source, m.Project, m.Name); mid != nil {
@@ -622,20 +738,26 @@ func deleteKeys(ctx context.Context, c *sql.Conn, table, col string, keys []driv
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE delete_keys (k VARCHAR)"); err != nil {
+	if err := keyTable(ctx, c, "delete_keys", keys); err != nil {
 		return fmt.Errorf("delete %s rows: %w", table, err)
-	}
-	rows := make([][]driver.Value, len(keys))
-	for i, k := range keys {
-		rows[i] = []driver.Value{k}
-	}
-	if err := appendRows(c, true, "delete_keys", rows); err != nil {
-		return err
 	}
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("DELETE FROM main.%s WHERE %s IN (SELECT k FROM temp.main.delete_keys)", table, col)); err != nil {
 		return fmt.Errorf("delete %s rows: %w", table, err)
 	}
 	return nil
+}
+
+// keyTable (re)creates the temporary table name(k VARCHAR) holding keys,
+// for set-based statements over them.
+func keyTable(ctx context.Context, c *sql.Conn, name string, keys []driver.Value) error {
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" (k VARCHAR)"); err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(keys))
+	for i, k := range keys {
+		rows[i] = []driver.Value{k}
+	}
+	return appendRows(c, true, name, rows)
 }
 
 // reconcile marks the source's items whose keys are not in live deleted, and

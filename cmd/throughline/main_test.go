@@ -78,7 +78,8 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 		t.Errorf("unknown milestone: exit %d %q", code, errs)
 	}
 	code, out, _ = runCmd(t, "check", "--config", cfg)
-	if code != 0 || !strings.Contains(out, "skipped_start") || !strings.Contains(out, "input problems: none") {
+	if code != 0 || !strings.Contains(out, "skipped_start") || !strings.Contains(out, "input problems: 0 rejected") ||
+		!strings.Contains(out, "compute: ok") {
 		t.Errorf("check exit %d:\n%s", code, out)
 	}
 }

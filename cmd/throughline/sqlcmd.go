@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/throughline/throughline/ingest"
 )
 
 func runSQL(ctx context.Context, g *globals, args []string) error {
@@ -159,6 +162,12 @@ func runCheck(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "config %s: ok (%d sources, %d teams, time zone %s)\n", cfg.Path, len(cfg.Sources), len(cfg.Teams), cfg.Timezone)
+	for _, src := range cfg.Sources {
+		if src.Kind == "csv" {
+			fmt.Fprintf(g.stdout, "  source %s (%s): zone-less times are read in %s (set the source's timezone if the files were written in another)\n",
+				src.Name, src.Layout, cmp.Or(src.Timezone, cfg.Timezone))
+		}
+	}
 	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
 		fmt.Fprintf(g.stdout, "warehouse %s: not created yet (run `throughline sync`)\n", cfg.Warehouse.Path)
 		return nil
@@ -168,6 +177,20 @@ func runCheck(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer db.Close()
+	const examples = 20
+	h, err := db.Health(ctx, examples)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "\nlast runs:")
+	for _, s := range h.Syncs {
+		fmt.Fprintf(g.stdout, "  sync %s: %s at %s %s\n", s.Source, s.Status, s.StartedAt.UTC().Format(time.RFC3339), s.Error)
+	}
+	if h.Compute == nil {
+		fmt.Fprintln(g.stdout, "  compute: none recorded (run `throughline compute`)")
+	} else {
+		fmt.Fprintf(g.stdout, "  compute: %s at %s %s\n", h.Compute.Status, h.Compute.StartedAt.UTC().Format(time.RFC3339), h.Compute.Error)
+	}
 	fmt.Fprintln(g.stdout, "\ndata quality (from the last compute):")
 	rows, err := db.QueryContext(ctx, `SELECT source, "check", items, example_keys FROM data_quality ORDER BY source, "check"`)
 	if err != nil {
@@ -177,23 +200,24 @@ func runCheck(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	rows.Close()
-	var problems int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM ingest_problems").Scan(&problems); err != nil {
-		return fmt.Errorf("read ingest_problems: %w", err)
+	rejected := h.Problems[ingest.ProblemRejected]
+	fmt.Fprintf(g.stdout, "\ninput problems: %d rejected (records not stored), %d repaired (stored without or with a corrected value), %d notes (stored as read)\n",
+		rejected, h.Problems[ingest.ProblemRepaired], h.Problems[ingest.ProblemNote])
+	for _, a := range []string{ingest.ProblemRejected, ingest.ProblemRepaired, ingest.ProblemNote} {
+		if len(h.Examples[a]) == 0 {
+			continue
+		}
+		fmt.Fprintf(g.stdout, "%s (first %d; all rows are in the ingest_problems table):\n", a, examples)
+		for _, p := range h.Examples[a] {
+			fmt.Fprintf(g.stdout, "  %s: %s\n", p.Source, p.Problem)
+		}
 	}
-	if problems == 0 {
-		fmt.Fprintln(g.stdout, "\ninput problems: none")
-		return nil
+	failed := h.Failed()
+	if rejected > 0 {
+		failed = append(failed, fmt.Sprintf("%d input records were rejected (listed above)", rejected))
 	}
-	fmt.Fprintf(g.stdout, "\ninput problems: %d rows rejected or repaired (first 20):\n", problems)
-	rows, err = db.QueryContext(ctx, `SELECT source_id AS source, file || ':' || line AS "where", column_name AS "column", item_key AS key, reason
-		FROM ingest_problems ORDER BY source_id, file, line LIMIT 20`)
-	if err != nil {
-		return fmt.Errorf("read ingest_problems: %w", err)
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
 	}
-	defer rows.Close()
-	if err := writeRows(g.stdout, rows, "table"); err != nil {
-		return err
-	}
-	return fmt.Errorf("%d input problems (listed above; all rows are in the ingest_problems table)", problems)
+	return nil
 }

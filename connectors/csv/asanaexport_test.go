@@ -40,7 +40,8 @@ func TestAsanaExport(t *testing.T) {
 				Items: []ingest.Item{
 					{
 						Key: "1210000000000001", Project: "Web App", Title: "Ship checkout", Type: "Task",
-						Status: "Done", StatusCategory: "done", Assignee: "ann@example.com",
+						// Completed: the status is Completed (done), whatever column it was left in.
+						Status: "Completed", StatusCategory: "done", Assignee: "ann@example.com",
 						CreatedAt: day("2025-09-01"), ResolvedAt: day("2025-09-05"), UpdatedAt: day("2025-09-05"),
 						DueDate: exportDay(t, "2025-09-06"), EstimateSeconds: exportI64(90 * 60),
 					},
@@ -65,8 +66,8 @@ func TestAsanaExport(t *testing.T) {
 					{ExternalID: "Bob", DisplayName: "Bob"},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 5, Column: "Estimated time", Key: "1210000000000003", Reason: `bad estimate "abc": want minutes; value dropped`},
-					{File: f, Line: 5, Column: "Parent task", Key: "1210000000000003", Reason: `parent task "Missing parent" is not in this file; parent left empty`},
+					{File: f, Line: 5, Column: "Estimated time", Key: "1210000000000003", Reason: `bad estimate "abc": want minutes; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 5, Column: "Parent task", Key: "1210000000000003", Reason: `parent task "Missing parent" is not in this file; parent left empty`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -80,7 +81,7 @@ func TestAsanaExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{{Key: "1", Title: "A", Type: "Task", CreatedAt: day("2025-09-01")}},
 				Problems: []ingest.Problem{
-					{File: f, Line: 6, Column: "Created At", Key: "2", Reason: `bad date "22/9/2025": a locale date, not YYYY-MM-DD: was the file re-saved by a spreadsheet?; row dropped`},
+					{File: f, Line: 6, Column: "Created At", Key: "2", Reason: `bad date "22/9/2025": a locale date, not YYYY-MM-DD: was the file re-saved by a spreadsheet?; row dropped`, Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -94,8 +95,8 @@ func TestAsanaExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{{Key: "1210000000000009", Title: "B", Type: "Task", CreatedAt: day("2025-09-01")}},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Column: "Task ID", Reason: `spreadsheet re-save destroyed the task id ("1.21143E+15"); row dropped: export again from Asana`},
-					{File: f, Line: 4, Column: "Task ID", Reason: "missing task id; row dropped"},
+					{File: f, Line: 2, Column: "Task ID", Reason: `spreadsheet re-save destroyed the task id ("1.21143E+15"); row dropped: export again from Asana`, Action: ingest.ProblemRejected},
+					{File: f, Line: 4, Column: "Task ID", Reason: "missing task id; row dropped", Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -109,7 +110,7 @@ func TestAsanaExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{
 					{
-						Key: "5", Title: "A", Type: "Task", StatusCategory: "done",
+						Key: "5", Title: "A", Type: "Task", Status: "Completed", StatusCategory: "done",
 						CreatedAt:  time.Date(2025, 9, 1, 10, 0, 0, 0, time.UTC),
 						ResolvedAt: time.Date(2025, 9, 2, 11, 30, 0, 0, time.UTC),
 						UpdatedAt:  time.Date(2025, 9, 2, 11, 30, 0, 5e8, time.UTC),
@@ -118,10 +119,10 @@ func TestAsanaExport(t *testing.T) {
 					{Key: "6", Title: "B", Type: "Task", CreatedAt: day("2025-09-01")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 3, Column: "Completed At", Key: "6", Reason: `bad date "9/22/2025": a locale date, not YYYY-MM-DD: was the file re-saved by a spreadsheet?; value dropped`},
-					{File: f, Line: 3, Column: "Last Modified", Key: "6", Reason: `bad date "2025-13-01": no such date; value dropped`},
-					{File: f, Line: 3, Column: "Due Date", Key: "6", Reason: `bad date "tomorrow": want YYYY-MM-DD; value dropped`},
-					{File: f, Line: 4, Column: "Created At", Key: "7", Reason: "missing created date; row dropped"},
+					{File: f, Line: 3, Column: "Completed At", Key: "6", Reason: `bad date "9/22/2025": a locale date, not YYYY-MM-DD: was the file re-saved by a spreadsheet?; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 3, Column: "Last Modified", Key: "6", Reason: `bad date "2025-13-01": no such date; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 3, Column: "Due Date", Key: "6", Reason: `bad date "tomorrow": want YYYY-MM-DD; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 4, Column: "Created At", Key: "7", Reason: "missing created date; row dropped", Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -146,8 +147,8 @@ func TestAsanaExport(t *testing.T) {
 				},
 				People: []ingest.Person{{ExternalID: "Ann", DisplayName: "Ann"}},
 				Problems: []ingest.Problem{
-					{File: f, Line: 5, Column: "Parent Task", Key: "4", Reason: `parent task "Dup" is ambiguous: 2 tasks have that name (1, 2); parent left empty`},
-					{File: f, Line: 7, Column: "Parent Task", Key: "6", Reason: `parent task "Self" is not in this file; parent left empty`},
+					{File: f, Line: 5, Column: "Parent Task", Key: "4", Reason: `parent task "Dup" is ambiguous: 2 tasks have that name (1, 2); parent left empty`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 7, Column: "Parent Task", Key: "6", Reason: `parent task "Self" is not in this file; parent left empty`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -164,8 +165,8 @@ func TestAsanaExport(t *testing.T) {
 					{Key: "2", Type: "Task", CreatedAt: day("2025-09-01"), UpdatedAt: day("2025-09-03")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 3, Column: "Task ID", Key: "1", Reason: "duplicate key, kept the row updated at 2025-09-04T00:00:00+02:00 (line 2)"},
-					{File: f, Line: 4, Key: "2", Reason: "row has 3 fields, the header has 4; read by position"},
+					{File: f, Line: 3, Column: "Task ID", Key: "1", Reason: "duplicate key, kept the row updated at 2025-09-04T00:00:00+02:00 (line 2)", Action: ingest.ProblemRejected},
+					{File: f, Line: 4, Key: "2", Reason: "row has 3 fields, the header has 4; read by position", Action: ingest.ProblemNote},
 				},
 			},
 		},
@@ -180,7 +181,7 @@ func TestAsanaExport(t *testing.T) {
 					{ItemKey: "1", At: day("2025-09-05"), From: "Done", To: "Completed", ToCategory: "done"},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Column: "Completed At", Key: "1", Reason: "date is before Created At; completion placed at Created At"},
+					{File: f, Line: 2, Column: "Completed At", Key: "1", Reason: "date is before Created At; completion placed at Created At", Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -198,7 +199,7 @@ func TestAsanaExport(t *testing.T) {
 					{Key: "3", Title: "C", Type: "Task", CreatedAt: day("2025-09-01")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 4, Column: "Time estimate (min)", Key: "3", Reason: `bad estimate "-3": out of range; value dropped`},
+					{File: f, Line: 4, Column: "Time estimate (min)", Key: "3", Reason: `bad estimate "-3": out of range; value dropped`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},

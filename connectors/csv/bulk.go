@@ -181,6 +181,10 @@ func categoriesTable() string {
 
 const timeReason = ` is not RFC 3339 or YYYY-MM-DD[ HH:MM[:SS]]`
 
+// worklogOK is ingest.WorklogRule in SQL, over the whole seconds (NULL when
+// the hours are not a finite number).
+var worklogOK = fmt.Sprintf("coalesce(seconds > 0 AND seconds <= %d, false)", ingest.MaxWorklogSeconds)
+
 // bulkStatements is the SQL of the import (see ingest.Bulk for the tables
 // it leaves). people: whether assignees become people (no people.csv).
 func bulkStatements(files []bulkFile, zone string, people bool) []string {
@@ -224,25 +228,25 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 		FROM temp.main.bulk_numbered_items WHERE ok AND key IN (SELECT key FROM dup)`)
 	f := sqlString(fileItems)
 	add(`CREATE OR REPLACE TEMP TABLE bulk_problems AS
-		SELECT %[1]s AS file, line, 'key' AS col, '' AS key, 'empty key; row skipped' AS reason FROM temp.main.bulk_numbered_items WHERE key = ''
-		UNION ALL SELECT %[1]s, line, 'key', key, 'key longer than 255 characters; row skipped' FROM temp.main.bulk_numbered_items WHERE strlen(key) > 255
-		UNION ALL SELECT %[1]s, line, 'created_at', key, 'created_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_items
+		SELECT %[1]s AS file, line, 'key' AS col, '' AS key, 'empty key; row skipped' AS reason, 'rejected' AS action FROM temp.main.bulk_numbered_items WHERE key = ''
+		UNION ALL SELECT %[1]s, line, 'key', key, 'key longer than 255 characters; row skipped', 'rejected' FROM temp.main.bulk_numbered_items WHERE strlen(key) > 255
+		UNION ALL SELECT %[1]s, line, 'created_at', key, 'created_at ' || %[2]s || '%[3]s; row skipped', 'rejected' FROM temp.main.bulk_numbered_items
 			WHERE key <> '' AND strlen(key) <= 255 AND created_at IS NULL
-		UNION ALL SELECT %[1]s, line, 'work_class', key, 'work_class ' || %[4]s || ': want project or operational; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'work_class', key, 'work_class ' || %[4]s || ': want project or operational; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND work_class NOT IN ('', 'project', 'operational')
-		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at ' || %[5]s || '%[3]s; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at ' || %[5]s || '%[3]s; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND resolved_s <> '' AND resolved_at IS NULL
-		UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[6]s || '%[3]s; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[6]s || '%[3]s; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND started_s <> '' AND started_at IS NULL
-		UNION ALL SELECT %[1]s, line, 'due_date', key, 'due_date ' || %[7]s || ' is not a date YYYY-MM-DD; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'due_date', key, 'due_date ' || %[7]s || ' is not a date YYYY-MM-DD; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND due_s <> '' AND due_date IS NULL
-		UNION ALL SELECT %[1]s, line, 'story_points', key, 'story_points ' || %[8]s || ': want a non-negative number; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'story_points', key, 'story_points ' || %[8]s || ': want a non-negative number; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND sp_s <> '' AND (sp IS NULL OR sp < 0 OR isnan(sp) OR isinf(sp))
-		UNION ALL SELECT %[1]s, line, 'estimate_hours', key, 'estimate_hours ' || %[9]s || ': want hours between 0 and 1e6; ignored' FROM temp.main.bulk_numbered_items
+		UNION ALL SELECT %[1]s, line, 'estimate_hours', key, 'estimate_hours ' || %[9]s || ': want hours between 0 and 1e6; ignored', 'repaired' FROM temp.main.bulk_numbered_items
 			WHERE ok AND est_s <> '' AND (est IS NULL OR est < 0 OR est > 1e6 OR isnan(est))
-		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at before created_at; kept (negative lead time is listed in data_quality)'
+		UNION ALL SELECT %[1]s, line, 'resolved_at', key, 'resolved_at before created_at; kept (negative lead time is listed in data_quality)', 'note'
 			FROM temp.main.bulk_numbered_items WHERE ok AND resolved_at < created_at
-		UNION ALL SELECT %[1]s, n.line, 'key', n.key, 'duplicate key (first on line ' || d.prev_line || '); this later row wins'
+		UNION ALL SELECT %[1]s, n.line, 'key', n.key, 'duplicate key (first on line ' || d.prev_line || '); this later row wins', 'rejected'
 			FROM temp.main.bulk_dup_rows d JOIN temp.main.bulk_numbered_items n USING (rec) WHERE d.prev_line IS NOT NULL`,
 		f, sqlQ("created_s"), timeReason, sqlQ("work_class"), sqlQ("resolved_s"), sqlQ("started_s"), sqlQ("left(due_s, 10)"), sqlQ("sp_s"), sqlQ("est_s"))
 	status := `CASE WHEN status <> '' THEN status WHEN resolved_at IS NOT NULL THEN 'Done' WHEN started_at IS NOT NULL THEN 'In Progress' ELSE 'To Do' END`
@@ -274,12 +278,12 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 		st = append(st, numbered("changes", ch))
 		f := sqlString(fileChanges)
 		add(`INSERT INTO temp.main.bulk_problems
-			SELECT %[1]s, line, 'key', '', 'empty key; row skipped' FROM temp.main.bulk_numbered_changes WHERE key = ''
-			UNION ALL SELECT %[1]s, line, 'changed_at', key, 'changed_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_changes
+			SELECT %[1]s, line, 'key', '', 'empty key; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes WHERE key = ''
+			UNION ALL SELECT %[1]s, line, 'changed_at', key, 'changed_at ' || %[2]s || '%[3]s; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes
 				WHERE key <> '' AND changed_at IS NULL
-			UNION ALL SELECT %[1]s, line, 'to_status', key, 'empty to_status; row skipped' FROM temp.main.bulk_numbered_changes
+			UNION ALL SELECT %[1]s, line, 'to_status', key, 'empty to_status; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes
 				WHERE key <> '' AND changed_at IS NOT NULL AND to_status = ''
-			UNION ALL SELECT %[1]s, min(line), 'key', key, 'status changes for a key that is not in items.csv; ignored' FROM temp.main.bulk_numbered_changes c
+			UNION ALL SELECT %[1]s, min(line), 'key', key, 'status changes for a key that is not in items.csv; ignored', 'rejected' FROM temp.main.bulk_numbered_changes c
 				WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> '' AND NOT EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = c.key)
 				GROUP BY key`,
 			f, sqlQ("changed_s"), timeReason)
@@ -324,25 +328,25 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 
 	// worklogs.csv.
 	if wl, ok := byName[fileWorklogs]; ok {
-		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_worklogs AS SELECT *, %s AS started_at, %s AS hours,
+		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_worklogs AS SELECT *, %s AS started_at, try_cast(round(%s * 3600) AS BIGINT) AS seconds,
 			EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = r.key) AS known FROM (
 			SELECT %s AS key, %s AS person, %s AS started_s, %s AS hours_s FROM %s) r`,
 			sqlTime("started_s", zone), sqlNumber("hours_s"), wl.col("key"), wl.col("person"), wl.col("started_at"), wl.col("hours"), wl.from())
 		st = append(st, numbered("worklogs", wl))
 		f := sqlString(fileWorklogs)
 		add(`INSERT INTO temp.main.bulk_problems
-			SELECT %[1]s, line, 'key', key, 'worklog for a key that is not in items.csv; row skipped' FROM temp.main.bulk_numbered_worklogs WHERE NOT known
-			UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[2]s || '%[3]s; row skipped' FROM temp.main.bulk_numbered_worklogs
+			SELECT %[1]s, line, 'key', key, 'worklog for a key that is not in items.csv; row skipped', 'rejected' FROM temp.main.bulk_numbered_worklogs WHERE NOT known
+			UNION ALL SELECT %[1]s, line, 'started_at', key, 'started_at ' || %[2]s || '%[3]s; row skipped', 'rejected' FROM temp.main.bulk_numbered_worklogs
 				WHERE known AND started_at IS NULL
-			UNION ALL SELECT %[1]s, line, 'hours', key, 'hours ' || %[4]s || ': want more than 0 and at most 24; row skipped' FROM temp.main.bulk_numbered_worklogs
-				WHERE known AND started_at IS NOT NULL AND (hours IS NULL OR hours <= 0 OR hours > 24)`,
-			f, sqlQ("started_s"), timeReason, sqlQ("hours_s"))
+			UNION ALL SELECT %[1]s, line, 'hours', key, 'hours ' || %[4]s || ': %[5]s; row skipped', 'rejected' FROM temp.main.bulk_numbered_worklogs
+				WHERE known AND started_at IS NOT NULL AND NOT %[6]s`,
+			f, sqlQ("started_s"), timeReason, sqlQ("hours_s"), ingest.WorklogRule(0), worklogOK)
 		add(`CREATE OR REPLACE TEMP TABLE bulk_worklogs AS
 			SELECT base || CASE WHEN n > 1 THEN '#' || n ELSE '' END AS id, key, person, started_at, seconds FROM (
-				SELECT key, person, started_at, CAST(round(hours * 3600) AS BIGINT) AS seconds, base,
+				SELECT key, person, started_at, seconds, base,
 					row_number() OVER (PARTITION BY base ORDER BY rec) AS n
 				FROM (SELECT *, key || '#' || coalesce(person, '') || '#' || strftime(timezone('UTC', started_at), '%%Y-%%m-%%dT%%H:%%M:%%SZ') AS base
-					FROM temp.main.bulk_numbered_worklogs WHERE known AND started_at IS NOT NULL AND hours > 0 AND hours <= 24))`)
+					FROM temp.main.bulk_numbered_worklogs WHERE known AND started_at IS NOT NULL AND %s))`, worklogOK)
 	} else {
 		add(`CREATE OR REPLACE TEMP TABLE bulk_worklogs (id VARCHAR, key VARCHAR, person VARCHAR, started_at TIMESTAMPTZ, seconds BIGINT)`)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,9 +33,13 @@ const (
 type Config struct {
 	Layout string
 	Path   string
-	// Columns maps canonical items.csv columns to the headers of the file.
-	Columns  map[string]string
-	Location *time.Location // zone of zone-less timestamps
+	// Columns maps canonical items.csv columns to the headers of the file
+	// (any layout: for the exports, the header that holds that column).
+	Columns map[string]string
+	// StatusIDs names the status ids of a Jira export's Time in Status
+	// field (id → status name) where the file cannot tell them.
+	StatusIDs map[string]string
+	Location  *time.Location // zone of zone-less timestamps
 	// BatchItems bounds the items in one batch (default 50,000).
 	BatchItems int
 }
@@ -49,10 +54,30 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("layout %q unknown", c.Layout)
 	}
-	for k := range c.Columns {
-		if !slices.Contains(itemColumns, k) && k != "started_at" {
-			return fmt.Errorf("columns: %q is not an items.csv column (want one of %s, started_at)", k, strings.Join(itemColumns, ", "))
+	allowed := map[string]bool{"started_at": true}
+	switch c.Layout {
+	case LayoutJiraExport:
+		allowed = map[string]bool{}
+		for k := range jiraColumns {
+			allowed[k] = true
 		}
+	case LayoutAsanaExport:
+		allowed = map[string]bool{}
+		for k := range asanaColumns {
+			allowed[k] = true
+		}
+	default:
+		for _, k := range itemColumns {
+			allowed[k] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Columns)) {
+		if !allowed[k] {
+			return fmt.Errorf("columns: %q does not apply to layout %s (want one of %s)", k, c.Layout, strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
+		}
+	}
+	if len(c.StatusIDs) > 0 && c.Layout != LayoutJiraExport {
+		return fmt.Errorf("status_ids applies to layout %s only", LayoutJiraExport)
 	}
 	return nil
 }
@@ -149,58 +174,69 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	}
 }
 
-// syncExports reads vendor export files: one file is one batch.
+// syncExports reads vendor export files. When any file changed (or one
+// was added or removed) every file is read again and the source's content
+// is replaced in one batch (a snapshot): a key in several files keeps the
+// row updated last, parents are resolved across the files, and a row
+// removed from a file leaves the warehouse. The batch and the cursor commit
+// together.
 func (c *Connector) syncExports(ctx context.Context, cur cursor, emit func(context.Context, ingest.Batch) error) error {
 	files, err := exportFiles(c.cfg.Path)
 	if err != nil {
 		return err
 	}
+	fp := map[string]string{}
+	for _, path := range files {
+		sum, err := hashFile(path)
+		if err != nil {
+			return fmt.Errorf("hash %s: %w", path, err)
+		}
+		fp[filepath.Base(path)] = sum
+	}
+	if sameFiles(cur.Files, fp) {
+		c.logger.Debug("no file changed", "path", c.cfg.Path)
+		return nil
+	}
+	opt := parseOptions{Location: c.cfg.Location, Columns: c.cfg.Columns, StatusIDs: c.cfg.StatusIDs}
+	var jiraFiles []*jiraFile
+	var asanaFiles []*asanaFile
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		name := filepath.Base(path)
-		sum, err := hashFile(path)
-		if err != nil {
-			return fmt.Errorf("hash %s: %w", path, err)
-		}
-		if cur.Files[name] == sum {
-			continue
-		}
 		f, err := os.Open(path)
 		if err != nil {
 			return fmt.Errorf("open export: %w", err)
 		}
-		var b ingest.Batch
-		opt := parseOptions{Location: c.cfg.Location}
 		if c.cfg.Layout == LayoutJiraExport {
-			b, err = parseJiraExport(name, f, opt)
+			var jf *jiraFile
+			if jf, err = readJiraFile(name, f, opt); err == nil {
+				c.logger.Debug("read export", "file", name, "language", jf.lang, "rows", len(jf.rows))
+				jiraFiles = append(jiraFiles, jf)
+			}
 		} else {
-			b, err = parseAsanaExport(name, f, opt)
+			var af *asanaFile
+			if af, err = readAsanaFile(name, f, opt); err == nil {
+				asanaFiles = append(asanaFiles, af)
+			}
 		}
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("read %s export: %w", c.cfg.Layout, err)
 		}
-		c.logger.Debug("read export", "file", name, "items", len(b.Items), "problems", len(b.Problems))
-		next := cursor{Files: maps(cur.Files)}
-		next.Files[name] = sum
-		b.Cursor = next.encode()
-		b.Reread = []string{name}
-		if err := emit(ctx, b); err != nil {
-			return err
-		}
-		cur = next
 	}
-	return nil
-}
-
-func maps(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
+	var b ingest.Batch
+	if c.cfg.Layout == LayoutJiraExport {
+		b = jiraBatch(jiraFiles, opt)
+	} else {
+		b = asanaBatch(asanaFiles)
 	}
-	return out
+	c.logger.Debug("read exports", "path", c.cfg.Path, "files", len(files), "items", len(b.Items), "problems", len(b.Problems))
+	b.Cursor = cursor{Files: fp}.encode()
+	b.Reread = slices.Sorted(keys(fp))
+	b.Snapshot = true
+	return emit(ctx, b)
 }
 
 func exportFiles(path string) ([]string, error) {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,149 +14,182 @@ import (
 	"github.com/throughline/throughline/ingest"
 )
 
-// Jira "Export → CSV (all fields | current fields)" (connectors-api.md C1).
+// Jira "Export → CSV (all fields | current fields)" (connectors-api.md C1,
+// README.md).
 //
 // The export is one row per issue with repeated columns for multi-valued
-// fields, zone-less timestamps in the exporting user's zone and locale, and
-// no changelog. Only "Issue key" and "Created" are required.
+// fields, zone-less timestamps in the exporting user's zone and language,
+// and no changelog. Only the issue key and the creation date are required.
+// Headers of every language jiralocale.go knows are read; the columns
+// config names others.
 
-// jiraHeaderAliases maps localized header names seen in real exports (the
-// export speaks the exporting user's language) to the English names.
-var jiraHeaderAliases = map[string]string{
-	"resumen":                      "summary",
-	"clave de incidencia":          "issue key",
-	"id de la incidencia":          "issue id",
-	"tipo de incidencia":           "issue type",
-	"estado":                       "status",
-	"creada":                       "created",
-	"actualizada":                  "updated",
-	"resuelta":                     "resolved",
-	"fecha de vencimiento":         "due date",
-	"categoría de estado":          "status category",
-	"categoría de estado cambiada": "status category changed",
-	"principal":                    "parent",
-	"clave principal":              "parent key",
-	"fix version/s":                "fix versions", // Data Center spelling
-}
-
-func jiraCanon(name string) string {
-	if a, ok := jiraHeaderAliases[name]; ok {
-		return a
-	}
-	if rest, ok := strings.CutPrefix(name, "campo personalizado ("); ok {
-		return "custom field (" + rest
-	}
-	return name
-}
-
-// jiraCategories maps the Status Category display name to the category key.
-var jiraCategories = map[string]string{
-	"to do":         "new",
-	"new":           "new",
-	"por hacer":     "new",
-	"in progress":   "indeterminate",
-	"indeterminate": "indeterminate",
-	"en curso":      "indeterminate",
-	"done":          "done",
-	"listo":         "done",
-	"no category":   "undefined",
-	"undefined":     "undefined",
+// jiraFile is one export file read, before the rows of all files of the
+// source become one batch.
+type jiraFile struct {
+	name   string
+	h      exportHeader
+	lang   string
+	rows   []jiraRow
+	probs  *rowProblems
+	tisCol string // header of the Time in Status column; "" without one
 }
 
 // jiraRow is one parsed export row.
 type jiraRow struct {
+	file        *jiraFile
 	line        int
 	item        ingest.Item
-	parentRef   string // Parent / Parent id: an issue id (or key) to resolve in the file
+	parentRef   string // Parent / Parent id: an issue id (or key) to resolve in the files
 	parentCol   string
 	projectName string
 	versions    []string
 	people      []ingest.Person
-	transitions []ingest.Transition
 	worklogs    []ingest.Worklog
 	raw         []byte
+	creator     string
+	catChanged  time.Time
+	started     time.Time // from a column the config names started_at
+	tis         []tisEntry
 }
 
-// parseJiraExport reads a Jira CSV export. Rows that cannot be used and
-// values that cannot be read become Problems; the error is only for a file
-// that cannot be read as an export at all.
+// jiraColumns maps the items.csv names the columns config may use to the
+// names this reader looks up.
+var jiraColumns = map[string]string{
+	"key": "issue key", "project": "project key", "title": "summary", "type": "issue type", "status": "status",
+	"assignee": "assignee", "created_at": "created", "resolved_at": "resolved", "resolution": "resolution",
+	"due_date": "due date", "story_points": "story points", "milestone": "fix versions", "parent": "parent key",
+	"started_at": "started at",
+}
+
+// parseJiraExport reads one Jira CSV export into a batch.
 func parseJiraExport(file string, r io.Reader, opt parseOptions) (ingest.Batch, error) {
+	f, err := readJiraFile(file, r, opt)
+	if err != nil {
+		return ingest.Batch{}, err
+	}
+	return jiraBatch([]*jiraFile{f}, opt), nil
+}
+
+// readJiraFile reads one export's rows. Rows that cannot be used and values
+// that cannot be read become Problems; the error is only for a file that
+// cannot be read as an export at all.
+func readJiraFile(file string, r io.Reader, opt parseOptions) (*jiraFile, error) {
 	loc := opt.location()
 	sheet, err := openExport(file, r)
 	if err != nil {
-		return ingest.Batch{}, fmt.Errorf("jira export: %w", err)
+		return nil, fmt.Errorf("jira export: %w", err)
 	}
-	var h exportHeader
+	f := &jiraFile{name: file, probs: &rowProblems{file: file}}
 	for {
 		rec, _, prob, err := sheet.next()
 		if errors.Is(err, io.EOF) {
-			return ingest.Batch{}, fmt.Errorf("jira export %s: empty file, no header row", file)
+			return nil, fmt.Errorf("jira export %s: empty file, no header row", file)
 		}
 		if err != nil {
-			return ingest.Batch{}, fmt.Errorf("jira export: %w", err)
+			return nil, fmt.Errorf("jira export: %w", err)
 		}
 		if prob != nil {
-			return ingest.Batch{}, fmt.Errorf("jira export %s: header row: %s (is this a Jira CSV export?)", file, prob.Reason)
+			return nil, fmt.Errorf("jira export %s: header row: %s (is this a Jira CSV export?)", file, prob.Reason)
 		}
 		if blank(rec) {
 			continue
 		}
-		h = newExportHeader(rec, jiraCanon)
+		fixUTF8(rec)
+		f.h = newExportHeader(rec, jiraCanon)
+		f.lang = jiraLanguageOf(rec)
 		break
 	}
-	if miss := h.missing("issue key", "created"); len(miss) > 0 {
-		return ingest.Batch{}, fmt.Errorf("jira export %s: header lacks required column(s) %s (is this a Jira CSV export?)",
-			file, quoteNames(miss, map[string]string{"issue key": "Issue key", "created": "Created"}))
+	sheet.probs = f.probs
+	if err := f.h.rename(opt.Columns, jiraColumns); err != nil {
+		return nil, fmt.Errorf("jira export %s: %w", file, err)
 	}
-
-	probs := &rowProblems{file: file}
-	var rows []jiraRow
-	var keyed []keyedRow
+	if miss := f.h.missing("issue key", "created"); len(miss) > 0 {
+		return nil, fmt.Errorf("jira export %s: header lacks required column(s) %s (is this a Jira CSV export? headers are read in %s; name others with the source's columns)",
+			file, quoteNames(miss, map[string]string{"issue key": "Issue key", "created": "Created"}), knownLanguages())
+	}
+	for _, n := range f.h.names {
+		if strings.Contains(jiraCanon(normHeader(n)), "time in status") {
+			f.tisCol = n
+			f.h.pos["time in status"] = f.h.pos[jiraCanon(normHeader(n))]
+			break
+		}
+	}
+	zones := &zoneCheck{loc: loc, probs: f.probs}
 	for {
 		rec, line, prob, err := sheet.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return ingest.Batch{}, fmt.Errorf("jira export: %w", err)
+			return nil, fmt.Errorf("jira export: %w", err)
 		}
 		if prob != nil {
-			probs.list = append(probs.list, *prob)
+			f.probs.list = append(f.probs.list, *prob)
 			continue
 		}
 		if blank(rec) {
 			continue
 		}
-		row, ok := parseJiraRow(h, rec, line, loc, probs)
-		if !ok {
-			continue
+		if row, ok := f.parseRow(rec, line, zones); ok {
+			f.rows = append(f.rows, row)
 		}
-		rows = append(rows, row)
-		keyed = append(keyed, keyedRow{key: row.item.Key, line: line, updated: row.item.UpdatedAt})
 	}
-	_, keyCol := h.cell(nil, "issue key")
-	keep := dedupe(keyed, keyCol, probs)
+	return f, nil
+}
 
+func knownLanguages() string {
+	var cs []string
+	for _, l := range jiraLanguages {
+		cs = append(cs, l.code)
+	}
+	return strings.Join(cs, ", ")
+}
+
+// jiraBatch turns the rows of every export file of a source into one
+// batch: a key in several rows (or files) keeps the row updated last; a
+// parent named by id is looked up in every file.
+func jiraBatch(files []*jiraFile, opt parseOptions) ingest.Batch {
+	var all []*jiraRow
+	var keyed []keyedRow
+	for _, f := range files {
+		for i := range f.rows {
+			r := &f.rows[i]
+			r.file = f
+			all = append(all, r)
+			keyed = append(keyed, keyedRow{key: r.item.Key, line: r.line, updated: r.item.UpdatedAt, file: f.name, probs: f.probs,
+				column: f.h.spelled("issue key")})
+		}
+	}
+	keep := dedupe(keyed)
+	kept := make([]*jiraRow, len(keep))
 	byKey := make(map[string]bool, len(keep))
 	byID := make(map[string]string, len(keep))
-	for _, i := range keep {
-		byKey[rows[i].item.Key] = true
-		if id := rows[i].item.ExternalID; id != "" {
-			byID[id] = rows[i].item.Key
+	var tisRows []tisRow
+	for n, i := range keep {
+		r := all[i]
+		kept[n] = r
+		byKey[r.item.Key] = true
+		if id := r.item.ExternalID; id != "" {
+			byID[id] = r.item.Key
+		}
+		if r.tis != nil {
+			tisRows = append(tisRows, tisRow{status: r.item.Status, category: r.item.StatusCategory, entries: r.tis})
 		}
 	}
+	book := inferStatusIDs(tisRows, opt.StatusIDs)
+	unnamed := map[*jiraFile]map[string]int{} // file → status id → rows
 	var (
 		b          ingest.Batch
 		people     peopleSet
 		projects   projectSet
 		milestones = map[[2]string]bool{}
 	)
-	for _, i := range keep {
-		row := &rows[i]
+	for _, row := range kept {
 		it := &row.item
+		probs := row.file.probs
 		if it.Parent == "" && row.parentRef != "" {
 			// Cloud's Parent and DC's Parent id hold the parent's issue id;
-			// resolve it against the file. A parent outside the export stays
+			// resolve it against the files. A parent outside the export stays
 			// unknown (a filtered export often lacks it): not a Problem.
 			if byKey[row.parentRef] {
 				it.Parent = row.parentRef
@@ -163,7 +198,7 @@ func parseJiraExport(file string, r io.Reader, opt parseOptions) (ingest.Batch, 
 			}
 		}
 		if it.Parent == it.Key {
-			probs.add(row.line, row.parentCol, it.Key, "issue is its own parent; parent dropped")
+			probs.repair(row.line, row.parentCol, it.Key, "issue is its own parent; parent dropped")
 			it.Parent = ""
 		}
 		projects.add(it.Project, row.projectName)
@@ -177,36 +212,51 @@ func parseJiraExport(file string, r io.Reader, opt parseOptions) (ingest.Batch, 
 				b.Milestones = append(b.Milestones, ingest.Milestone{Name: v, Project: it.Project})
 			}
 		}
+		trs, unknownID := row.transitions(book)
+		if unknownID != "" {
+			if unnamed[row.file] == nil {
+				unnamed[row.file] = map[string]int{}
+			}
+			unnamed[row.file][unknownID]++
+		}
 		b.Items = append(b.Items, *it)
-		b.Transitions = append(b.Transitions, row.transitions...)
+		b.Transitions = append(b.Transitions, trs...)
 		b.Worklogs = append(b.Worklogs, row.worklogs...)
 		b.Raw = append(b.Raw, ingest.RawPayload{Entity: "jira-export-row", ExternalID: it.Key, Payload: row.raw})
 	}
+	for _, f := range files {
+		for _, id := range slices.Sorted(maps.Keys(unnamed[f])) {
+			f.probs.note(1, f.tisCol, "", "Time in Status names status id %s (in %d rows), which no row's Status names: those rows' history is built without the field; name it in the source's status_ids",
+				id, unnamed[f][id])
+		}
+		b.Problems = append(b.Problems, f.probs.sorted()...)
+	}
 	b.Projects = projects.list
 	b.People = people.list
-	b.Problems = probs.sorted()
-	return b, nil
+	return b
 }
 
-// parseJiraRow maps one row. It reports false, with a Problem recorded,
-// when the row has no usable key or creation date.
-func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, probs *rowProblems) (jiraRow, bool) {
+// parseRow maps one row. It reports false, with a Problem recorded, when
+// the row has no usable key or creation date.
+func (f *jiraFile) parseRow(rec []string, line int, zones *zoneCheck) (jiraRow, bool) {
+	h, probs, loc := f.h, f.probs, zones.loc
 	key, keyCol := h.cell(rec, "issue key")
 	probs.fieldCount(line, key, len(rec), len(h.names))
 	if key == "" {
-		probs.add(line, keyCol, "", "missing issue key; row dropped")
+		probs.reject(line, keyCol, "", "missing issue key; row dropped")
 		return jiraRow{}, false
 	}
 	createdS, createdCol := h.cell(rec, "created")
 	if createdS == "" {
-		probs.add(line, createdCol, key, "missing created date; row dropped")
+		probs.reject(line, createdCol, key, "missing created date; row dropped")
 		return jiraRow{}, false
 	}
 	created, err := parseJiraTime(createdS, loc)
 	if err != nil {
-		probs.add(line, createdCol, key, "bad date %q: %v; row dropped", clip(createdS), err)
+		probs.reject(line, createdCol, key, "bad date %q: %v; row dropped", clip(createdS), err)
 		return jiraRow{}, false
 	}
+	zones.check(line, createdCol, key, createdS, created)
 
 	row := jiraRow{line: line, raw: h.raw(rec)}
 	it := &row.item
@@ -217,6 +267,9 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 	it.Type, _ = h.cell(rec, "issue type")
 	it.Status, _ = h.cell(rec, "status")
 	it.Resolution, _ = h.cell(rec, "resolution")
+	if unresolved[strings.ToLower(it.Resolution)] {
+		it.Resolution = ""
+	}
 	it.Project, _ = h.cell(rec, "project key")
 	if it.Project == "" {
 		if p, _, ok := strings.Cut(key, "-"); ok {
@@ -232,18 +285,20 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 		}
 		t, err := parseJiraTime(v, loc)
 		if err != nil {
-			probs.add(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
 			return time.Time{}
 		}
+		zones.check(line, col, key, v, t)
 		return t
 	}
 	it.UpdatedAt = optTime("updated")
 	it.ResolvedAt = optTime("resolved")
-	catChanged := optTime("status category changed")
+	row.catChanged = optTime("status category changed")
+	row.started = optTime("started at")
 
 	if v, col := h.cell(rec, "due date"); v != "" {
 		if d, err := parseJiraDate(v); err != nil {
-			probs.add(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad date %q: %v; value dropped", clip(v), err)
 		} else {
 			it.DueDate = d
 		}
@@ -253,27 +308,32 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 			s := int64(n)
 			it.EstimateSeconds = &s
 		} else {
-			probs.add(line, col, key, "bad estimate %q: want whole seconds; value dropped", clip(v))
+			probs.repair(line, col, key, "bad estimate %q: want whole seconds; value dropped", clip(v))
 		}
 	}
-	if v, col := h.firstNonEmpty(rec, "custom field (story points)", "custom field (story point estimate)"); v != "" {
+	if v, col := h.firstNonEmpty(rec, "story points", "custom field (story points)", "custom field (story point estimate)"); v != "" {
 		if f, err := parseNumber(v); err != nil {
-			probs.add(line, col, key, "bad story points %q: %v; value dropped", clip(v), err)
+			probs.repair(line, col, key, "bad story points %q: %v; value dropped", clip(v), err)
 		} else {
 			it.StoryPoints = &f
 		}
 	}
 
-	// The category as exported; without one (current-fields exports) a
-	// resolved issue is taken as done, anything else stays unknown.
+	// Whether the issue is finished is a fact about this row: its status
+	// category; else its status's well-known name (in any language); else
+	// a resolution (or a Resolved date) says it is done. Otherwise the
+	// category stays unknown (config workflow may still map the status).
 	if v, col := h.cell(rec, "status category"); v != "" {
-		if c, ok := jiraCategories[strings.ToLower(v)]; ok {
+		if c := jiraCategory(v); c != "" {
 			it.StatusCategory = c
 		} else {
-			probs.add(line, col, key, "unknown status category %q; category dropped", clip(v))
+			probs.repair(line, col, key, "unknown status category %q; category dropped", clip(v))
 		}
 	}
-	if it.StatusCategory == "" && !it.ResolvedAt.IsZero() {
+	if it.StatusCategory == "" {
+		it.StatusCategory = ingest.KnownCategory(it.Status)
+	}
+	if it.StatusCategory == "" && (it.Resolution != "" || !it.ResolvedAt.IsZero()) {
 		it.StatusCategory = "done"
 	}
 
@@ -291,9 +351,9 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 	}
 	it.Assignee = person("assignee", "assignee id")
 	reporter := person("reporter", "reporter id")
-	creator := person("creator", "creator id")
-	if creator == "" {
-		creator = reporter
+	row.creator = person("creator", "creator id")
+	if row.creator == "" {
+		row.creator = reporter
 	}
 
 	seenVersion := map[string]bool{}
@@ -307,70 +367,141 @@ func parseJiraRow(h exportHeader, rec []string, line int, loc *time.Location, pr
 		it.Milestone = row.versions[0]
 	}
 
-	it.Parent, _ = h.cell(rec, "parent key")
+	// The parent: Parent key, else Epic Link (both keys), else Parent or
+	// Parent id (an issue id or key, resolved against the files).
+	var parentCol string
+	it.Parent, parentCol = h.firstNonEmpty(rec, "parent key", "epic link", "custom field (epic link)")
 	row.parentRef, row.parentCol = h.firstNonEmpty(rec, "parent", "parent id")
 	if it.Parent != "" {
-		_, row.parentCol = h.cell(rec, "parent key")
+		row.parentCol = parentCol
+	}
+
+	if v, col := h.cell(rec, "time in status"); v != "" {
+		if es, err := parseTimeInStatus(v); err != nil {
+			probs.repair(line, col, key, "bad Time in Status %q: %v; value dropped", clip(v), err)
+		} else {
+			row.tis = es
+		}
 	}
 
 	row.worklogs = parseJiraWorklogs(h, rec, line, key, loc, probs)
 	for _, w := range row.worklogs {
 		row.people = append(row.people, ingest.Person{ExternalID: w.Person})
 	}
-	row.transitions = jiraTransitions(h, it, creator, catChanged, line, probs)
 	return row, true
 }
 
-// jiraTransitions synthesizes an issue's status history. The CSV export has
-// no changelog: only the current status, its category, when the category
-// last changed, and Created/Resolved/Updated. So the history is:
+// transitions synthesizes an issue's status history. The export has no
+// changelog: only the current status and its category, when the category
+// last changed, Created/Resolved/Updated, and on many Cloud sites the Time
+// in Status field. With a usable Time in Status the history follows it
+// (tisHistory). Otherwise:
 //
 //   - new: one creation transition into the current status, at Created;
-//   - indeterminate: created into "To Do" (new), then into the current status
-//     at Status Category Changed (Created when missing);
-//   - done: created into "To Do" (new), then into the current status at
-//     Resolved (else Status Category Changed, else Updated, else Created);
-//   - unknown or undefined category: one creation transition into the
-//     current status.
+//   - indeterminate: created into "To Do" (new), then into the current
+//     status at the configured started_at column, else Status Category
+//     Changed, else Created (approximate);
+//   - done, or a category nobody knows: created into "To Do" (new), then
+//     (with a started_at column) into "In Progress" at it, then into the
+//     current status at Resolved, else Status Category Changed, else
+//     Updated (approximate: the last edit, at or after the finish), else
+//     Created (approximate).
 //
-// A done item therefore skips "in progress": the export does not say when
-// work started, and inventing a start would fake cycle times. Cycle time
-// from a CSV export is approximate; lead time (Created → Resolved) is exact.
-// A change dated before Created is moved to Created, with a Problem.
-func jiraTransitions(h exportHeader, it *ingest.Item, author string, catChanged time.Time, line int, probs *rowProblems) []ingest.Transition {
-	create := ingest.Transition{ItemKey: it.Key, At: it.CreatedAt, Author: author}
-	var at time.Time
-	var atCol string
-	switch it.StatusCategory {
-	case "indeterminate":
-		at, atCol = catChanged, "status category changed"
-	case "done":
-		switch {
-		case !it.ResolvedAt.IsZero():
-			at, atCol = it.ResolvedAt, "resolved"
-		case !catChanged.IsZero():
-			at, atCol = catChanged, "status category changed"
-		default:
-			at, atCol = it.UpdatedAt, "updated"
-		}
+// A done item therefore skips "in progress" unless the row says when work
+// started: inventing a start would fake cycle times. Lead time (Created →
+// finish) is exact whenever Resolved or Status Category Changed is there.
+// A change dated before Created is moved to Created, with a Problem. The
+// second result is a status id of Time in Status that could not be named.
+func (row *jiraRow) transitions(book tisBook) ([]ingest.Transition, string) {
+	it := &row.item
+	probs := row.file.probs
+	finish, finishCol, finishApprox := it.ResolvedAt, "resolved", ""
+	switch {
+	case !finish.IsZero():
+	case !row.catChanged.IsZero() && it.StatusCategory != "indeterminate" && it.StatusCategory != "new":
+		finish, finishCol = row.catChanged, "status category changed"
+	case !it.UpdatedAt.IsZero():
+		finish, finishCol, finishApprox = it.UpdatedAt, "updated", ingest.ApproxUpdated
 	default:
+		finish, finishCol, finishApprox = it.CreatedAt, "created", ingest.ApproxCreated
+	}
+	placed := func(at time.Time, col string) time.Time {
+		t, moved := notBefore(at, it.CreatedAt)
+		if moved {
+			probs.repair(row.line, row.file.h.spelled(col), it.Key, "date is before Created; status change placed at Created")
+		}
+		return t
+	}
+	var unknownID string
+	if row.tis != nil && it.StatusCategory != "" {
+		exact := time.Time{}
+		if it.StatusCategory == "done" && finishApprox == "" {
+			exact = placed(finish, finishCol)
+		}
+		steps, unknown, clamped := tisHistory(it.CreatedAt, it.Status, it.StatusCategory, row.tis, book, exact)
+		if unknown == "" {
+			if clamped {
+				probs.note(row.line, row.file.tisCol, it.Key, "Time in Status totals exceed the time from Created to the finish; the start is placed at Created")
+			}
+			return tisTransitions(it, steps, row.creator, exact), ""
+		}
+		unknownID = unknown
+	}
+	create := ingest.Transition{ItemKey: it.Key, At: it.CreatedAt, Author: row.creator}
+	toDo := func(at time.Time, approx, to, cat string) ingest.Transition {
+		return ingest.Transition{ItemKey: it.Key, At: at, From: "To Do", FromCategory: "new", To: to, ToCategory: cat, Approx: approx}
+	}
+	switch {
+	case it.Status == "" && it.StatusCategory == "":
+		// No status and nothing else to go by: stored as the unknown status
+		// (data_quality unknown_status).
+		return []ingest.Transition{create}, unknownID
+	case it.StatusCategory == "new", it.StatusCategory == "undefined":
 		create.To, create.ToCategory = it.Status, it.StatusCategory
-		return []ingest.Transition{create}
+		return []ingest.Transition{create}, unknownID
+	case it.StatusCategory == "indeterminate":
+		create.To, create.ToCategory = "To Do", "new"
+		at, col, approx := row.started, "started at", ""
+		switch {
+		case !at.IsZero():
+		case !row.catChanged.IsZero():
+			at, col = row.catChanged, "status category changed"
+		default:
+			at, col, approx = it.CreatedAt, "created", ingest.ApproxCreated
+		}
+		return []ingest.Transition{create, toDo(placed(at, col), approx, it.Status, it.StatusCategory)}, unknownID
 	}
 	create.To, create.ToCategory = "To Do", "new"
-	at, moved := notBefore(at, it.CreatedAt)
-	if moved {
-		_, col := h.cell(nil, atCol)
-		probs.add(line, col, it.Key, "date is before Created; status change placed at Created")
+	out := []ingest.Transition{create}
+	from := toDo
+	if !row.started.IsZero() {
+		start := placed(row.started, "started at")
+		if finish.Before(start) {
+			start = finish
+		}
+		out = append(out, toDo(start, "", "In Progress", "indeterminate"))
+		from = func(at time.Time, approx, to, cat string) ingest.Transition {
+			return ingest.Transition{ItemKey: it.Key, At: at, From: "In Progress", FromCategory: "indeterminate", To: to, ToCategory: cat, Approx: approx}
+		}
 	}
-	return []ingest.Transition{create, {
-		ItemKey:      it.Key,
-		At:           at,
-		From:         "To Do",
-		FromCategory: "new",
-		To:           it.Status,
-		ToCategory:   it.StatusCategory,
-	}}
+	return append(out, from(placed(finish, finishCol), finishApprox, it.Status, it.StatusCategory)), unknownID
+}
+
+// tisTransitions turns tisHistory's steps into transitions: the creation,
+// then one change per step; every change but the entry into done at an
+// exact finish is approximate (time_in_status).
+func tisTransitions(it *ingest.Item, steps []tisStep, author string, exact time.Time) []ingest.Transition {
+	out := []ingest.Transition{{ItemKey: it.Key, At: steps[0].at, To: steps[0].status, ToCategory: steps[0].category, Author: author}}
+	for i := 1; i < len(steps); i++ {
+		prev, s := steps[i-1], steps[i]
+		approx := ingest.ApproxTimeInStatus
+		if !exact.IsZero() && s.at.Equal(exact) && s.category == "done" && prev.category != "done" {
+			approx = ""
+		}
+		out = append(out, ingest.Transition{ItemKey: it.Key, At: s.at, From: prev.status, FromCategory: prev.category,
+			To: s.status, ToCategory: s.category, Approx: approx})
+	}
+	return out
 }
 
 // parseJiraWorklogs reads the repeated "Log Work" cells:
@@ -382,17 +513,21 @@ func parseJiraWorklogs(h exportHeader, rec []string, line int, key string, loc *
 	for _, c := range h.cells(rec, "log work") {
 		started, author, secs, ok := splitJiraWorklog(c.value)
 		if !ok {
-			probs.add(line, c.column, key, "log work %q is not comment;started;author;seconds; worklog dropped", clip(c.value))
+			probs.reject(line, c.column, key, "log work %q is not comment;started;author;seconds; worklog dropped", clip(c.value))
 			continue
 		}
 		t, err := parseJiraTime(started, loc)
 		if err != nil {
-			probs.add(line, c.column, key, "log work: bad date %q: %v; worklog dropped", clip(started), err)
+			probs.reject(line, c.column, key, "log work: bad date %q: %v; worklog dropped", clip(started), err)
 			continue
 		}
 		n, ok := atoiDigits(secs, 12)
 		if !ok {
-			probs.add(line, c.column, key, "log work: bad seconds %q; worklog dropped", clip(secs))
+			probs.reject(line, c.column, key, "log work: bad seconds %q; worklog dropped", clip(secs))
+			continue
+		}
+		if why := ingest.WorklogRule(int64(n)); why != "" {
+			probs.reject(line, c.column, key, "log work: %d seconds: %s; worklog dropped", n, why)
 			continue
 		}
 		tuple := t.UTC().Format(time.RFC3339) + "#" + author
@@ -415,16 +550,6 @@ func splitJiraWorklog(cell string) (started, author, seconds string, ok bool) {
 		rest = rest[:j]
 	}
 	return parts[0], parts[1], parts[2], true
-}
-
-// jiraMonths holds English month names and abbreviations and the Spanish
-// abbreviations Jira uses (the export follows the exporting user's locale).
-var jiraMonths = map[string]time.Month{
-	"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-	"jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-	"january": 1, "february": 2, "march": 3, "april": 4, "june": 6, "july": 7,
-	"august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-	"ene": 1, "abr": 4, "ago": 8, "dic": 12,
 }
 
 // isoLayouts are accepted besides Jira's own format (custom DC formats,
@@ -468,8 +593,9 @@ func looksISO(s string) bool {
 }
 
 // parseJiraTime reads a Jira export timestamp: dd/MMM/yy h:mm a
-// ("22/Sep/25 9:26 AM"), 24-hour ("30/Jul/18 23:33"), four-digit years,
-// English or Spanish month names in any case, or an ISO form.
+// ("22/Sep/25 9:26 AM", "26/abr/26 12:55 PM"), 24-hour ("30/Jul/18 23:33"),
+// four-digit years, the month abbreviations and AM/PM markers of every
+// language jiralocale.go knows, in any case, or an ISO form.
 func parseJiraTime(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if looksISO(s) {
@@ -539,9 +665,10 @@ func parseJiraDay(s string) (int, time.Month, int, error) {
 	return y, m, d, nil
 }
 
-// parseClock reads h:mm[:ss] with an optional AM/PM (any case, with or
-// without dots and spaces, including the narrow no-break space newer Java
-// puts before it). Empty means midnight.
+// parseClock reads h:mm[:ss] with an optional AM/PM marker of any known
+// language (any case, with or without dots and spaces, including the
+// narrow no-break space newer Java puts before it; before or after the
+// time). Empty means midnight.
 func parseClock(s string) (h, m, sec int, err error) {
 	s = strings.Map(func(r rune) rune {
 		switch r {
@@ -553,11 +680,16 @@ func parseClock(s string) (h, m, sec int, err error) {
 	if s == "" {
 		return 0, 0, 0, nil
 	}
-	meridiem := ""
-	if rest, ok := strings.CutSuffix(s, "am"); ok {
-		s, meridiem = rest, "am"
-	} else if rest, ok := strings.CutSuffix(s, "pm"); ok {
-		s, meridiem = rest, "pm"
+	meridiem, pm := "", false
+	for _, mk := range meridiems {
+		if rest, ok := strings.CutSuffix(s, mk.s); ok {
+			s, meridiem, pm = rest, mk.s, mk.pm
+			break
+		}
+		if rest, ok := strings.CutPrefix(s, mk.s); ok {
+			s, meridiem, pm = rest, mk.s, mk.pm
+			break
+		}
 	}
 	parts := strings.Split(s, ":")
 	if len(parts) < 2 || len(parts) > 3 {
@@ -582,7 +714,7 @@ func parseClock(s string) (h, m, sec int, err error) {
 			return 0, 0, 0, fmt.Errorf("bad hour %d for %s", h, strings.ToUpper(meridiem))
 		}
 		h %= 12
-		if meridiem == "pm" {
+		if pm {
 			h += 12
 		}
 	}

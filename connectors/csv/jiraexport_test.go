@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -346,7 +347,7 @@ func TestJiraExport(t *testing.T) {
 				Transitions: []ingest.Transition{
 					{ItemKey: "AB-1", At: at("2025-09-22 09:26"), To: "To Do", ToCategory: "new"},
 					{ItemKey: "AB-2", At: at("2025-09-23 22:00"), To: "To Do", ToCategory: "new"},
-					{ItemKey: "AB-2", At: at("2025-09-23 22:00"), From: "To Do", FromCategory: "new", To: "Review", ToCategory: "indeterminate"},
+					{ItemKey: "AB-2", At: at("2025-09-23 22:00"), From: "To Do", FromCategory: "new", To: "Review", ToCategory: "indeterminate", Approx: ingest.ApproxCreated},
 				},
 			},
 		},
@@ -362,7 +363,7 @@ func TestJiraExport(t *testing.T) {
 					{Key: "AB-2", Project: "AB", Title: "plain", CreatedAt: at("2025-09-22 09:27")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 5, Column: "Updated", Key: "AB-2", Reason: `bad date "yesterday": want dd/MMM/yy h:mm a; value dropped`},
+					{File: f, Line: 5, Column: "Updated", Key: "AB-2", Reason: `bad date "yesterday": want dd/MMM/yy h:mm a; value dropped`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -381,7 +382,7 @@ func TestJiraExport(t *testing.T) {
 				},
 				Milestones: []ingest.Milestone{{Name: "v2", Project: "AB"}, {Name: "v1", Project: "AB"}, {Name: "v1", Project: "CD"}},
 				Problems: []ingest.Problem{
-					{File: f, Line: 4, Column: "Original estimate", Key: "CD-3", Reason: `bad estimate "1.5h": want whole seconds; value dropped`},
+					{File: f, Line: 4, Column: "Original estimate", Key: "CD-3", Reason: `bad estimate "1.5h": want whole seconds; value dropped`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -394,9 +395,9 @@ func TestJiraExport(t *testing.T) {
 			fields: []string{"Items", "Milestones", "Problems"},
 			want: ingest.Batch{
 				Items: []ingest.Item{
-					{Key: "ABC-1", ExternalID: "100", Project: "ABC", Title: "Parent story", Type: "Story", Status: "Open", Milestone: "1.0", CreatedAt: at("2018-07-30 23:33"), DueDate: exportDay(t, "2018-07-31")},
-					{Key: "ABC-2", ExternalID: "101", Project: "ABC", Title: "Child", Type: "Sub-task", Status: "Open", Parent: "ABC-1", CreatedAt: at("2018-07-31 08:05")},
-					{Key: "ABC-3", ExternalID: "102", Project: "ABC", Title: "Orphan", Type: "Sub-task", Status: "Open", CreatedAt: at("2018-07-31 08:06")},
+					{Key: "ABC-1", ExternalID: "100", Project: "ABC", Title: "Parent story", Type: "Story", Status: "Open", StatusCategory: "new", Milestone: "1.0", CreatedAt: at("2018-07-30 23:33"), DueDate: exportDay(t, "2018-07-31")},
+					{Key: "ABC-2", ExternalID: "101", Project: "ABC", Title: "Child", Type: "Sub-task", Status: "Open", StatusCategory: "new", Parent: "ABC-1", CreatedAt: at("2018-07-31 08:05")},
+					{Key: "ABC-3", ExternalID: "102", Project: "ABC", Title: "Orphan", Type: "Sub-task", Status: "Open", StatusCategory: "new", CreatedAt: at("2018-07-31 08:06")},
 				},
 				Milestones: []ingest.Milestone{{Name: "1.0", Project: "ABC"}},
 			},
@@ -417,7 +418,7 @@ func TestJiraExport(t *testing.T) {
 					{Key: "AB-4", ExternalID: "13", Project: "AB", CreatedAt: at("2025-09-01 09:00")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 5, Column: "Parent", Key: "AB-4", Reason: "issue is its own parent; parent dropped"},
+					{File: f, Line: 5, Column: "Parent", Key: "AB-4", Reason: "issue is its own parent; parent dropped", Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -431,13 +432,13 @@ func TestJiraExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{
 					{Key: "AB-1", Project: "AB", Title: "short", CreatedAt: at("2025-09-22 09:26")},
-					{Key: "AB-2", Project: "AB", Title: "long", Status: "Open", CreatedAt: at("2025-09-22 09:26")},
+					{Key: "AB-2", Project: "AB", Title: "long", Status: "Open", StatusCategory: "new", CreatedAt: at("2025-09-22 09:26")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Key: "AB-1", Reason: "row has 3 fields, the header has 4; read by position"},
-					{File: f, Line: 3, Key: "AB-2", Reason: "row has 5 fields, the header has 4; read by position"},
-					{File: f, Line: 4, Key: "AB-3", Reason: "row has 1 fields, the header has 4; read by position"},
-					{File: f, Line: 4, Column: "Created", Key: "AB-3", Reason: "missing created date; row dropped"},
+					{File: f, Line: 2, Key: "AB-1", Reason: "row has 3 fields, the header has 4; read by position", Action: ingest.ProblemNote},
+					{File: f, Line: 3, Key: "AB-2", Reason: "row has 5 fields, the header has 4; read by position", Action: ingest.ProblemNote},
+					{File: f, Line: 4, Key: "AB-3", Reason: "row has 1 fields, the header has 4; read by position", Action: ingest.ProblemNote},
+					{File: f, Line: 4, Column: "Created", Key: "AB-3", Reason: "missing created date; row dropped", Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -455,14 +456,14 @@ func TestJiraExport(t *testing.T) {
 					{Key: "AB-4", Project: "AB", CreatedAt: at("2025-09-22 09:00")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Column: "Created", Key: "AB-1", Reason: `bad date "31/Feb/25 9:00 AM": no such date 31 February 2025; row dropped`},
-					{File: f, Line: 3, Column: "Created", Key: "AB-2", Reason: `bad date "22/Foo/25 9:00 AM": unknown month "Foo"; row dropped`},
-					{File: f, Line: 4, Column: "Created", Key: "AB-3", Reason: `bad date "22/Sep/25 13:00 PM": bad hour 13 for PM; row dropped`},
-					{File: f, Line: 5, Column: "Updated", Key: "AB-4", Reason: `bad date "22/Sep/25 25:00": bad hour 25; value dropped`},
-					{File: f, Line: 5, Column: "Resolved", Key: "AB-4", Reason: `bad date "2025/09/22": bad day "2025"; value dropped`},
-					{File: f, Line: 5, Column: "Status Category Changed", Key: "AB-4", Reason: `bad date "22/Sep/25 9": bad time of day, want h:mm or h:mm AM; value dropped`},
-					{File: f, Line: 5, Column: "Due date", Key: "AB-4", Reason: `bad date "22/9/2025": unknown month "9"; value dropped`},
-					{File: f, Line: 6, Column: "Issue key", Reason: "missing issue key; row dropped"},
+					{File: f, Line: 2, Column: "Created", Key: "AB-1", Reason: `bad date "31/Feb/25 9:00 AM": no such date 31 February 2025; row dropped`, Action: ingest.ProblemRejected},
+					{File: f, Line: 3, Column: "Created", Key: "AB-2", Reason: `bad date "22/Foo/25 9:00 AM": unknown month "Foo"; row dropped`, Action: ingest.ProblemRejected},
+					{File: f, Line: 4, Column: "Created", Key: "AB-3", Reason: `bad date "22/Sep/25 13:00 PM": bad hour 13 for PM; row dropped`, Action: ingest.ProblemRejected},
+					{File: f, Line: 5, Column: "Updated", Key: "AB-4", Reason: `bad date "22/Sep/25 25:00": bad hour 25; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 5, Column: "Resolved", Key: "AB-4", Reason: `bad date "2025/09/22": bad day "2025"; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 5, Column: "Status Category Changed", Key: "AB-4", Reason: `bad date "22/Sep/25 9": bad time of day, want h:mm or h:mm AM; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 5, Column: "Due date", Key: "AB-4", Reason: `bad date "22/9/2025": unknown month "9"; value dropped`, Action: ingest.ProblemRepaired},
+					{File: f, Line: 6, Column: "Issue key", Reason: "missing issue key; row dropped", Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -480,8 +481,8 @@ func TestJiraExport(t *testing.T) {
 					{Key: "AB-2", Project: "AB", Title: "second", CreatedAt: at("2025-09-22 09:00")},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 3, Column: "Issue key", Key: "AB-1", Reason: "duplicate key, kept the row updated at 2025-09-24T09:00:00+02:00 (line 2)"},
-					{File: f, Line: 4, Column: "Issue key", Key: "AB-2", Reason: "duplicate key, kept the later row (line 5)"},
+					{File: f, Line: 3, Column: "Issue key", Key: "AB-1", Reason: "duplicate key, kept the row updated at 2025-09-24T09:00:00+02:00 (line 2)", Action: ingest.ProblemRejected},
+					{File: f, Line: 4, Column: "Issue key", Key: "AB-2", Reason: "duplicate key, kept the later row (line 5)", Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -554,9 +555,9 @@ func TestJiraExport(t *testing.T) {
 					{ID: "AB-1#2025-09-22T11:00:00Z#ug:4e18#1", ItemKey: "AB-1", Person: "ug:4e18", StartedAt: at("2025-09-22 13:00"), Seconds: 900},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work "no separators" is not comment;started;author;seconds; worklog dropped`},
-					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work: bad seconds "-5"; worklog dropped`},
-					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work: bad date "31/Sep/25 2:00 PM": no such date 31 September 2025; worklog dropped`},
+					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work "no separators" is not comment;started;author;seconds; worklog dropped`, Action: ingest.ProblemRejected},
+					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work: bad seconds "-5"; worklog dropped`, Action: ingest.ProblemRejected},
+					{File: f, Line: 2, Column: "Log Work", Key: "AB-1", Reason: `log work: bad date "31/Sep/25 2:00 PM": no such date 31 September 2025; worklog dropped`, Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -572,18 +573,22 @@ func TestJiraExport(t *testing.T) {
 			want: ingest.Batch{
 				Transitions: []ingest.Transition{
 					{ItemKey: "AB-1", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
-					{ItemKey: "AB-1", At: at("2025-09-01 09:00"), From: "To Do", FromCategory: "new", To: "Doing", ToCategory: "indeterminate"},
+					// No Status Category Changed: the start is approximated by Created.
+					{ItemKey: "AB-1", At: at("2025-09-01 09:00"), From: "To Do", FromCategory: "new", To: "Doing", ToCategory: "indeterminate", Approx: ingest.ApproxCreated},
 					{ItemKey: "AB-2", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
-					{ItemKey: "AB-2", At: at("2025-09-05 09:00"), From: "To Do", FromCategory: "new", To: "Closed", ToCategory: "done"},
+					// Neither Resolved nor Status Category Changed: finished at Updated, approximately.
+					{ItemKey: "AB-2", At: at("2025-09-05 09:00"), From: "To Do", FromCategory: "new", To: "Closed", ToCategory: "done", Approx: ingest.ApproxUpdated},
 					{ItemKey: "AB-3", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
 					{ItemKey: "AB-3", At: at("2025-09-03 09:00"), From: "To Do", FromCategory: "new", To: "Closed", ToCategory: "done"},
 					{ItemKey: "AB-4", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
 					{ItemKey: "AB-4", At: at("2025-09-01 09:00"), From: "To Do", FromCategory: "new", To: "Closed", ToCategory: "done"},
-					{ItemKey: "AB-5", At: at("2025-09-01 09:00"), To: "Weird"},
+					// An unknown category: into the status at the best date the row has (here Created).
+					{ItemKey: "AB-5", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
+					{ItemKey: "AB-5", At: at("2025-09-01 09:00"), From: "To Do", FromCategory: "new", To: "Weird", Approx: ingest.ApproxCreated},
 				},
 				Problems: []ingest.Problem{
-					{File: f, Line: 5, Column: "Resolved", Key: "AB-4", Reason: "date is before Created; status change placed at Created"},
-					{File: f, Line: 6, Column: "Status Category", Key: "AB-5", Reason: `unknown status category "Mañana"; category dropped`},
+					{File: f, Line: 5, Column: "Resolved", Key: "AB-4", Reason: "date is before Created; status change placed at Created", Action: ingest.ProblemRepaired},
+					{File: f, Line: 6, Column: "Status Category", Key: "AB-5", Reason: `unknown status category "Mañana"; category dropped`, Action: ingest.ProblemRepaired},
 				},
 			},
 		},
@@ -596,12 +601,13 @@ func TestJiraExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{
 					{Key: "AB-1", Project: "AB", Status: "Closed", StatusCategory: "done", CreatedAt: at("2025-09-01 09:00"), ResolvedAt: at("2025-09-02 09:00")},
-					{Key: "AB-2", Project: "AB", Status: "Open", CreatedAt: at("2025-09-01 09:00")},
+					// A well-known status name gives the category.
+					{Key: "AB-2", Project: "AB", Status: "Open", StatusCategory: "new", CreatedAt: at("2025-09-01 09:00")},
 				},
 				Transitions: []ingest.Transition{
 					{ItemKey: "AB-1", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
 					{ItemKey: "AB-1", At: at("2025-09-02 09:00"), From: "To Do", FromCategory: "new", To: "Closed", ToCategory: "done"},
-					{ItemKey: "AB-2", At: at("2025-09-01 09:00"), To: "Open"},
+					{ItemKey: "AB-2", At: at("2025-09-01 09:00"), To: "Open", ToCategory: "new"},
 				},
 			},
 		},
@@ -633,7 +639,7 @@ func TestJiraExport(t *testing.T) {
 			want: ingest.Batch{
 				Items: []ingest.Item{{Key: "AB-2", Project: "AB", Title: "fine", CreatedAt: at("2025-09-22 09:00")}},
 				Problems: []ingest.Problem{
-					{File: f, Line: 2, Reason: `not valid CSV (line 2, byte 10): bare " in non-quoted-field`},
+					{File: f, Line: 2, Reason: `not valid CSV (line 2, byte 10): bare " in non-quoted-field`, Action: ingest.ProblemRejected},
 				},
 			},
 		},
@@ -754,7 +760,7 @@ func TestJiraExportHugeCell(t *testing.T) {
 	if len(b.Items) != 2 {
 		t.Fatalf("got %d items, want 2", len(b.Items))
 	}
-	want := []ingest.Problem{{File: "f.csv", Line: 3 + strings.Count(desc, "\n"), Key: "AB-2", Reason: "row has 4 fields, the header has 3; read by position"}}
+	want := []ingest.Problem{{File: "f.csv", Line: 3 + strings.Count(desc, "\n"), Key: "AB-2", Reason: "row has 4 fields, the header has 3; read by position", Action: ingest.ProblemNote}}
 	if diff := cmp.Diff(want, b.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -891,5 +897,118 @@ func TestJiraAsanaExportWideHeaderManyShortRows(t *testing.T) {
 				t.Errorf("took %v: per-row cost grows with the header", d)
 			}
 		})
+	}
+}
+
+// columns names headers the reader does not know, for exports too; a
+// start column gives a done issue a cycle time.
+func TestJiraExportColumns(t *testing.T) {
+	in := "Ticket,Opened,Start,State,Status Category,Resolved\n" +
+		"AB-1,01/Sep/25 9:00 AM,02/Sep/25 9:00 AM,Done,Done,04/Sep/25 9:00 AM\n"
+	at := func(s string) time.Time { return exportAt(t, s) }
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Location: exportTestZone,
+		Columns: map[string]string{"key": "Ticket", "created_at": "opened", "started_at": "Start", "status": "State"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ingest.Transition{
+		{ItemKey: "AB-1", At: at("2025-09-01 09:00"), To: "To Do", ToCategory: "new"},
+		{ItemKey: "AB-1", At: at("2025-09-02 09:00"), From: "To Do", FromCategory: "new", To: "In Progress", ToCategory: "indeterminate"},
+		{ItemKey: "AB-1", At: at("2025-09-04 09:00"), From: "In Progress", FromCategory: "indeterminate", To: "Done", ToCategory: "done"},
+	}
+	if d := cmp.Diff(want, b.Transitions); d != "" {
+		t.Errorf("transitions (-want +got):\n%s", d)
+	}
+	_, err = parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Columns: map[string]string{"key": "Nope"}})
+	if err == nil || !strings.Contains(err.Error(), `columns: key is mapped to "Nope", which the header lacks`) {
+		t.Errorf("a mapped header the file lacks: %v", err)
+	}
+}
+
+// A column whose times carry an offset that is not the zone zone-less
+// times are read in gets one note per file and column.
+func TestJiraExportZoneDisagreement(t *testing.T) {
+	in := "Issue key,Created,Updated\n" +
+		"AB-1,01/Sep/25 9:00 AM,2025-09-02T10:00:00.000-0500\n" +
+		"AB-2,01/Sep/25 9:00 AM,2025-09-03T10:00:00.000-0500\n" +
+		"AB-3,01/Sep/25 9:00 AM,2025-09-03T10:00:00.000+0200\n"
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{Location: exportTestZone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ingest.Problem{{File: "f.csv", Line: 2, Column: "Updated", Key: "AB-1", Action: ingest.ProblemNote,
+		Reason: "this column's times carry the offset -05:00, but zone-less times are read in UTC+2 (+02:00 then): if the export was made in another zone, set the source's timezone"}}
+	if d := cmp.Diff(want, b.Problems); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
+
+// Several export files of one source are one batch: a key in two files
+// keeps the row updated last, and a parent is found in another file.
+func TestJiraExportFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/a.csv", []byte("Issue key,Issue id,Created,Updated,Status,Parent\n"+
+		"AB-1,100,01/Sep/25 9:00 AM,05/Sep/25 9:00 AM,Done,\n"+
+		"AB-2,101,01/Sep/25 9:00 AM,02/Sep/25 9:00 AM,To Do,\n"), 0o644)
+	os.WriteFile(dir+"/b.csv", []byte("Issue key,Issue id,Created,Updated,Status,Parent\n"+
+		"AB-2,101,01/Sep/25 9:00 AM,03/Sep/25 9:00 AM,In Progress,\n"+
+		"AB-1,100,01/Sep/25 9:00 AM,04/Sep/25 9:00 AM,In Progress,\n"+
+		"AB-3,102,01/Sep/25 9:00 AM,04/Sep/25 9:00 AM,To Do,100\n"), 0o644)
+	c, err := New(Config{Layout: LayoutJiraExport, Path: dir, Location: exportTestZone}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches []ingest.Batch
+	if err := c.Sync(context.Background(), "", func(_ context.Context, b ingest.Batch) error {
+		batches = append(batches, b)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || !batches[0].Snapshot {
+		t.Fatalf("%d batches (snapshot %v), want one snapshot", len(batches), len(batches) > 0 && batches[0].Snapshot)
+	}
+	var got []string
+	for _, it := range batches[0].Items {
+		got = append(got, it.Key+":"+it.Status+":"+it.Parent)
+	}
+	if d := cmp.Diff([]string{"AB-1:Done:", "AB-2:In Progress:", "AB-3:To Do:AB-1"}, got); d != "" {
+		t.Errorf("items (-want +got):\n%s", d)
+	}
+	var probs []string
+	for _, p := range batches[0].Problems {
+		probs = append(probs, fmt.Sprintf("%s:%d:%s:%s", p.File, p.Line, p.Action, p.Reason))
+	}
+	want := []string{
+		"a.csv:3:rejected:duplicate key, kept the row updated at 2025-09-03T09:00:00+02:00 (b.csv line 2)",
+		"b.csv:3:rejected:duplicate key, kept the row updated at 2025-09-05T09:00:00+02:00 (a.csv line 2)",
+	}
+	if d := cmp.Diff(want, probs); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+}
+
+// Invalid UTF-8 (a file saved in another encoding) is replaced, said, and
+// stored: the warehouse stores text. (Found by FuzzImportThenCompute: a key
+// with invalid bytes made the whole sync fail.)
+func TestExportInvalidUTF8(t *testing.T) {
+	in := "Issue key,Created,Summary\nAB-1,01/Sep/25 9:00 AM,Caf\xe9\nA\xc7B-2,01/Sep/25 9:00 AM,ok\n"
+	b, err := parseJiraExport("f.csv", strings.NewReader(in), parseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range b.Items {
+		got = append(got, it.Key+":"+it.Project+":"+it.Title)
+	}
+	if d := cmp.Diff([]string{"AB-1:AB:Caf\uFFFD", "A\uFFFDB-2:A\uFFFDB:ok"}, got); d != "" {
+		t.Errorf("items (-want +got):\n%s", d)
+	}
+	want := []ingest.Problem{
+		{File: "f.csv", Line: 2, Reason: "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)", Action: ingest.ProblemRepaired},
+		{File: "f.csv", Line: 3, Reason: "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)", Action: ingest.ProblemRepaired},
+	}
+	if d := cmp.Diff(want, b.Problems); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
 	}
 }

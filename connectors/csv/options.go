@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,12 @@ type parseOptions struct {
 	// Location is the time zone in which the export's zone-less timestamps
 	// are read: the exporting user's zone. Nil means UTC.
 	Location *time.Location
+	// Columns maps items.csv column names to headers of the file (config
+	// columns): they win over the headers the reader knows.
+	Columns map[string]string
+	// StatusIDs names the status ids of Jira's Time in Status field
+	// (config status_ids): id → status name; they win over inference.
+	StatusIDs map[string]string
 }
 
 func (o parseOptions) location() *time.Location {
@@ -39,6 +46,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 type exportSheet struct {
 	file string
 	cr   *stdcsv.Reader
+	// probs, when set, receives a Problem for each data record whose
+	// invalid UTF-8 bytes next replaced.
+	probs *rowProblems
 }
 
 // openExport wraps r in a CSV reader that skips a leading UTF-8 BOM, accepts
@@ -72,6 +82,7 @@ func (s *exportSheet) next() (rec []string, line int, prob *ingest.Problem, err 
 				File:   s.file,
 				Line:   max(pe.StartLine, 1),
 				Reason: fmt.Sprintf("not valid CSV (line %d, byte %d): %v", pe.Line, pe.Column, pe.Err),
+				Action: ingest.ProblemRejected,
 			}, nil
 		}
 		if errors.Is(err, io.EOF) {
@@ -80,7 +91,21 @@ func (s *exportSheet) next() (rec []string, line int, prob *ingest.Problem, err 
 		return nil, 0, nil, fmt.Errorf("read %s: %w", s.file, err)
 	}
 	line, _ = s.cr.FieldPos(0)
+	if fixUTF8(rec) && s.probs != nil {
+		s.probs.repair(line, "", "", "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)")
+	}
 	return rec, line, nil, nil
+}
+
+// fixUTF8 makes every cell of rec valid UTF-8 (invalid bytes become
+// U+FFFD: the warehouse stores text) and reports whether it had to.
+func fixUTF8(rec []string) (fixed bool) {
+	for i, c := range rec {
+		if !utf8.ValidString(c) {
+			rec[i], fixed = strings.ToValidUTF8(c, "\uFFFD"), true
+		}
+	}
+	return fixed
 }
 
 // blank reports whether every cell of rec is empty or white space.
@@ -126,7 +151,7 @@ func newExportHeader(rec []string, canon func(string) string) exportHeader {
 	for i, c := range rec {
 		c = strings.TrimSpace(strings.TrimPrefix(c, "\uFEFF"))
 		h.names[i] = c
-		lower := strings.ToLower(c)
+		lower := normHeader(c)
 		k := lower
 		if canon != nil {
 			k = canon(k)
@@ -156,6 +181,38 @@ func (h exportHeader) missing(names ...string) []string {
 }
 
 func (h exportHeader) has(name string) bool { return len(h.pos[name]) > 0 }
+
+// spelled is the header of the first column named like the canonical
+// name, as spelled in the file ("" when none).
+func (h exportHeader) spelled(name string) string {
+	if ps := h.pos[name]; len(ps) > 0 {
+		return h.names[ps[0]]
+	}
+	return ""
+}
+
+// rename applies the columns config: each items.csv name (a key of
+// mapping) the config maps to a header makes that header's columns the
+// ones the reader looks up under mapping's name.
+func (h exportHeader) rename(columns, mapping map[string]string) error {
+	for _, col := range slices.Sorted(maps.Keys(columns)) {
+		canon, ok := mapping[col]
+		if !ok {
+			return fmt.Errorf("columns: %q does not apply to this layout (want one of %s)", col, strings.Join(slices.Sorted(maps.Keys(mapping)), ", "))
+		}
+		var ps []int
+		for i, n := range h.names {
+			if normHeader(n) == normHeader(columns[col]) {
+				ps = append(ps, i)
+			}
+		}
+		if len(ps) == 0 {
+			return fmt.Errorf("columns: %s is mapped to %q, which the header lacks", col, columns[col])
+		}
+		h.pos[canon] = ps
+	}
+	return nil
+}
 
 // cell is the trimmed value of the first column named like one of names
 // (the first name the header has wins) and that column's header as spelled.
@@ -253,14 +310,30 @@ type rowProblems struct {
 	list []ingest.Problem
 }
 
-func (p *rowProblems) add(line int, column, key, format string, args ...any) {
+func (p *rowProblems) add(action string, line int, column, key, format string, args ...any) {
 	p.list = append(p.list, ingest.Problem{
 		File:   p.file,
 		Line:   line,
 		Column: column,
 		Key:    key,
 		Reason: fmt.Sprintf(format, args...),
+		Action: action,
 	})
+}
+
+// reject records a row (or record) that was not stored.
+func (p *rowProblems) reject(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemRejected, line, column, key, format, args...)
+}
+
+// repair records a value that was dropped or corrected.
+func (p *rowProblems) repair(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemRepaired, line, column, key, format, args...)
+}
+
+// note records something stored as read that the user should check.
+func (p *rowProblems) note(line int, column, key, format string, args ...any) {
+	p.add(ingest.ProblemNote, line, column, key, format, args...)
 }
 
 // sorted returns the problems in line order (stable).
@@ -272,7 +345,7 @@ func (p *rowProblems) sorted() []ingest.Problem {
 // fieldCount records a Problem when a row's width differs from the header's.
 func (p *rowProblems) fieldCount(line int, key string, got, want int) {
 	if got != want {
-		p.add(line, "", key, "row has %d fields, the header has %d; read by position", got, want)
+		p.note(line, "", key, "row has %d fields, the header has %d; read by position", got, want)
 	}
 }
 
@@ -281,12 +354,16 @@ type keyedRow struct {
 	key     string
 	line    int
 	updated time.Time // zero when unknown
+	file    string    // the file the row is in
+	column  string    // the key's header, for the Problem
+	probs   *rowProblems
 }
 
-// dedupe picks one row per key: the one updated later, or, on a tie, the
-// later row in the file. Each other row gets a Problem on column. It returns
-// the indexes of the kept rows in file order.
-func dedupe(rows []keyedRow, column string, probs *rowProblems) []int {
+// dedupe picks one row per key among the rows of one source's files, in
+// file order: the one updated later, or, on a tie, the later row. Each
+// other row gets a Problem (rejected) in its own file. It returns the
+// indexes of the kept rows in order.
+func dedupe(rows []keyedRow) []int {
 	win := map[string]int{}
 	lost := make([]bool, len(rows))
 	for i, r := range rows {
@@ -309,14 +386,82 @@ func dedupe(rows []keyedRow, column string, probs *rowProblems) []int {
 			continue
 		}
 		w := rows[win[r.key]]
+		where := fmt.Sprintf("line %d", w.line)
+		if w.file != r.file {
+			where = fmt.Sprintf("%s line %d", w.file, w.line)
+		}
 		if w.updated.IsZero() {
-			probs.add(r.line, column, r.key, "duplicate key, kept the later row (line %d)", w.line)
+			r.probs.reject(r.line, r.column, r.key, "duplicate key, kept the later row (%s)", where)
 		} else {
-			probs.add(r.line, column, r.key, "duplicate key, kept the row updated at %s (line %d)",
-				w.updated.Format(time.RFC3339), w.line)
+			r.probs.reject(r.line, r.column, r.key, "duplicate key, kept the row updated at %s (%s)",
+				w.updated.Format(time.RFC3339), where)
 		}
 	}
 	return keep
+}
+
+// zoneCheck warns, once per column of a file, when a timestamp with an
+// explicit UTC offset disagrees with the zone in which the file's
+// zone-less timestamps are read: the export was then likely made in
+// another zone, and the source's timezone should say which.
+type zoneCheck struct {
+	loc   *time.Location
+	probs *rowProblems
+	seen  map[string]bool
+}
+
+// check looks at raw (the cell) parsed as t.
+func (z *zoneCheck) check(line int, column, key, raw string, t time.Time) {
+	off, ok := explicitOffset(raw)
+	if !ok || z.seen[column] {
+		return
+	}
+	_, want := t.In(z.loc).Zone()
+	if off == want {
+		return
+	}
+	if z.seen == nil {
+		z.seen = map[string]bool{}
+	}
+	z.seen[column] = true
+	z.probs.note(line, column, key, "this column's times carry the offset %s, but zone-less times are read in %s (%s then): if the export was made in another zone, set the source's timezone",
+		fmtOffset(off), z.loc, fmtOffset(want))
+}
+
+// explicitOffset is the numeric UTC offset (seconds) a timestamp ends with
+// ("+02:00", "-0500"); a bare Z names no zone of the exporter.
+func explicitOffset(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) < 16 || !looksISO(s) {
+		return 0, false
+	}
+	tail := s[len(s)-6:]
+	if tail[3] == ':' {
+		tail = tail[:3] + tail[4:]
+	} else {
+		tail = s[len(s)-5:]
+	}
+	if tail[0] != '+' && tail[0] != '-' {
+		return 0, false
+	}
+	hh, ok1 := atoiDigits(tail[1:3], 2)
+	mm, ok2 := atoiDigits(tail[3:5], 2)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	off := hh*3600 + mm*60
+	if tail[0] == '-' {
+		off = -off
+	}
+	return off, true
+}
+
+func fmtOffset(off int) string {
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
 }
 
 // peopleSet collects people once each, in order of first appearance; later

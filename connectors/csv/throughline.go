@@ -65,6 +65,7 @@ func openCSV(file string, r io.Reader, required []string, rename map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("%s: header: %w", file, err)
 	}
+	fixUTF8(rec)
 	pos := make(map[string]int, len(rec))
 	for i, name := range rec {
 		n := strings.ToLower(strings.TrimSpace(name))
@@ -98,14 +99,22 @@ func (r *reader) next() ([]string, int, *ingest.Problem, error) {
 	}
 	var pe *stdcsv.ParseError
 	if errors.As(err, &pe) {
-		return nil, pe.StartLine, &ingest.Problem{File: r.file, Line: pe.StartLine, Reason: "unreadable CSV record: " + pe.Err.Error() + "; row skipped"}, nil
+		return nil, pe.StartLine, &ingest.Problem{File: r.file, Line: pe.StartLine, Reason: "unreadable CSV record: " + pe.Err.Error() + "; row skipped", Action: ingest.ProblemRejected}, nil
 	}
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("read %s: %w", r.file, err)
 	}
 	line, _ := r.r.FieldPos(0)
+	var why []string
+	action := ingest.ProblemNote
 	if len(rec) != r.cols {
-		return rec, line, &ingest.Problem{File: r.file, Line: line, Reason: fmt.Sprintf("%d fields, header has %d; read by position", len(rec), r.cols)}, nil
+		why = append(why, fmt.Sprintf("%d fields, header has %d; read by position", len(rec), r.cols))
+	}
+	if fixUTF8(rec) {
+		why, action = append(why, "invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)"), ingest.ProblemRepaired
+	}
+	if len(why) > 0 {
+		return rec, line, &ingest.Problem{File: r.file, Line: line, Reason: strings.Join(why, "; "), Action: action}, nil
 	}
 	return rec, line, nil, nil
 }
@@ -198,23 +207,23 @@ type itemRow struct {
 // parseItemRow parses one items.csv record. Rows with an unusable key or
 // created_at are rejected (ok false); bad optional values are dropped.
 func parseItemRow(h header, rec []string, line int, loc *time.Location) (row itemRow, probs []ingest.Problem, ok bool) {
-	bad := func(col, reason string) {
-		probs = append(probs, ingest.Problem{File: h.file, Line: line, Column: col, Key: h.get(rec, "key"), Reason: reason})
+	bad := func(action, col, reason string) {
+		probs = append(probs, ingest.Problem{File: h.file, Line: line, Column: col, Key: h.get(rec, "key"), Reason: reason, Action: action})
 	}
 	it := &row.item
 	it.Key = h.get(rec, "key")
 	if it.Key == "" {
-		bad("key", "empty key; row skipped")
+		bad(ingest.ProblemRejected, "key", "empty key; row skipped")
 		return row, probs, false
 	}
 	if len(it.Key) > 255 {
-		bad("key", "key longer than 255 characters; row skipped")
+		bad(ingest.ProblemRejected, "key", "key longer than 255 characters; row skipped")
 		return row, probs, false
 	}
 	var err error
 	it.CreatedAt, err = parseTime(h.get(rec, "created_at"), loc)
 	if err != nil {
-		bad("created_at", "created_at "+err.Error()+"; row skipped")
+		bad(ingest.ProblemRejected, "created_at", "created_at "+err.Error()+"; row skipped")
 		return row, probs, false
 	}
 	it.Project = h.get(rec, "project")
@@ -228,41 +237,41 @@ func parseItemRow(h header, rec []string, line int, loc *time.Location) (row ite
 	it.Team = h.get(rec, "team")
 	it.WorkClass = strings.ToLower(h.get(rec, "work_class"))
 	if it.WorkClass != "" && it.WorkClass != "project" && it.WorkClass != "operational" {
-		bad("work_class", fmt.Sprintf("work_class %q: want project or operational; ignored", it.WorkClass))
+		bad(ingest.ProblemRepaired, "work_class", fmt.Sprintf("work_class %q: want project or operational; ignored", it.WorkClass))
 		it.WorkClass = ""
 	}
 	if s := h.get(rec, "resolved_at"); s != "" {
 		if it.ResolvedAt, err = parseTime(s, loc); err != nil {
-			bad("resolved_at", "resolved_at "+err.Error()+"; ignored")
+			bad(ingest.ProblemRepaired, "resolved_at", "resolved_at "+err.Error()+"; ignored")
 		}
 	}
 	if s := h.get(rec, "started_at"); s != "" {
 		if row.started, err = parseTime(s, loc); err != nil {
-			bad("started_at", "started_at "+err.Error()+"; ignored")
+			bad(ingest.ProblemRepaired, "started_at", "started_at "+err.Error()+"; ignored")
 		}
 	}
 	if s := h.get(rec, "due_date"); s != "" {
 		if it.DueDate, err = parseDate(s); err != nil {
-			bad("due_date", "due_date "+err.Error()+"; ignored")
+			bad(ingest.ProblemRepaired, "due_date", "due_date "+err.Error()+"; ignored")
 		}
 	}
 	if s := h.get(rec, "story_points"); s != "" {
 		if v, err := strconv.ParseFloat(s, 64); err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			bad("story_points", fmt.Sprintf("story_points %q: want a non-negative number; ignored", s))
+			bad(ingest.ProblemRepaired, "story_points", fmt.Sprintf("story_points %q: want a non-negative number; ignored", s))
 		} else {
 			it.StoryPoints = &v
 		}
 	}
 	if s := h.get(rec, "estimate_hours"); s != "" {
 		if v, err := strconv.ParseFloat(s, 64); err != nil || v < 0 || v > 1e6 || math.IsNaN(v) {
-			bad("estimate_hours", fmt.Sprintf("estimate_hours %q: want hours between 0 and 1e6; ignored", s))
+			bad(ingest.ProblemRepaired, "estimate_hours", fmt.Sprintf("estimate_hours %q: want hours between 0 and 1e6; ignored", s))
 		} else {
 			sec := int64(math.Round(v * 3600))
 			it.EstimateSeconds = &sec
 		}
 	}
 	if !it.ResolvedAt.IsZero() && it.ResolvedAt.Before(it.CreatedAt) {
-		bad("resolved_at", "resolved_at before created_at; kept (negative lead time is listed in data_quality)")
+		bad(ingest.ProblemNote, "resolved_at", "resolved_at before created_at; kept (negative lead time is listed in data_quality)")
 	}
 	it.UpdatedAt = it.CreatedAt
 	if it.ResolvedAt.After(it.UpdatedAt) {
@@ -478,7 +487,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		}
 		if prev, dup := seen[row.item.Key]; dup {
 			b.Problems = append(b.Problems, ingest.Problem{File: fileItems, Line: line, Column: "key", Key: row.item.Key,
-				Reason: fmt.Sprintf("duplicate key (first on line %d); this later row wins", prev)})
+				Reason: fmt.Sprintf("duplicate key (first on line %d); this later row wins", prev), Action: ingest.ProblemRejected})
 			// Drop the earlier row if this batch holds it: an item and its
 			// history appear once per batch.
 			b.Items = slices.DeleteFunc(b.Items, func(it ingest.Item) bool { return it.Key == row.item.Key })
@@ -501,7 +510,7 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 		rows := changes[key]
 		if _, ok := seen[key]; !ok {
 			b.Problems = append(b.Problems, ingest.Problem{File: fileChanges, Line: rows[0].line, Column: "key", Key: key,
-				Reason: "status changes for a key that is not in items.csv; ignored"})
+				Reason: "status changes for a key that is not in items.csv; ignored", Action: ingest.ProblemRejected})
 		}
 	}
 	if fp[fileWorklogs] != "" {
@@ -513,11 +522,11 @@ func (c *Connector) syncFolder(ctx context.Context, cur cursor, emit func(contex
 	return flush(true)
 }
 
-// firstBatch starts an import afresh: every file is re-read (its old
-// problems superseded) and the small files (people, time off, milestones)
-// come first.
+// firstBatch starts an import afresh: every file is re-read, the batch is
+// a snapshot (what the source stored before is replaced by what the files
+// say now) and the small files (people, time off, milestones) come first.
 func (c *Connector) firstBatch(paths, fp map[string]string) (ingest.Batch, error) {
-	b := ingest.Batch{Reread: slices.Sorted(keys(fp))}
+	b := ingest.Batch{Reread: slices.Sorted(keys(fp)), Snapshot: true}
 	for _, name := range []string{filePeople, fileTimeOff, fileMilestone} {
 		if fp[name] == "" {
 			continue
@@ -589,13 +598,13 @@ func readChanges(path string, loc *time.Location) (map[string][]changeRow, []ing
 		at, err := parseTime(r.h.get(rec, "changed_at"), loc)
 		switch {
 		case key == "":
-			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "key", Reason: "empty key; row skipped"})
+			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "key", Reason: "empty key; row skipped", Action: ingest.ProblemRejected})
 			continue
 		case err != nil:
-			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "changed_at", Key: key, Reason: "changed_at " + err.Error() + "; row skipped"})
+			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "changed_at", Key: key, Reason: "changed_at " + err.Error() + "; row skipped", Action: ingest.ProblemRejected})
 			continue
 		case to == "":
-			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "to_status", Key: key, Reason: "empty to_status; row skipped"})
+			probs = append(probs, ingest.Problem{File: fileChanges, Line: line, Column: "to_status", Key: key, Reason: "empty to_status; row skipped", Action: ingest.ProblemRejected})
 			continue
 		}
 		out[key] = append(out[key], changeRow{at: at, from: r.h.get(rec, "from_status"), to: to, line: line})
@@ -632,14 +641,14 @@ func (c *Connector) readSmall(path, name string, b *ingest.Batch) error {
 				continue
 			}
 		}
-		bad := func(col, reason string) {
-			b.Problems = append(b.Problems, ingest.Problem{File: name, Line: line, Column: col, Reason: reason})
+		bad := func(action, col, reason string) {
+			b.Problems = append(b.Problems, ingest.Problem{File: name, Line: line, Column: col, Reason: reason, Action: action})
 		}
 		switch name {
 		case filePeople:
 			p := ingest.Person{ExternalID: r.h.get(rec, "person"), Email: r.h.get(rec, "email"), Team: r.h.get(rec, "team")}
 			if p.ExternalID == "" {
-				bad("person", "empty person; row skipped")
+				bad(ingest.ProblemRejected, "person", "empty person; row skipped")
 				continue
 			}
 			p.DisplayName = p.ExternalID
@@ -649,7 +658,7 @@ func (c *Connector) readSmall(path, name string, b *ingest.Batch) error {
 			if s := r.h.get(rec, "hours_per_week"); s != "" {
 				v, err := strconv.ParseFloat(s, 64)
 				if err != nil || v < 0 || v > 168 {
-					bad("hours_per_week", fmt.Sprintf("hours_per_week %q: want 0..168; team default used", s))
+					bad(ingest.ProblemRepaired, "hours_per_week", fmt.Sprintf("hours_per_week %q: want 0..168; team default used", s))
 				} else {
 					p.HoursPerWeek = &v
 				}
@@ -658,19 +667,19 @@ func (c *Connector) readSmall(path, name string, b *ingest.Batch) error {
 		case fileTimeOff:
 			d, err := parseDate(r.h.get(rec, "date"))
 			if err != nil {
-				bad("date", "date "+err.Error()+"; row skipped")
+				bad(ingest.ProblemRejected, "date", "date "+err.Error()+"; row skipped")
 				continue
 			}
 			h, err := strconv.ParseFloat(r.h.get(rec, "hours"), 64)
 			if err != nil || h < 0 || h > 24 {
-				bad("hours", fmt.Sprintf("hours %q: want 0..24; row skipped", r.h.get(rec, "hours")))
+				bad(ingest.ProblemRejected, "hours", fmt.Sprintf("hours %q: want 0..24; row skipped", r.h.get(rec, "hours")))
 				continue
 			}
 			b.TimeOff = append(b.TimeOff, ingest.TimeOff{Person: r.h.get(rec, "person"), Date: d, Hours: h})
 		case fileMilestone:
 			m := ingest.Milestone{Name: r.h.get(rec, "name"), Project: r.h.get(rec, "project")}
 			if m.Name == "" {
-				bad("name", "empty name; row skipped")
+				bad(ingest.ProblemRejected, "name", "empty name; row skipped")
 				continue
 			}
 			for _, d := range []struct {
@@ -679,13 +688,13 @@ func (c *Connector) readSmall(path, name string, b *ingest.Batch) error {
 			}{{"start_date", &m.StartDate}, {"due_date", &m.DueDate}, {"baseline_due_date", &m.BaselineDueDate}} {
 				if s := r.h.get(rec, d.col); s != "" {
 					if *d.dst, err = parseDate(s); err != nil {
-						bad(d.col, d.col+" "+err.Error()+"; ignored")
+						bad(ingest.ProblemRepaired, d.col, d.col+" "+err.Error()+"; ignored")
 					}
 				}
 			}
 			if s := r.h.get(rec, "completed_at"); s != "" {
 				if m.CompletedAt, err = parseTime(s, c.cfg.Location); err != nil {
-					bad("completed_at", "completed_at "+err.Error()+"; ignored")
+					bad(ingest.ProblemRepaired, "completed_at", "completed_at "+err.Error()+"; ignored")
 				}
 				m.Released = !m.CompletedAt.IsZero()
 			}
@@ -723,21 +732,27 @@ func (c *Connector) readWorklogs(ctx context.Context, path string, items map[str
 			}
 		}
 		key, person := r.h.get(rec, "key"), r.h.get(rec, "person")
-		bad := func(col, reason string) {
-			b.Problems = append(b.Problems, ingest.Problem{File: fileWorklogs, Line: line, Column: col, Key: key, Reason: reason})
+		bad := func(action, col, reason string) {
+			b.Problems = append(b.Problems, ingest.Problem{File: fileWorklogs, Line: line, Column: col, Key: key, Reason: reason, Action: action})
 		}
 		if _, ok := items[key]; !ok {
-			bad("key", "worklog for a key that is not in items.csv; row skipped")
+			bad(ingest.ProblemRejected, "key", "worklog for a key that is not in items.csv; row skipped")
 			continue
 		}
 		started, err := parseTime(r.h.get(rec, "started_at"), c.cfg.Location)
 		if err != nil {
-			bad("started_at", "started_at "+err.Error()+"; row skipped")
+			bad(ingest.ProblemRejected, "started_at", "started_at "+err.Error()+"; row skipped")
 			continue
 		}
+		// The duration rule of every connector (ingest.WorklogRule) applies
+		// to the whole seconds stored; a string that is not a number breaks it too.
 		hours, err := strconv.ParseFloat(r.h.get(rec, "hours"), 64)
-		if err != nil || hours <= 0 || hours > 24 {
-			bad("hours", fmt.Sprintf("hours %q: want more than 0 and at most 24; row skipped", r.h.get(rec, "hours")))
+		seconds := int64(math.Round(hours * 3600))
+		if err != nil || math.IsNaN(hours) || math.IsInf(hours, 0) {
+			seconds = 0
+		}
+		if why := ingest.WorklogRule(seconds); why != "" {
+			bad(ingest.ProblemRejected, "hours", fmt.Sprintf("hours %q: %s; row skipped", r.h.get(rec, "hours"), why))
 			continue
 		}
 		base := key + "#" + person + "#" + started.Format(time.RFC3339)
@@ -746,7 +761,7 @@ func (c *Connector) readWorklogs(ctx context.Context, path string, items map[str
 		if n := occurrences[base]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		b.Worklogs = append(b.Worklogs, ingest.Worklog{ID: id, ItemKey: key, Person: person, StartedAt: started, Seconds: int64(math.Round(hours * 3600))})
+		b.Worklogs = append(b.Worklogs, ingest.Worklog{ID: id, ItemKey: key, Person: person, StartedAt: started, Seconds: seconds})
 		if len(b.Worklogs) >= 4*c.cfg.BatchItems {
 			if err := flush(false); err != nil {
 				return err

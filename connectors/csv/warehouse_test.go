@@ -3,6 +3,8 @@ package csv_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -229,5 +231,68 @@ func TestWarehouseSyncResumesAfterFailure(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"failed", "ok"}, runStatuses(t, db)); diff != "" {
 		t.Errorf("sync_runs statuses (-want +got):\n%s", diff)
+	}
+}
+
+// The reported case: time_off.csv holds one absence, a line is added and
+// the folder synced again: two absences, not three (the first counted twice).
+func TestTimeOffEditedThenSynced(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("items.csv", "key,created_at\nA-1,2026-11-02\n")
+	write("people.csv", "person,email,hours_per_week\nana,ana@example.com,40\n")
+	write("time_off.csv", "person,date,hours\nana,2026-11-24,7\n")
+	db := warehousetest.Open(t, "")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	write("time_off.csv", "person,date,hours\nana,2026-11-24,7\nana,2026-11-25,4\n")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	r, err := db.Query("SELECT person_id || ' ' || strftime(day, '%Y-%m-%d') || ' ' || hours FROM time_off ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, s)
+	}
+	want := []string{"person:ana@example.com 2026-11-24 7.0", "person:ana@example.com 2026-11-25 4.0"}
+	if d := cmp.Diff(want, rows); d != "" {
+		t.Errorf("time_off (-want +got):\n%s", d)
+	}
+}
+
+// A throughline folder in another encoding: the bulk reader refuses it,
+// the row reader replaces the invalid bytes, says so, and stores the rows.
+func TestThroughlineInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "items.csv"), []byte("key,title,created_at\nK\xe91,Caf\xe9,2026-03-01\nK2,ok,2026-03-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := warehousetest.Open(t, "")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	var keys, reason string
+	if err := db.QueryRow("SELECT string_agg(key || '=' || title, ',' ORDER BY key) FROM work_items").Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("SELECT line || ':' || action || ':' || reason FROM ingest_problems").Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if keys != "K2=ok,K\uFFFD1=Caf\uFFFD" || reason != "2:repaired:invalid UTF-8 bytes replaced by U+FFFD (is the file UTF-8?)" {
+		t.Errorf("items %q, problem %q", keys, reason)
 	}
 }

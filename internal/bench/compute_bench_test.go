@@ -75,7 +75,7 @@ func seedWarehouse(b *testing.B, db *warehouse.DB, n int) {
 		`INSERT INTO projects SELECT DISTINCT project_id, 's', split_part(project_id, ':', 2), NULL, NULL, NULL FROM work_items`,
 		// creation, start (+1..10 d), review (+1 d, half the items), back to progress (a fifth),
 		// e(i) round trips within started statuses, blocked and back, done (+1..20 d) for 80 %.
-		`INSERT INTO status_changes
+		`INSERT INTO status_changes (item_id, seq, changed_at, from_status, to_status, from_stage, to_stage, from_category, to_category, author_id)
 		WITH w0 AS (SELECT item_id, created_at AS c, CAST(split_part(key, '-', 2) AS BIGINT) AS i FROM work_items),
 		w AS (SELECT item_id, c, i, CASE WHEN i % 10 <> 9
 			THEN CAST(floor((i + 1) * CAST(` + pairs + ` AS DOUBLE)) - floor(i * CAST(` + pairs + ` AS DOUBLE)) AS BIGINT) ELSE 0 END AS e FROM w0),

@@ -90,9 +90,13 @@ type Source struct {
 	Projects  []string `yaml:"projects"`
 	Layout    string   `yaml:"layout"`
 	Path      string   `yaml:"path"`
-	// Columns renames columns of a throughline-layout items.csv: canonical
-	// column → header in the file (for exports from other tools).
+	// Columns renames columns of a csv source: canonical items.csv column →
+	// header in the file (for exports from other tools, or export headers
+	// the reader does not know).
 	Columns map[string]string `yaml:"columns"`
+	// StatusIDs names the status ids of a Jira export's Time in Status
+	// field (id → status name) that the file cannot tell.
+	StatusIDs map[string]string `yaml:"status_ids"`
 	// Timezone overrides the global zone for zone-less timestamps of this source.
 	Timezone string `yaml:"timezone"`
 	// Concurrency caps an HTTP source's requests in flight (default 4).
@@ -293,9 +297,25 @@ func (c *Config) defaults() error {
 		c.Metrics.Forecast.Seed = 1
 	}
 	if len(c.Workflow.DiscardedResolutions) == 0 {
-		c.Workflow.DiscardedResolutions = []string{"Won't Do", "Duplicate", "Cannot Reproduce"}
+		c.Workflow.DiscardedResolutions = DefaultDiscarded
 	}
 	return nil
+}
+
+// DefaultDiscarded are the resolutions and statuses whose finished items
+// are discarded (not throughput) when workflow.discarded_resolutions is not
+// set: cancelled, rejected and duplicate work in English and, as Jira's
+// other languages name the default resolutions and statuses, in Spanish,
+// Brazilian Portuguese, German, French, Italian, Dutch and Polish.
+var DefaultDiscarded = []string{
+	"Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Cancelled", "Canceled", "Aborted", "Rejected", "Obsolete",
+	"No se hará", "Duplicado", "Cancelado", "Cancelada", "Rechazado",
+	"Não será feito", "Rejeitado",
+	"Wird nicht erledigt", "Duplikat", "Abgebrochen", "Abgelehnt",
+	"Ne sera pas fait", "Doublon", "Annulé", "Rejeté",
+	"Non verrà fatto", "Duplicato", "Annullato", "Rifiutato",
+	"Wordt niet gedaan", "Dubbel", "Geannuleerd", "Afgewezen",
+	"Nie zostanie wykonane", "Anulowane", "Odrzucone",
 }
 
 var memoryLimit = regexp.MustCompile(`^(?i)\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$`)
@@ -428,7 +448,7 @@ var (
 
 // Source kinds and the keys each accepts besides name and kind.
 var sourceKeys = map[string][]string{
-	"csv":   {"layout", "path", "columns", "timezone"},
+	"csv":   {"layout", "path", "columns", "status_ids", "timezone"},
 	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone", "concurrency"},
 	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "estimate_field", "estimate_unit", "story_points_field"},
 }
@@ -451,7 +471,7 @@ func ValidateSource(s Source) error {
 		"base_url": s.BaseURL != "", "email": s.Email != "", "token_env": s.TokenEnv != "",
 		"jql": s.JQL != "", "boards": len(s.Boards) > 0, "workspace": s.Workspace != "",
 		"projects": len(s.Projects) > 0, "layout": s.Layout != "", "path": s.Path != "",
-		"columns": len(s.Columns) > 0, "timezone": s.Timezone != "", "concurrency": s.Concurrency != 0,
+		"columns": len(s.Columns) > 0, "status_ids": len(s.StatusIDs) > 0, "timezone": s.Timezone != "", "concurrency": s.Concurrency != 0,
 		"estimate_field": s.EstimateField != "", "estimate_unit": s.EstimateUnit != "", "story_points_field": s.StoryPointsField != "",
 	}
 	for _, k := range slices.Sorted(mapKeys(set)) {
@@ -467,8 +487,8 @@ func ValidateSource(s Source) error {
 		if !slices.Contains(CSVLayouts, s.Layout) {
 			return fmt.Errorf("layout %q unknown (want one of %s)", s.Layout, strings.Join(CSVLayouts, ", "))
 		}
-		if len(s.Columns) > 0 && s.Layout != "throughline" {
-			return errors.New("columns applies to layout throughline only")
+		if len(s.StatusIDs) > 0 && s.Layout != "jira-export" {
+			return errors.New("status_ids applies to layout jira-export only")
 		}
 	case "jira", "asana":
 		if s.BaseURL == "" {

@@ -36,7 +36,7 @@ SELECT CAST(row_number() OVER () AS INTEGER) AS n, w.item_id, w.key, w.source_id
     (lower(w.resolution) IN (SELECT res FROM cfg_discarded) OR lower(w.status) IN (SELECT res FROM cfg_discarded)) AS discarded_res,
     NOT w.deleted AS live
 FROM work_items w
-LEFT JOIN status_map sm ON sm.source_id = w.source_id AND sm.status = w.status
+LEFT JOIN status_map sm ON sm.source_id = w.source_id AND sm.status = w.status AND sm.category IS NOT DISTINCT FROM w.status_category
 LEFT JOIN projects pr ON pr.project_id = w.project_id
 LEFT JOIN (SELECT name AS team FROM cfg_teams) tov ON tov.team = w.team_override
 LEFT JOIN (SELECT person_id, team_id FROM people WHERE team_id IN (SELECT name FROM cfg_teams)) pt ON pt.person_id = w.assignee_id
@@ -45,17 +45,18 @@ LEFT JOIN (SELECT item_id FROM work_items WHERE lower(item_type) = 'epic') par O
 )
 SELECT b.*, gr.g FROM b JOIN flow_groups_n gr ON gr.team = b.team AND gr.work_class = b.work_class;
 
--- Each kind of status change (source, to, from) with its stages: one small
--- join per change below instead of two lookups in the status map.
+-- Each kind of status change (source, to, from, with their categories) with
+-- its stages: one small join per change below instead of two lookups in the
+-- status map.
 CREATE OR REPLACE TEMP TABLE sc_trans AS
-SELECT DISTINCT a.source_id, a.to_status, a.from_status, t.stage AS ts,
+SELECT DISTINCT a.source_id, a.to_status, a.to_category, a.from_status, a.from_category, t.stage AS ts,
     CASE WHEN a.from_status IS NOT NULL THEN f.stage END AS fs,
     CAST(CASE coalesce(CASE WHEN a.from_status IS NOT NULL THEN f.stage END, 'todo') WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS f,
     CAST(CASE t.stage WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS t,
     CAST(CASE t.stage_class WHEN 'active' THEN 1 WHEN 'wait' THEN 2 END AS UTINYINT) AS c
 FROM sc_agg a
-LEFT JOIN status_map t ON t.source_id = a.source_id AND t.status = a.to_status
-LEFT JOIN status_map f ON f.source_id = a.source_id AND f.status = a.from_status;
+LEFT JOIN status_map t ON t.source_id = a.source_id AND t.status = a.to_status AND t.category IS NOT DISTINCT FROM a.to_category
+LEFT JOIN status_map f ON f.source_id = a.source_id AND f.status = a.from_status AND f.category IS NOT DISTINCT FROM a.from_category;
 
 -- Stage intervals, in one pass over the history: each transition holds until
 -- the next one (or now). Stages are coded 1 todo, 2 started, 3 done; c (the
@@ -75,6 +76,7 @@ WITH e AS (
     -- flow_items with sc_trans first (items × kinds of the same source).
     LEFT JOIN sc_trans x ON x.source_id = fi.source_id AND x.to_status IS NOT DISTINCT FROM s.to_status
         AND x.from_status IS NOT DISTINCT FROM s.from_status
+        AND x.to_category IS NOT DISTINCT FROM s.to_category AND x.from_category IS NOT DISTINCT FROM s.from_category
 ), d AS (
     SELECT e.*,
         DATE '1970-01-01' + CAST((s_ep + CASE WHEN s_ep >= zs.switch_at THEN zs.off1 ELSE zs.off0 END) // 86400 AS INTEGER) AS d0
