@@ -13,6 +13,7 @@ import (
 	"github.com/throughline/throughline/connectors"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/ui"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
 )
@@ -24,7 +25,8 @@ type pipeline struct {
 	logger    *slog.Logger
 	collector *metrics.Collector
 	now       func() time.Time
-	progress  bool // draw progress on a terminal
+	progress  bool      // draw progress on a terminal
+	pages     *ui.Store // the web pages' model; nil unless serving
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -132,9 +134,15 @@ func (p *pipeline) params() metrics.Params {
 	return pr
 }
 
-// compute rebuilds the metric tables and swaps in the new snapshot.
-func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
+// compute rebuilds the metric tables and swaps in the new snapshot (and
+// the web pages' model when serving). Every run is a job_runs row.
+func (p *pipeline) compute(ctx context.Context) (_ *metrics.Snapshot, err error) {
 	start := p.now()
+	defer func() {
+		if rerr := p.db.RecordJobRun(ctx, "compute", start, p.now(), err); rerr != nil {
+			p.logger.Error("record the compute run", "err", rerr)
+		}
+	}()
 	res, err := metrics.Compute(ctx, p.db.DB, p.params())
 	if err != nil {
 		p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), false)
@@ -146,6 +154,7 @@ func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 		return nil, err
 	}
 	p.collector.SetSnapshot(snap)
+	p.refreshPages(ctx)
 	p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), true)
 	attrs := []any{"duration", res.Duration.Round(time.Millisecond), "items", snap.Items}
 	for _, s := range res.Steps {
@@ -153,6 +162,19 @@ func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 	}
 	p.logger.Info("compute done", attrs...)
 	return snap, nil
+}
+
+// refreshPages reloads the web pages' model when serving. A failure keeps
+// the previous model and is logged: the metrics are right either way.
+func (p *pipeline) refreshPages(ctx context.Context) {
+	if p.pages == nil {
+		return
+	}
+	pr := ui.ConfigParams(p.cfg)
+	pr.Now = p.now()
+	if err := p.pages.Refresh(ctx, p.db.DB, pr); err != nil {
+		p.logger.Error("load the web pages' data", "err", err)
+	}
 }
 
 func runSync(ctx context.Context, g *globals, args []string) error {

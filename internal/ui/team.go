@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+type teamData struct {
+	Team                   *Team
+	Summary                teamSummary
+	Cycle                  CycleStat // of the class filter (or all)
+	Finished, FinishedAll  int       // shown and in the window (before the project filter)
+	AgingShown, AgingAll   int
+	OverSLE                []Item
+	OverSLEAll             int
+	Capped, AgingCapped    bool
+	WIPNow                 int
+	ClassLabel             string
+	Weeks                  int
+	WindowDays, FlowDays   int
+	MaxFinished, MaxAging  int
+}
+
+func buildTeam(m *Model, r *http.Request) (*page, int) {
+	q := r.URL.Query()
+	p := &page{}
+	names := teamNames(m)
+	p.Filters = filters{Team: pick(q.Get("team"), names), Class: pick(q.Get("class"), m.WorkClasses),
+		Project: pick(q.Get("project"), m.Projects), Teams: names, Classes: m.WorkClasses, Projects: m.Projects}
+	if p.Filters.Team == "" {
+		if q.Get("team") != "" || len(names) == 0 {
+			p.Title = "No such team"
+			p.Data = &teamData{}
+			return p, http.StatusNotFound
+		}
+		p.Filters.Team = names[0]
+	}
+	t := m.Team(p.Filters.Team)
+	class, project := p.Filters.Class, p.Filters.Project
+	d := &teamData{Team: t, Summary: summarize(m, t), Weeks: ThroughputWeeks, WindowDays: m.WindowDays, FlowDays: FlowDays,
+		MaxFinished: MaxFinishedPerTeam, MaxAging: MaxAgingPerTeam, FinishedAll: t.FinishedTotal, AgingAll: t.AgingTotal,
+		Capped: t.FinishedTotal > len(t.Finished), AgingCapped: t.AgingTotal > len(t.Aging), OverSLEAll: t.OverSLE}
+	p.Title = t.Name
+	statClass := "*"
+	if class != "" {
+		statClass = class
+		d.ClassLabel = class
+	}
+	d.Cycle = t.Cycle[statClass]
+	keep := func(it Item) bool {
+		return (class == "" || it.WorkClass == class) && (project == "" || it.Project == project)
+	}
+
+	// Throughput per week by work class (complete weeks).
+	tp := p.addTable("throughput", "Throughput per week by work class", "week", "work class", "items")
+	var bars []map[string]any
+	for _, c := range m.WorkClasses {
+		if class != "" && c != class {
+			continue
+		}
+		weeks, counts := weeklyTotals(m, t, c)
+		for i, w := range weeks {
+			if counts[i] == 0 && !hasClass(t, c) {
+				continue
+			}
+			tp.add(day(w), c, itoa(counts[i]))
+			bars = append(bars, map[string]any{"week": day(w), "class": c, "items": counts[i]})
+		}
+	}
+	p.chart("throughput", bars)
+
+	// Cycle-time scatter.
+	sc := p.addTable("cycle", "Finished items: cycle time", "key", "title", "project", "work class", "type", "started", "finished", "flow days", "url")
+	var points []map[string]any
+	for _, it := range t.Finished {
+		if !keep(it) {
+			continue
+		}
+		d.Finished++
+		sc.add(it.Key, it.Title, it.Project, it.WorkClass, it.ItemType, day(it.Started), day(it.Finished), itoa(it.Days), it.URL)
+		points = append(points, map[string]any{"d": day(it.Finished), "days": it.Days, "key": it.Key, "title": clip(it.Title, 90), "url": it.URL, "class": it.WorkClass})
+	}
+	p.chart("cycle", map[string]any{"points": points, "p50": d.Cycle.P50, "p85": d.Cycle.P85, "p95": d.Cycle.P95, "sle": d.Cycle.SLE})
+
+	// Aging WIP by status, in workflow order.
+	ag := p.addTable("aging", "Work in progress by age", "key", "title", "project", "work class", "status", "stage class", "started", "age days", "SLE days", "over SLE", "url")
+	var dots []map[string]any
+	statuses := []string{}
+	for _, it := range t.Aging {
+		if !keep(it) {
+			continue
+		}
+		d.AgingShown++
+		ag.add(it.Key, it.Title, it.Project, it.WorkClass, it.Status, it.StageClass, day(it.Started), itoa(it.Days), itoa(it.SLE), boolText(it.OverSLE), it.URL)
+		dots = append(dots, map[string]any{"status": it.Status, "age": it.Days, "key": it.Key, "title": clip(it.Title, 90), "url": it.URL, "over": it.OverSLE})
+		if !slices.Contains(statuses, it.Status) {
+			statuses = append(statuses, it.Status)
+		}
+		if it.OverSLE {
+			d.OverSLE = append(d.OverSLE, it)
+		}
+	}
+	p.chart("aging", map[string]any{"points": dots, "columns": orderStatuses(statuses, m.started), "p50": d.Cycle.P50, "p85": d.Cycle.P85, "p95": d.Cycle.P95, "sle": d.Cycle.SLE})
+
+	// WIP per day against the limit.
+	wt := p.addTable("wip", "WIP per day", "day", "work class", "items")
+	var wip []map[string]any
+	for _, x := range t.WIPDaily {
+		if class != "" && x.WorkClass != class {
+			continue
+		}
+		wt.add(day(x.Day), x.WorkClass, itoa(x.Items))
+		wip = append(wip, map[string]any{"day": day(x.Day), "class": x.WorkClass, "items": x.Items})
+	}
+	for c, n := range t.WIP {
+		if class == "" || c == class {
+			d.WIPNow += n
+		}
+	}
+	limit := t.WIPLimit
+	if class != "" {
+		limit = 0 // the limit is for the whole team
+	}
+	p.chart("wip", map[string]any{"points": wip, "limit": limit})
+
+	// Cumulative flow (all classes: the table has no class).
+	cf := p.addTable("cfd", "Cumulative flow", "day", "stage", "items")
+	var cfd []map[string]any
+	for _, x := range t.CFD {
+		cf.add(day(x.Day), x.Stage, itoa(x.Items))
+		cfd = append(cfd, map[string]any{"day": day(x.Day), "stage": x.Stage, "items": x.Items})
+	}
+	p.chart("cfd", cfd)
+	p.Data = d
+	return p, http.StatusOK
+}
+
+func hasClass(t *Team, class string) bool {
+	for _, w := range t.Weekly {
+		if w.WorkClass == class {
+			return true
+		}
+	}
+	return false
+}
+
+// orderStatuses puts statuses in workflow order (config workflow.started),
+// the others after them alphabetically.
+func orderStatuses(seen, workflow []string) []string {
+	var out []string
+	for _, s := range workflow {
+		for _, x := range seen {
+			if strings.EqualFold(x, s) && !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	var rest []string
+	for _, x := range seen {
+		if !slices.Contains(out, x) {
+			rest = append(rest, x)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+func boolText(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// clip shortens s to n runes.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// age is how long ago t was, in words.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return itoa(int(d.Minutes())) + " min ago"
+	case d < 48*time.Hour:
+		return itoa(int(d.Hours())) + " h ago"
+	}
+	return itoa(int(d.Hours()/24)) + " days ago"
+}
