@@ -165,24 +165,24 @@ type Item struct {
 
 // Milestone is one milestone with its forecast and history.
 type Milestone struct {
-	ID, Name, Project, Status     string
-	Due, Baseline                 time.Time // zero when none
-	Scope, Completed, Remaining   int
-	DueChanges                    int
-	SlipDays, BaselineVariance    int // P85 − due; due − baseline
-	HasSlip, HasVariance          bool
-	OnTime                        float64
-	HasOnTime                     bool
-	P50, P70, P85, P95            time.Time // zero when unknown
-	ForecastAt                    time.Time
-	ForecastStart                 time.Time
-	Trials                        int
-	Percentiles                   []int // completion day (1 = ForecastStart) at percentiles 1..100
-	DeliverySlip                  int
-	HasDeliverySlip               bool
-	LastCompletion                time.Time
-	BurnUp                        []BurnUpWeek
-	DueHistory                    []DueChange
+	ID, Name, Project, Status   string
+	Due, Baseline               time.Time // zero when none
+	Scope, Completed, Remaining int
+	DueChanges                  int
+	SlipDays, BaselineVariance  int // P85 − due; due − baseline
+	HasSlip, HasVariance        bool
+	OnTime                      float64
+	HasOnTime                   bool
+	P50, P70, P85, P95          time.Time // zero when unknown
+	ForecastAt                  time.Time
+	ForecastStart               time.Time
+	Trials                      int
+	Percentiles                 []int // completion day (1 = ForecastStart) at percentiles 1..100
+	DeliverySlip                int
+	HasDeliverySlip             bool
+	LastCompletion              time.Time
+	BurnUp                      []BurnUpWeek
+	DueHistory                  []DueChange
 }
 
 // BurnUpWeek is a milestone's scope and completed items at the end of a week.
@@ -315,11 +315,11 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 }
 
 type loader struct {
-	ctx   context.Context
-	q     Querier
-	m     *Model
-	p     Params
-	links linker
+	ctx    context.Context
+	q      Querier
+	m      *Model
+	p      Params
+	links  linker
 	byTeam map[string]*Team
 }
 

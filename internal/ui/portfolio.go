@@ -7,22 +7,22 @@ import (
 
 // teamSummary is one team's line on the portfolio.
 type teamSummary struct {
-	Name, Link                 string
-	Weeks                      []time.Time // the complete weeks shown
-	Counts                     []int       // items per week (all classes)
-	LastWeek                   int
-	Avg                        float64 // per week over the weeks shown
-	Recent, Before             float64 // averages of the last 8 weeks and the 8 before
-	HasTrend                   bool
-	Slope                      float64 // least-squares items per week, per week
-	Cycle                      CycleStat
-	WIP, WIPLimit              int
-	Allocation                 float64
-	HasAllocation              bool
-	Band                       string
-	Available                  float64
-	HasAvailable               bool
-	OverSLE                    int
+	Name, Link     string
+	Weeks          []time.Time // the complete weeks shown
+	Counts         []int       // items per week (all classes)
+	LastWeek       int
+	Avg            float64 // per week over the weeks shown
+	Recent, Before float64 // averages of the last 8 weeks and the 8 before
+	HasTrend       bool
+	Slope          float64 // least-squares items per week, per week
+	Cycle          CycleStat
+	WIP, WIPLimit  int
+	Allocation     float64
+	HasAllocation  bool
+	Band           string
+	Available      float64
+	HasAvailable   bool
+	OverSLE        int
 }
 
 // summarize builds a team's portfolio line; class "" is every class.

@@ -8,19 +8,19 @@ import (
 )
 
 type teamData struct {
-	Team                   *Team
-	Summary                teamSummary
-	Cycle                  CycleStat // of the class filter (or all)
-	Finished, FinishedAll  int       // shown and in the window (before the project filter)
-	AgingShown, AgingAll   int
-	OverSLE                []Item
-	OverSLEAll             int
-	Capped, AgingCapped    bool
-	WIPNow                 int
-	ClassLabel             string
-	Weeks                  int
-	WindowDays, FlowDays   int
-	MaxFinished, MaxAging  int
+	Team                  *Team
+	Summary               teamSummary
+	Cycle                 CycleStat // of the class filter (or all)
+	Finished, FinishedAll int       // shown and in the window (before the project filter)
+	AgingShown, AgingAll  int
+	OverSLE               []Item
+	OverSLEAll            int
+	Capped, AgingCapped   bool
+	WIPNow                int
+	ClassLabel            string
+	Weeks                 int
+	WindowDays, FlowDays  int
+	MaxFinished, MaxAging int
 }
 
 func buildTeam(m *Model, r *http.Request) (*page, int) {

@@ -88,10 +88,10 @@ var funcs = template.FuncMap{
 		}
 		return "trend-flat"
 	},
-	"table": func(p *page, id string) *table { return p.Tables[id] },
-	"sub":   func(a, b int) int { return a - b },
-	"over":  func(a, b int) bool { return b > 0 && a > b },
-	"zero":  func(t time.Time) bool { return t.IsZero() },
+	"table":    func(p *page, id string) *table { return p.Tables[id] },
+	"sub":      func(a, b int) int { return a - b },
+	"over":     func(a, b int) bool { return b > 0 && a > b },
+	"zero":     func(t time.Time) bool { return t.IsZero() },
 	"lower":    strings.ToLower,
 	"statuses": func() []string { return statuses },
 }
