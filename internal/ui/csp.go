@@ -8,11 +8,9 @@ import "strings"
 // Plot whose style text differs shows up as a CSP violation in the browser
 // test (TestPagesInBrowser), which fails on any console error.
 var styleHashes = []string{
-	// :where(.plot-d6a7b5) { --plot-background: white; display: block; height: auto; ... }
-	"'sha256-6kH0PEgVoEOXn+wcDE48MKCDpbE1eHDkc2EaT8NAnNU='",
-	// :where(.plot-d6a7b5-swatches) { ... } (legends)
-	"'sha256-cbMJ3+5PTUwuMjvm7iDO9NhQXdMiQWRE6gFlBgbHaSw='",
-	"'sha256-bZeKNmPLr0ryZfu6AvwGFxyv0kHwc9SIrIZDyTeSSaA='",
+	"'sha256-jSYQUrW7J0b3jPqhZP9C2Xh1PyJKHKXd4s0fpGGKrww='", // :where(.plot-d6a7b5) …: every chart
+	"'sha256-rCZUQsEQJf1DmnfnMZmlj08XC7qbIZySA6bEtitbQ00='", // :where(.plot-d6a7b5-swatches) …: colour legends
+	"'sha256-/jg3HOQ97BIOLIR7iXhepLJanBbw11P39q1Ne1E+6Jc='", // :where(.plot-d6a7b5-ramp) …: the heat map's legend
 }
 
 // contentSecurityPolicy: scripts, styles, images and fetches from this

@@ -14,7 +14,7 @@
   }
 
   // Percentile rules with labels at the right edge.
-  function percentileRules(d) {
+  function percentileRules(d, lastFacet) {
     const rows = [
       { p: "P50", v: d.p50 },
       { p: "P85", v: d.p85 },
@@ -22,7 +22,8 @@
     ].filter((r) => r.v > 0);
     return [
       Plot.ruleY(rows, { y: "v", stroke: "#5d6b7a", strokeDasharray: "4,3", strokeOpacity: 0.8 }),
-      Plot.text(rows, { y: "v", text: (r) => r.p + " " + r.v + " d", frameAnchor: "right", dy: -6, fill: "#3d4a58", fontSize: 11 }),
+      Plot.text(rows, { y: "v", text: (r) => r.p + " " + r.v + " d", frameAnchor: "right", dx: 62, textAnchor: "end", dy: -6, fill: "#3d4a58", fontSize: 11,
+        fx: lastFacet === undefined ? undefined : () => lastFacet }),
     ];
   }
 
@@ -33,7 +34,7 @@
         const t = data[+el.dataset.index];
         const pts = t.points.map((p) => ({ week: date(p.week), items: p.items }));
         return Plot.plot({
-          width: 180, height: 38, margin: 2, axis: null,
+          width: 140, height: 34, margin: 2, axis: null,
           x: { type: "utc" }, y: { domain: [0, d3.max(pts, (p) => p.items) || 1] },
           marks: [
             Plot.areaY(pts, { x: "week", y: "items", fill: "#2f6fce", fillOpacity: 0.12, curve: "monotone-x" }),
@@ -80,10 +81,10 @@
       return Plot.plot({
         width: width(el), height: 380, marginLeft: 44, marginRight: 70,
         x: { type: "utc", label: "finished", grid: true },
-        y: { label: "cycle time (days)", grid: true, type: d3.max(pts, (p) => p.days) > 60 ? "log" : "linear", nice: true },
+        y: daysScale(pts.map((p) => p.days), "cycle time (days)"),
         color: classes,
         marks: [
-          Plot.dot(pts, { x: "d", y: "days", fill: "class", fillOpacity: 0.55, r: 3, href: (p) => p.url || null, target: "_blank",
+          Plot.dot(pts, { x: "d", y: "days", fill: "class", fillOpacity: 0.75, r: 3, href: (p) => p.url || null, target: "_blank",
             channels: { key: "key", title: "title" }, tip: { format: { x: fmtDay, fill: false } } }),
           ...percentileRules(data),
         ],
@@ -93,14 +94,17 @@
     aging(el, data) {
       const pts = data.points || [];
       if (!pts.length) return empty("No open started item.");
+      const cols = data.columns.length;
       return Plot.plot({
-        width: width(el), height: 380, marginLeft: 44, marginRight: 70, marginBottom: 40,
-        x: { domain: data.columns, label: null, padding: 0.2 },
-        y: { label: "age (days)", grid: true, type: d3.max(pts, (p) => p.age) > 60 ? "log" : "linear", nice: true },
+        width: width(el), height: 380, marginLeft: 44, marginRight: 70, marginBottom: 34,
+        fx: { domain: data.columns, label: null, padding: 0.08 }, x: { axis: null },
+        y: daysScale(pts.map((p) => p.age), "age (days)"),
         marks: [
-          Plot.dot(pts, Plot.dodgeX("middle", { fx: undefined, x: "status", y: "age", r: 3.5, fill: (p) => (p.over ? "#c0392b" : "#2f6fce"),
-            fillOpacity: 0.7, href: (p) => p.url || null, target: "_blank", channels: { key: "key", title: "title" }, tip: true })),
-          ...percentileRules(data),
+          Plot.frame({ fill: "#f7f9fc", stroke: null }),
+          Plot.dot(pts, Plot.dodgeX("middle", { fx: "status", y: "age", r: cols > 4 ? 2.5 : 3.5, padding: 0.5,
+            fill: (p) => (p.over ? "#c0392b" : "#2f6fce"), fillOpacity: 0.75, href: (p) => p.url || null, target: "_blank",
+            channels: { key: "key", title: "title", status: "status" }, tip: true })),
+          ...percentileRules(data, data.columns[cols - 1]),
         ],
       });
     },
@@ -181,7 +185,6 @@
           Plot.cell(cells, { x: "week", y: "team", fill: "ratio", inset: 1.5, fillOpacity: (c) => (c.kind === "logged" ? 0.55 : 1),
             tip: { format: { x: fmtDay, fill: (v) => Math.round(v * 100) + "%" } }, channels: { kind: "kind" } }),
           Plot.text(cells, { x: "week", y: "team", text: (c) => Math.round(c.ratio * 100) + "%", fill: "#1b2430", fontSize: 10.5 }),
-          Plot.ruleX([date(data.thisWeek)], { stroke: "#14233a", strokeWidth: 2, dx: -0 }),
         ],
       });
     },
@@ -210,12 +213,20 @@
         marks: [
           Plot.barY(bars, { x: "week", y: "hours", fy: "team", fill: "class", fillOpacity: (b) => (b.kind === "logged" ? 0.6 : 1),
             tip: { format: { x: fmtDay } }, channels: { kind: "kind" } }),
-          Plot.ruleX([date(data.thisWeek)], { fy: undefined, stroke: "#14233a" }),
           Plot.frame({ strokeOpacity: 0.15 }),
         ],
       });
     },
   };
+
+  // A y scale of days: linear, or logarithmic when a long tail would squash
+  // the rest (the ActionableAgile charts do the same).
+  function daysScale(values, label) {
+    const max = d3.max(values) || 1;
+    const p90 = d3.quantile(values, 0.9) || 1;
+    if (max > 4 * p90 && max > 40) return { type: "log", domain: [1, max * 1.15], label, grid: true };
+    return { domain: [0, max * 1.08], label, grid: true };
+  }
 
   function everyNth(values, n) {
     const uniq = [...new Set(values.map((v) => +v))].sort((a, b) => a - b);
