@@ -744,7 +744,7 @@ func TestConfig(t *testing.T) {
 	if diff := cmp.Diff([]string{"Won't Do", "Duplicate"}, c.Workflow.DiscardedResolutions); diff != "" {
 		t.Errorf("discarded_resolutions (-want +got):\n%s", diff)
 	}
-	if c.Timezone != "Europe/Berlin" || c.Server.Listen != "127.0.0.1:9187" || c.Schedules.Sync != "*/15 * * * *" ||
+	if c.Timezone != "Europe/Berlin" || c.Server.Listen != "127.0.0.1:8467" || c.Schedules.Sync != "*/15 * * * *" ||
 		c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 || c.Metrics.Forecast.Seed != 1 ||
 		len(c.WorkClass.Operational.ItemTypes) != 2 || len(c.Workflow.Started) != 3 {
 		t.Errorf("config:\n%s", text)
