@@ -83,7 +83,12 @@ func buildMilestone(m *Model, r *http.Request) (*page, int) {
 	p.chart("distribution", map[string]any{"points": points, "due": day(ms.Due), "p50": day(ms.P50), "p85": day(ms.P85), "p95": day(ms.P95)})
 	bu := p.addTable("burnup", "Scope and completed items per week", "week ending", "scope", "completed", "remaining")
 	var burn []map[string]any
-	for _, w := range ms.BurnUp {
+	burnUp := ms.BurnUp
+	// Start at the last week before the first item: the weeks before it are empty.
+	for len(burnUp) > 1 && burnUp[1].Scope == 0 {
+		burnUp = burnUp[1:]
+	}
+	for _, w := range burnUp {
 		end := w.Week.AddDate(0, 0, 6)
 		bu.add(day(end), itoa(w.Scope), itoa(w.Completed), itoa(w.Scope-w.Completed))
 		burn = append(burn, map[string]any{"week": day(end), "series": "scope", "items": w.Scope},
@@ -94,7 +99,13 @@ func buildMilestone(m *Model, r *http.Request) (*page, int) {
 	var steps []map[string]any
 	for _, c := range ms.DueHistory {
 		dh.add(c.At.In(m.Location).Format("2006-01-02 15:04"), day(c.Old), day(c.New), c.Origin)
-		steps = append(steps, map[string]any{"at": day(c.At.In(m.Location)), "old": day(c.Old), "due": day(c.New)})
+		at := day(c.At.In(m.Location))
+		steps = append(steps, map[string]any{"at": at, "due": day(c.Old)}, map[string]any{"at": at, "due": day(c.New)})
+	}
+	if len(ms.DueHistory) < 2 {
+		steps = nil // one move is clearer in the table
+	} else {
+		steps = append(steps, map[string]any{"at": day(m.Today), "due": day(ms.Due)})
 	}
 	p.chart("due", map[string]any{"points": steps, "baseline": day(ms.Baseline), "due": day(ms.Due), "today": day(m.Today)})
 	for _, x := range m.Milestones {

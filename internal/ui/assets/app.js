@@ -163,13 +163,15 @@
 
     due(el, data) {
       const pts = (data.points || []).map((p) => ({ at: date(p.at), due: date(p.due) }));
+      if (!pts.length) return null;
       const marks = [
-        Plot.lineY(pts, { x: "at", y: "due", curve: "step-after", stroke: "#2f6fce", strokeWidth: 2 }),
-        Plot.dot(pts, { x: "at", y: "due", fill: "#2f6fce", tip: { format: { x: fmtDay, y: fmtDay } } }),
+        Plot.line(pts, { x: "at", y: "due", stroke: "#2f6fce", strokeWidth: 2 }),
+        Plot.dot(pts.filter((_, i) => i % 2 === 1 && i < pts.length - 1), { x: "at", y: "due", fill: "#2f6fce", tip: { format: { x: fmtDay, y: fmtDay } } }),
       ];
       if (data.baseline) marks.push(Plot.ruleY([date(data.baseline)], { stroke: "#5d6b7a", strokeDasharray: "4,3" }),
         Plot.text([date(data.baseline)], { y: (d) => d, text: () => "baseline", frameAnchor: "left", dy: -6, fill: "#5d6b7a", fontSize: 11 }));
-      return Plot.plot({ width: width(el), height: 220, marginLeft: 80, x: { type: "utc", label: "changed", grid: true }, y: { type: "utc", label: "due date" }, marks });
+      return Plot.plot({ width: width(el), height: 220, marginLeft: 80, x: { type: "utc", label: "changed", grid: true },
+        y: { type: "utc", label: "due date", tickFormat: "%-d %b %Y" }, marks });
     },
 
     allocation(el, data) {
@@ -347,6 +349,7 @@
             td.className = "null";
           } else {
             td.textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
+            if (typeof v === "number") td.className = "num";
           }
         }
       }
