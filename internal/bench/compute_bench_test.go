@@ -138,6 +138,20 @@ func cpuSeconds() float64 {
 	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
 }
 
+// benchTeams are the 4 teams of the synthetic warehouse: its 400 people
+// dealt round-robin, 40 hours a week, WIP limit 500, SLE 10 days.
+func benchTeams() []metrics.Team {
+	var teams []metrics.Team
+	for i, name := range []string{"web", "pay", "app", "ops"} {
+		var members []string
+		for p := i; p < 400; p += 4 {
+			members = append(members, "p"+strconv.Itoa(p)+"@example.com")
+		}
+		teams = append(teams, metrics.Team{Name: name, Members: members, HoursPerWeek: 40, WIPLimit: 500, SLEDays: 10})
+	}
+	return teams
+}
+
 // reportPeakRSS reports peakRSS in MB (10^6 bytes) as "peak-RSS-MB".
 func reportPeakRSS(b *testing.B) {
 	b.ReportMetric(peakRSS()/1e6, "peak-RSS-MB")
@@ -159,16 +173,8 @@ func BenchmarkCompute(b *testing.B) {
 	seedWarehouse(b, db, n)
 	var changes int
 	db.QueryRow("SELECT count(*) FROM status_changes").Scan(&changes)
-	teams := []metrics.Team{}
-	for i, name := range []string{"web", "pay", "app", "ops"} {
-		var members []string
-		for p := i; p < 400; p += 4 {
-			members = append(members, "p"+strconv.Itoa(p)+"@example.com")
-		}
-		teams = append(teams, metrics.Team{Name: name, Members: members, HoursPerWeek: 40, WIPLimit: 500, SLEDays: 10})
-	}
 	p := metrics.Params{
-		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: teams,
+		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: benchTeams(),
 		Started: []string{"In Progress", "In Review", "Blocked"}, Wait: []string{"In Review", "Blocked"}, Done: []string{"Done"}, Todo: []string{"To Do"},
 		OperationalTypes: []string{"Incident"}, Trials: 10000, Seed: 1,
 		ExplainDir: os.Getenv("THROUGHLINE_BENCH_EXPLAIN"),

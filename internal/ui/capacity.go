@@ -21,7 +21,28 @@ func buildCapacity(m *Model, r *http.Request) (*page, int) {
 	heat := p.addTable("allocation", "Allocation per team and week", "team", "week", "week offset", "ratio", "kind")
 	hours := p.addTable("hours", "Capacity, planned and logged hours", "team", "week", "capacity hours", "planned hours", "logged hours")
 	mix := p.addTable("mix", "Project and operational load", "team", "week", "kind", "project hours", "operational hours", "unclassified hours")
-	var cells, lines, bars []map[string]any
+	type cell struct {
+		Team  string  `json:"team"`
+		Week  string  `json:"week"`
+		Ratio float64 `json:"ratio"`
+		Kind  string  `json:"kind"`
+	}
+	type line struct {
+		Team   string  `json:"team"`
+		Week   string  `json:"week"`
+		Series string  `json:"series"`
+		Hours  float64 `json:"hours"`
+	}
+	type bar struct {
+		Team  string  `json:"team"`
+		Week  string  `json:"week"`
+		Class string  `json:"class"`
+		Hours float64 `json:"hours"`
+		Kind  string  `json:"kind"`
+	}
+	var cells []cell
+	var lines []line
+	var bars []bar
 	for _, c := range m.Capacity {
 		if !keep(c.Team) {
 			continue
@@ -33,15 +54,15 @@ func buildCapacity(m *Model, r *http.Request) (*page, int) {
 		w := day(c.Week)
 		heat.add(c.Team, w, itoa(c.Offset), optFloat(c.Ratio, c.HasRatio, 3), kind)
 		if c.HasRatio {
-			cells = append(cells, map[string]any{"team": c.Team, "week": w, "ratio": c.Ratio, "kind": kind})
+			cells = append(cells, cell{c.Team, w, c.Ratio, kind})
 		}
 		hours.add(c.Team, w, fmtFloat(c.Capacity, 1), optFloat(c.Planned, c.HasPlanned, 1), fmtFloat(c.Logged, 1))
-		lines = append(lines, map[string]any{"team": c.Team, "week": w, "series": "capacity", "hours": c.Capacity})
+		lines = append(lines, line{c.Team, w, "capacity", c.Capacity})
 		if c.HasPlanned {
-			lines = append(lines, map[string]any{"team": c.Team, "week": w, "series": "planned", "hours": c.Planned})
+			lines = append(lines, line{c.Team, w, "planned", c.Planned})
 		}
 		if c.Offset <= 0 {
-			lines = append(lines, map[string]any{"team": c.Team, "week": w, "series": "logged", "hours": c.Logged})
+			lines = append(lines, line{c.Team, w, "logged", c.Logged})
 		}
 		pr, op, un := c.LoggedProject, c.LoggedOperational, c.LoggedUnclass
 		if c.Offset >= 0 {
@@ -53,7 +74,7 @@ func buildCapacity(m *Model, r *http.Request) (*page, int) {
 			class string
 			h     float64
 		}{{"project", pr}, {"operational", op}, {"unclassified", un}} {
-			bars = append(bars, map[string]any{"team": c.Team, "week": w, "class": x.class, "hours": x.h, "kind": kind})
+			bars = append(bars, bar{c.Team, w, x.class, x.h, kind})
 		}
 	}
 	p.chart("allocation", map[string]any{"cells": cells, "thisWeek": day(weekStart(m.Today))})

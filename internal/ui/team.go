@@ -55,7 +55,12 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 
 	// Throughput per week by work class (complete weeks).
 	tp := p.addTable("throughput", "Throughput per week by work class", "week", "work class", "items")
-	var bars []map[string]any
+	type bar struct {
+		Week  string `json:"week"`
+		Class string `json:"class"`
+		Items int    `json:"items"`
+	}
+	var bars []bar
 	for _, c := range m.WorkClasses {
 		if class != "" && c != class {
 			continue
@@ -66,27 +71,43 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 				continue
 			}
 			tp.add(day(w), c, itoa(counts[i]))
-			bars = append(bars, map[string]any{"week": day(w), "class": c, "items": counts[i]})
+			bars = append(bars, bar{day(w), c, counts[i]})
 		}
 	}
 	p.chart("throughput", bars)
 
 	// Cycle-time scatter.
 	sc := p.addTable("cycle", "Finished items: cycle time", "key", "title", "project", "work class", "type", "started", "finished", "flow days", "url")
-	var points []map[string]any
+	type dot struct {
+		Day   string `json:"d"`
+		Days  int    `json:"days"`
+		Key   string `json:"key"`
+		Title string `json:"title"`
+		URL   string `json:"url,omitempty"`
+		Class string `json:"class"`
+	}
+	var points []dot
 	for _, it := range t.Finished {
 		if !keep(it) {
 			continue
 		}
 		d.Finished++
 		sc.add(it.Key, it.Title, it.Project, it.WorkClass, it.ItemType, day(it.Started), day(it.Finished), itoa(it.Days), it.URL)
-		points = append(points, map[string]any{"d": day(it.Finished), "days": it.Days, "key": it.Key, "title": clip(it.Title, 90), "url": it.URL, "class": it.WorkClass})
+		points = append(points, dot{day(it.Finished), it.Days, it.Key, clip(it.Title, 90), it.URL, it.WorkClass})
 	}
 	p.chart("cycle", map[string]any{"points": points, "p50": d.Cycle.P50, "p85": d.Cycle.P85, "p95": d.Cycle.P95, "sle": d.Cycle.SLE})
 
 	// Aging WIP by status, in workflow order.
 	ag := p.addTable("aging", "Work in progress by age", "key", "title", "project", "work class", "status", "stage class", "started", "age days", "SLE days", "over SLE", "url")
-	var dots []map[string]any
+	type ageDot struct {
+		Status string `json:"status"`
+		Age    int    `json:"age"`
+		Key    string `json:"key"`
+		Title  string `json:"title"`
+		URL    string `json:"url,omitempty"`
+		Over   bool   `json:"over"`
+	}
+	var dots []ageDot
 	statuses := []string{}
 	for _, it := range t.Aging {
 		if !keep(it) {
@@ -94,7 +115,7 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 		}
 		d.AgingShown++
 		ag.add(it.Key, it.Title, it.Project, it.WorkClass, it.Status, it.StageClass, day(it.Started), itoa(it.Days), itoa(it.SLE), boolText(it.OverSLE), it.URL)
-		dots = append(dots, map[string]any{"status": it.Status, "age": it.Days, "key": it.Key, "title": clip(it.Title, 90), "url": it.URL, "over": it.OverSLE})
+		dots = append(dots, ageDot{it.Status, it.Days, it.Key, clip(it.Title, 90), it.URL, it.OverSLE})
 		if !slices.Contains(statuses, it.Status) {
 			statuses = append(statuses, it.Status)
 		}
@@ -106,13 +127,19 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 
 	// WIP per day against the limit.
 	wt := p.addTable("wip", "WIP per day", "day", "work class", "items")
-	var wip []map[string]any
+	type count struct {
+		Day   string `json:"day"`
+		Class string `json:"class,omitempty"`
+		Stage string `json:"stage,omitempty"`
+		Items int    `json:"items"`
+	}
+	var wip []count
 	for _, x := range t.WIPDaily {
 		if class != "" && x.WorkClass != class {
 			continue
 		}
 		wt.add(day(x.Day), x.WorkClass, itoa(x.Items))
-		wip = append(wip, map[string]any{"day": day(x.Day), "class": x.WorkClass, "items": x.Items})
+		wip = append(wip, count{Day: day(x.Day), Class: x.WorkClass, Items: x.Items})
 	}
 	for c, n := range t.WIP {
 		if class == "" || c == class {
@@ -127,10 +154,10 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 
 	// Cumulative flow (all classes: the table has no class).
 	cf := p.addTable("cfd", "Cumulative flow", "day", "stage", "items")
-	var cfd []map[string]any
+	var cfd []count
 	for _, x := range t.CFD {
 		cf.add(day(x.Day), x.Stage, itoa(x.Items))
-		cfd = append(cfd, map[string]any{"day": day(x.Day), "stage": x.Stage, "items": x.Items})
+		cfd = append(cfd, count{Day: day(x.Day), Stage: x.Stage, Items: x.Items})
 	}
 	p.chart("cfd", cfd)
 	p.Data = d
