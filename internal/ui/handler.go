@@ -38,6 +38,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown in the footer.
 	Version string
+	// CachePages is how many rendered pages are kept for the current model
+	// (a page is a function of the model and its address); 0 means 64,
+	// negative none.
+	CachePages int
 }
 
 type handler struct {
@@ -47,6 +51,7 @@ type handler struct {
 	pages  map[string]*template.Template
 	assets map[string]*asset
 	mux    *http.ServeMux
+	cache  pageCache
 }
 
 // asset is an embedded file with its gzip form and a content hash.
@@ -69,7 +74,11 @@ func New(o Options) (http.Handler, error) {
 	if o.Model == nil {
 		o.Model = func() *Model { return nil }
 	}
-	h := &handler{Options: o, token: o.Token, logger: o.Logger, pages: map[string]*template.Template{}, assets: map[string]*asset{}}
+	if o.CachePages == 0 {
+		o.CachePages = 64
+	}
+	h := &handler{Options: o, token: o.Token, logger: o.Logger, pages: map[string]*template.Template{}, assets: map[string]*asset{},
+		cache: pageCache{max: o.CachePages}}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -131,16 +140,40 @@ func (h *handler) page(v view) http.Handler {
 			h.render(w, r, http.StatusServiceUnavailable, "loading", &page{Title: "Starting", Nav: v.nav})
 			return
 		}
+		key := r.URL.RequestURI()
+		if c := h.cache.get(m, key); c != nil {
+			c.write(w, r)
+			return
+		}
 		p, status := v.build(m, r)
 		p.Model, p.Nav, p.View = m, v.nav, v.name
 		if p.Title == "" {
 			p.Title = v.title
 		}
-		h.render(w, r, status, v.template, p)
+		c := h.renderPage(r, status, v.template, p)
+		if c == nil {
+			http.Error(w, "render page: see the server log", http.StatusInternalServerError)
+			return
+		}
+		if status == http.StatusOK {
+			h.cache.put(m, key, c)
+		}
+		c.write(w, r)
 	}))
 }
 
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	c := h.renderPage(r, status, name, p)
+	if c == nil {
+		http.Error(w, "render page: see the server log", http.StatusInternalServerError)
+		return
+	}
+	c.write(w, r)
+}
+
+// renderPage renders a page and compresses it; nil when rendering failed
+// (logged).
+func (h *handler) renderPage(r *http.Request, status int, name string, p *page) *rendered {
 	t := h.pages[name]
 	p.Now = h.Now()
 	p.Version = h.Version
@@ -154,20 +187,16 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		js, err := json.Marshal(p.Charts)
 		if err != nil {
 			h.logger.Error("render page", "page", name, "err", err)
-			http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
-			return
+			return nil
 		}
 		p.ChartJSON = template.JS(js)
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
 		h.logger.Error("render page", "page", name, "err", err)
-		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
-		return
+		return nil
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	writeBody(w, r, status, b.Bytes())
+	return newRendered(status, "text/html; charset=utf-8", b.Bytes())
 }
 
 // writeBody writes body, gzipped when the client accepts it.
@@ -272,4 +301,72 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", fmt.Sprint(len(a.body)))
 	w.Write(a.body)
+}
+
+// rendered is a page ready to send: its body and gzip form.
+type rendered struct {
+	status   int
+	ctype    string
+	body, gz []byte
+}
+
+func newRendered(status int, ctype string, body []byte) *rendered {
+	c := &rendered{status: status, ctype: ctype, body: body}
+	if len(body) >= 1024 {
+		var gz bytes.Buffer
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&gz)
+		zw.Write(body)
+		zw.Close()
+		gzipWriters.Put(zw)
+		c.gz = gz.Bytes()
+	}
+	return c
+}
+
+func (c *rendered) write(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", c.ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Add("Vary", "Accept-Encoding")
+	body := c.body
+	if c.gz != nil && acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		body = c.gz
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(c.status)
+	w.Write(body)
+}
+
+// pageCache keeps rendered pages of one model: a new model empties it.
+type pageCache struct {
+	max   int
+	mu    sync.Mutex
+	model *Model
+	pages map[string]*rendered
+}
+
+func (c *pageCache) get(m *Model, key string) *rendered {
+	if c.max <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.model != m {
+		return nil
+	}
+	return c.pages[key]
+}
+
+func (c *pageCache) put(m *Model, key string, r *rendered) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.model != m || len(c.pages) >= c.max {
+		// A new model, or a full cache (many filter combinations): start over.
+		c.model, c.pages = m, map[string]*rendered{}
+	}
+	c.pages[key] = r
 }

@@ -218,3 +218,38 @@ func TestLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestPageCacheFollowsTheModel(t *testing.T) {
+	q, p := seedMetrics(t)
+	m1, err := Load(context.Background(), q, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := *m1
+	m2.ProblemsTotal = 42
+	m2.Problems = nil
+	cur := m1
+	h, err := New(Options{Model: func() *Model { return cur }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() string {
+		_, body := serve(h, newRequest("/quality"))
+		i := strings.Index(body, `Input problems <span class="count">`)
+		if i < 0 {
+			t.Fatal("no problem count on the page")
+		}
+		rest := body[i+len(`Input problems <span class="count">`):]
+		return rest[:strings.Index(rest, "<")]
+	}
+	if got := count(); got != "1" {
+		t.Errorf("first model: %s problems", got)
+	}
+	if got := count(); got != "1" { // from the cache
+		t.Errorf("cached page: %s problems", got)
+	}
+	cur = &m2
+	if got := count(); got != "42" {
+		t.Errorf("after the model changed: %s problems, want 42", got)
+	}
+}

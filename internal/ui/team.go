@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 )
 
 type teamData struct {
@@ -208,21 +207,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
-}
-
-// age is how long ago t was, in words.
-func age(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return itoa(int(d.Minutes())) + " min ago"
-	case d < 48*time.Hour:
-		return itoa(int(d.Hours())) + " h ago"
-	}
-	return itoa(int(d.Hours()/24)) + " days ago"
 }

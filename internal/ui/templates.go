@@ -33,11 +33,11 @@ var funcs = template.FuncMap{
 	"pct": func(v float64) string {
 		return fmt.Sprintf("%.0f%%", math.Round(v*100))
 	},
-	"f0":   func(v float64) string { return fmtThousands(math.Round(v)) },
-	"f1":   func(v float64) string { return fmtFloat(v, 1) },
-	"n":    func(v int) string { return fmtThousands(float64(v)) },
-	"ago":  age,
-	"when": func(m *Model, t time.Time) string { return stamp(m, t) },
+	"f0":      func(v float64) string { return fmtThousands(math.Round(v)) },
+	"f1":      func(v float64) string { return fmtFloat(v, 1) },
+	"n":       func(v int) string { return fmtThousands(float64(v)) },
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"when":    func(m *Model, t time.Time) string { return stamp(m, t) },
 	"statusLabel": func(s string) string {
 		if l, ok := statusLabels[s]; ok {
 			return l

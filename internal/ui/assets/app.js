@@ -266,6 +266,19 @@
     }
   }
 
+  // "3 min ago" from <time data-ago datetime=…>, kept current while the
+  // page is open (the server sends the absolute time).
+  function ages() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("time[data-ago]")) {
+      const t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) continue;
+      if (!el.title) el.title = el.textContent;
+      const s = Math.max(0, (now - t) / 1000);
+      el.textContent = s < 60 ? "just now" : s < 3600 ? Math.floor(s / 60) + " min ago" : s < 172800 ? Math.floor(s / 3600) + " h ago" : Math.floor(s / 86400) + " days ago";
+    }
+  }
+
   function autosubmit() {
     for (const s of document.querySelectorAll("select[data-autosubmit]")) {
       s.addEventListener("change", () => s.form.submit());
@@ -408,6 +421,8 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     autosubmit();
+    ages();
+    setInterval(ages, 30000);
     consolePage();
     try {
       drawCharts();
