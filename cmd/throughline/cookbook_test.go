@@ -38,13 +38,21 @@ func TestCookbookQueriesRunOnTheDemo(t *testing.T) {
 		t.Errorf("cookbook has %d queries, want 15 or more", len(qs))
 	}
 	dir := filepath.Join(t.TempDir(), "demo")
-	if code, out, errs := runCmd(t, "demo", "--once", "--dir", dir, "--items", "800", "--log-level", "warn"); code != 0 {
+	code, out, errs := runCmd(t, "demo", "--once", "--dir", dir, "--items", "800", "--listen", "127.0.0.1:18999", "--log-level", "warn")
+	if code != 0 {
 		t.Fatalf("demo --once exit %d\n%s\n%s", code, out, errs)
+	}
+	// The summary starts with the pages' address, the one the config names.
+	if p, s := strings.Index(out, "pages:     http://127.0.0.1:18999/"), strings.Index(out, "Throughline demo:"); p < 0 || s < 0 || p > s {
+		t.Errorf("the demo summary does not start with the pages' address:\n%s", out)
 	}
 	// Through the same path as `throughline sql` on the file: locked down and guarded.
 	cfg, err := loadConfig(filepath.Join(dir, "throughline.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Server.Listen != "127.0.0.1:18999" {
+		t.Errorf("demo --listen 127.0.0.1:18999 wrote server.listen %q", cfg.Server.Listen)
 	}
 	seen := map[string]bool{}
 	for _, q := range qs {

@@ -754,6 +754,16 @@ func TestConfig(t *testing.T) {
 	if _, err := config.Parse("demo.yaml", []byte(text)); err != nil {
 		t.Errorf("config.Parse: %v\n%s", err, text)
 	}
+
+	// demo --listen ADDR: the config names ADDR, so `throughline sql
+	// --config` reaches the running demo.
+	withListen, err := config.Parse("demo.yaml", []byte(ConfigSources(dataDir, dbPath, Sources{Listen: "127.0.0.1:18467"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withListen.Server.Listen != "127.0.0.1:18467" {
+		t.Errorf("server.listen %q, want 127.0.0.1:18467", withListen.Server.Listen)
+	}
 }
 
 func TestQuote(t *testing.T) {
