@@ -242,6 +242,15 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	}()
 
+	waitFor(t, "/readyz", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+
 	t.Run("token required for pages, not for /metrics", func(t *testing.T) {
 		for path, wantCode := range map[string]int{"/": 401, "/team": 401, "/sql": 401, "/csv/portfolio/teams": 401,
 			"/metrics": 200, "/healthz": 200, "/readyz": 200, "/assets/app.js": 200} {
