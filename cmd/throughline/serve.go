@@ -207,7 +207,7 @@ func (p *pipeline) mountPages(ctx context.Context, mux *http.ServeMux, initial b
 	if env := p.cfg.Server.SQLTokenEnv; env != "" {
 		token = os.Getenv(env)
 	}
-	pages, err := ui.New(ui.Options{Model: p.pages.Model, Token: token, Now: p.now, Logger: p.logger, Version: build().Version})
+	pages, err := ui.New(ui.Options{Model: p.pages.Model, Token: token, Logger: p.logger, Version: build().Version})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ var contentSecurityPolicy = strings.Join([]string{
 	"default-src 'none'",
 	"script-src 'self'",
 	"style-src 'self' " + strings.Join(styleHashes, " "),
-	"img-src 'self' data:",
+	"img-src 'self'",
 	"font-src 'self'",
 	"connect-src 'self'",
 	"form-action 'self'",

@@ -16,7 +16,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 )
 
 //go:embed templates/*.html
@@ -32,8 +31,6 @@ type Options struct {
 	// Token is the token of server.sql_token_env; "" means the pages are
 	// open (the server listens on loopback only).
 	Token string
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
 	// Logger logs refused sign-ins and rendering errors.
 	Logger *slog.Logger
 	// Version is shown in the footer.
@@ -65,9 +62,6 @@ type asset struct {
 // /signin, /signout, /assets/ and the pages). The SQL console posts to
 // POST /api/v1/sql, served elsewhere.
 func New(o Options) (http.Handler, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -175,7 +169,6 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // (logged).
 func (h *handler) renderPage(r *http.Request, status int, name string, p *page) *rendered {
 	t := h.pages[name]
-	p.Now = h.Now()
 	p.Version = h.Version
 	p.Assets = h.assetURLs()
 	p.Signed = h.token != ""

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -23,7 +22,7 @@ func testHandler(t *testing.T, token string) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{Model: func() *Model { return m }, Token: token, Now: func() time.Time { return p.Now }, Version: "test"})
+	h, err := New(Options{Model: func() *Model { return m }, Token: token, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

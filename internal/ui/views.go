@@ -16,7 +16,6 @@ type page struct {
 	Title, Nav string
 	View       string // the view's name (CSV links)
 	Model      *Model
-	Now        time.Time
 	Version    string
 	Assets     map[string]string
 	Signed     bool   // a token is configured: show "sign out"
