@@ -100,6 +100,7 @@ func benchPages(b *testing.B, db *warehouse.DB, p ui.Params) {
 		b.ReportMetric(float64(assets)/1000, "assets_kB_gz")
 		b.ReportMetric(float64(team.FinishedTotal), "team_finished_items")
 		b.ReportMetric(float64(team.AgingTotal), "team_open_items")
+		reportPeakRSS(b)
 	})
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {
