@@ -27,23 +27,29 @@ var statusLabels = map[string]string{
 	"unknown": "Unknown", "no_due_date": "No due date", "done": "Done",
 }
 
+// statusLabel is a milestone status for people.
+func statusLabel(s string) string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return s
+}
+
 var funcs = template.FuncMap{
 	"day":     day,
 	"dayLong": func(t time.Time) string { return longDay(t) },
 	"pct": func(v float64) string {
 		return fmt.Sprintf("%.0f%%", math.Round(v*100))
 	},
-	"f0":      func(v float64) string { return fmtThousands(math.Round(v)) },
-	"f1":      func(v float64) string { return fmtFloat(v, 1) },
-	"n":       func(v int) string { return fmtThousands(float64(v)) },
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"when":    func(m *Model, t time.Time) string { return stamp(m, t) },
-	"statusLabel": func(s string) string {
-		if l, ok := statusLabels[s]; ok {
-			return l
-		}
-		return s
-	},
+	"f0":            func(v float64) string { return fmtThousands(math.Round(v)) },
+	"f1":            func(v float64) string { return fmtFloat(v, 1) },
+	"n":             func(v int) string { return fmtThousands(float64(v)) },
+	"rfc3339":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"when":          func(m *Model, t time.Time) string { return stamp(m, t) },
+	"statusLabel":   statusLabel,
+	"milestoneRows": milestoneRows,
+	"overSLERows":   overSLERows,
+	"problemRows":   problemRows,
 	"bandClass":     func(b string) string { return "band-" + strings.ReplaceAll(b, " ", "-") },
 	"teamLink":      teamLink,
 	"milestoneLink": milestoneLink,
