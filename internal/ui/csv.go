@@ -22,6 +22,7 @@ func (h *handler) serveCSV(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	t.load()
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
 	cw.Write(t.Head)

@@ -94,6 +94,12 @@ func TestPagesRenderAndEscape(t *testing.T) {
 		if cd := resp.Header.Get("Content-Disposition"); cd != `attachment; filename="team-cycle-web.csv"` {
 			t.Errorf("Content-Disposition %q", cd)
 		}
+		_, body = serve(h, newRequest("/csv/team/aging?team=web"))
+		want = "key,title,project,work class,status,stage class,started,age days,SLE days,over SLE,url\n" +
+			"OPS-1,Open & old,OPS,operational,In Progress,active,2026-02-20,20,10,yes,\n"
+		if diff := cmp.Diff(want, body); diff != "" {
+			t.Errorf("aging CSV (-want +got):\n%s", diff)
+		}
 	})
 }
 

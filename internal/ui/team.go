@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 type teamData struct {
@@ -77,6 +78,13 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 
 	// Cycle-time scatter.
 	sc := p.addTable("cycle", "Finished items: cycle time", "key", "title", "project", "work class", "type", "started", "finished", "flow days", "url")
+	sc.fill = func(sc *table) {
+		for _, it := range t.Finished {
+			if keep(it) {
+				sc.add(it.Key, it.Title, it.Project, it.WorkClass, it.ItemType, day(it.Started), day(it.Finished), itoa(it.Days), it.URL)
+			}
+		}
+	}
 	type dot struct {
 		Day   string `json:"d"`
 		Days  int    `json:"days"`
@@ -91,13 +99,19 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 			continue
 		}
 		d.Finished++
-		sc.add(it.Key, it.Title, it.Project, it.WorkClass, it.ItemType, day(it.Started), day(it.Finished), itoa(it.Days), it.URL)
 		points = append(points, dot{day(it.Finished), it.Days, it.Key, clip(it.Title, 90), it.URL, it.WorkClass})
 	}
 	p.chart("cycle", map[string]any{"points": points, "p50": d.Cycle.P50, "p85": d.Cycle.P85, "p95": d.Cycle.P95, "sle": d.Cycle.SLE})
 
 	// Aging WIP by status, in workflow order.
 	ag := p.addTable("aging", "Work in progress by age", "key", "title", "project", "work class", "status", "stage class", "started", "age days", "SLE days", "over SLE", "url")
+	ag.fill = func(ag *table) {
+		for _, it := range t.Aging {
+			if keep(it) {
+				ag.add(it.Key, it.Title, it.Project, it.WorkClass, it.Status, it.StageClass, day(it.Started), itoa(it.Days), itoa(it.SLE), boolText(it.OverSLE), it.URL)
+			}
+		}
+	}
 	type ageDot struct {
 		Status string `json:"status"`
 		Age    int    `json:"age"`
@@ -113,7 +127,6 @@ func buildTeam(m *Model, r *http.Request) (*page, int) {
 			continue
 		}
 		d.AgingShown++
-		ag.add(it.Key, it.Title, it.Project, it.WorkClass, it.Status, it.StageClass, day(it.Started), itoa(it.Days), itoa(it.SLE), boolText(it.OverSLE), it.URL)
 		dots = append(dots, ageDot{it.Status, it.Days, it.Key, clip(it.Title, 90), it.URL, it.OverSLE})
 		if !slices.Contains(statuses, it.Status) {
 			statuses = append(statuses, it.Status)
@@ -202,9 +215,18 @@ func boolText(b bool) string {
 
 // clip shortens s to n runes.
 func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
+	if len(s) <= n { // bytes: no more runes than that
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	i := 0
+	for pos := range s {
+		if i == n-1 {
+			if utf8.RuneCountInString(s[pos:]) <= 1 {
+				return s
+			}
+			return s[:pos] + "…"
+		}
+		i++
+	}
+	return s
 }

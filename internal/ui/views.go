@@ -50,11 +50,23 @@ func (f filters) query() string {
 	return "?" + v.Encode()
 }
 
-// table is a chart's numbers: a header and rows of text.
+// table is a chart's numbers: a header and rows of text. A table that only
+// the CSV link shows is filled when asked for (fill), not for every page.
 type table struct {
 	ID, Title string
 	Head      []string
 	Rows      [][]string
+	fill      func(*table)
+}
+
+// load fills a lazy table.
+func (t *table) load() *table {
+	if t.fill != nil {
+		f := t.fill
+		t.fill = nil
+		f(t)
+	}
+	return t
 }
 
 func (p *page) addTable(id, title string, head ...string) *table {
@@ -72,6 +84,7 @@ func (t *table) add(cells ...string) { t.Rows = append(t.Rows, cells) }
 // escaped: the same as the template would, without its reflection, which
 // costs milliseconds for a few thousand cells.
 func (t *table) HTML() template.HTML {
+	t.load()
 	var b strings.Builder
 	b.WriteString("<thead><tr>")
 	for _, h := range t.Head {
