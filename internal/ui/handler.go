@@ -123,7 +123,7 @@ func (h *handler) guard(next http.Handler) http.Handler {
 }
 
 func (h *handler) renderSignIn(w http.ResponseWriter, r *http.Request, status int, next, msg string) {
-	h.render(w, r, status, "signin", &page{Title: "Sign in", Data: struct{ Next, Error string }{localPath(next), msg}})
+	h.render(w, r, status, "signin", &page{Title: "Sign in", Bare: true, Data: struct{ Next, Error string }{localPath(next), msg}})
 }
 
 // page serves one view.

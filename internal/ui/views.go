@@ -19,6 +19,7 @@ type page struct {
 	Version    string
 	Assets     map[string]string
 	Signed     bool   // a token is configured: show "sign out"
+	Bare       bool   // the sign-in form: no navigation
 	Path       string // the request path
 	Filters    filters
 	Data       any
