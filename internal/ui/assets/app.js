@@ -177,9 +177,11 @@
     allocation(el, data) {
       const cells = data.cells.map((c) => ({ ...c, week: date(c.week) }));
       const teams = [...new Set(cells.map((c) => c.team))];
+      const thisWeek = +date(data.thisWeek);
+      const weekLabel = d3.utcFormat("%-d %b");
       return Plot.plot({
         width: width(el), height: 50 + teams.length * 34, marginLeft: 110, marginTop: 26,
-        x: { type: "band", tickFormat: d3.utcFormat("%-d %b"), label: null, axis: "top" },
+        x: { type: "band", tickFormat: (d) => (+d === thisWeek ? "this week" : weekLabel(d)), label: null, axis: "top" },
         y: { domain: teams, label: null },
         color: { type: "threshold", domain: [0.6, 0.85, 1.0], range: ["#c6dbf5", "#9fd8b3", "#f6d37a", "#e8796a"], legend: true,
           tickFormat: (v) => Math.round(v * 100) + "%", label: "planned (from this week) or logged (past) ÷ capacity" },
