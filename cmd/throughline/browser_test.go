@@ -231,25 +231,7 @@ func TestPagesInBrowser(t *testing.T) {
 	}
 	// What the pages must show, from the warehouse (before serve locks it down).
 	want := expectedFigures(t, p)
-	served := make(chan error, 1)
-	go func() { served <- p.serveOn(ctx, ln, false) }()
-	defer func() {
-		cancel()
-		select {
-		case <-served:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop within 20 s")
-		}
-	}()
-
-	waitFor(t, "/readyz", 30*time.Second, func() (bool, string) {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	defer serveUntilDone(t, ctx, cancel, p, ln, false)()
 
 	t.Run("token required for pages, not for /metrics", func(t *testing.T) {
 		for path, wantCode := range map[string]int{"/": 401, "/team": 401, "/sql": 401, "/csv/portfolio/teams": 401,

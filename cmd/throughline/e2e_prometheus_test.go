@@ -45,24 +45,7 @@ func TestPrometheusScrapesAndEvaluatesRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := ln.Addr().String()
-	served := make(chan error, 1)
-	go func() { served <- p.serveOn(ctx, ln, true) }()
-	defer func() {
-		cancel()
-		select {
-		case <-served:
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15 s")
-		}
-	}()
-	waitFor(t, "throughline /readyz", 30*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://" + target + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	defer serveUntilDone(t, ctx, cancel, p, ln, true)()
 	t.Logf("throughline ready after %s", time.Since(start).Round(time.Millisecond))
 
 	// promtool's linter on a real scrape (text format).
@@ -348,6 +331,31 @@ func promGet(u string, v any) error {
 }
 
 // waitFor polls cond every 100 ms until it holds or timeout passes.
+// serveUntilDone runs p.serveOn on ln and waits until /readyz answers 200.
+// The returned func cancels ctx and waits for serve to stop: defer it.
+func serveUntilDone(t *testing.T, ctx context.Context, cancel context.CancelFunc, p *pipeline, ln net.Listener, initial bool) func() {
+	t.Helper()
+	served := make(chan error, 1)
+	go func() { served <- p.serveOn(ctx, ln, initial) }()
+	stop := func() {
+		cancel()
+		select {
+		case <-served:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop within 20 s")
+		}
+	}
+	waitFor(t, "throughline /readyz", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	return stop
+}
+
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
