@@ -147,3 +147,40 @@ func problemRows(m *Model, list []Problem) template.HTML {
 	}
 	return b.html()
 }
+
+// schemaHTML renders the console's schema browser: each table with its
+// comment and columns, a click inserting the name.
+func schemaHTML(tables []Table) template.HTML {
+	var b htmlBuilder
+	insert := func(name, title string) {
+		b.open("button", "type", "button", "class", "insert", "data-insert", name, "title", title)
+		b.text(name)
+		b.WriteString("</button>")
+	}
+	for _, t := range tables {
+		b.WriteString(`<details class="table-doc"><summary>`)
+		insert(t.Name, "Insert the table name")
+		b.WriteString("</summary>")
+		if t.Comment != "" {
+			b.WriteString(`<p class="muted">`)
+			b.text(t.Comment)
+			b.WriteString("</p>")
+		}
+		b.WriteString("<ul>")
+		for _, c := range t.Columns {
+			b.WriteString("<li>")
+			insert(c.Name, c.Comment)
+			b.WriteString(` <span class="type">`)
+			b.text(strings.ToLower(c.Type))
+			b.WriteString("</span>")
+			if c.Comment != "" {
+				b.WriteString(`<span class="comment">`)
+				b.text(c.Comment)
+				b.WriteString("</span>")
+			}
+			b.WriteString("</li>")
+		}
+		b.WriteString("</ul></details>\n")
+	}
+	return b.html()
+}

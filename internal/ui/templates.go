@@ -50,6 +50,7 @@ var funcs = template.FuncMap{
 	"milestoneRows": milestoneRows,
 	"overSLERows":   overSLERows,
 	"problemRows":   problemRows,
+	"schemaHTML":    schemaHTML,
 	"bandClass":     func(b string) string { return "band-" + strings.ReplaceAll(b, " ", "-") },
 	"teamLink":      teamLink,
 	"milestoneLink": milestoneLink,
@@ -98,7 +99,6 @@ var funcs = template.FuncMap{
 	"sub":      func(a, b int) int { return a - b },
 	"over":     func(a, b int) bool { return b > 0 && a > b },
 	"zero":     func(t time.Time) bool { return t.IsZero() },
-	"lower":    strings.ToLower,
 	"statuses": func() []string { return statuses },
 }
 
