@@ -7,4 +7,4 @@
 # the demo config is THROUGHLINE_SQL_TOKEN), so compose sets it.
 set -eu
 : "${THROUGHLINE_SQL_TOKEN:?set THROUGHLINE_SQL_TOKEN (the SQL API token)}"
-exec throughline demo --dir /data --listen 0.0.0.0:9187
+exec throughline demo --dir /data --listen 0.0.0.0:8467

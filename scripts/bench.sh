@@ -91,6 +91,8 @@ run parse '^BenchmarkParseItemsCSV$'
 run compute '^BenchmarkCompute$'
 run scrape_large '^BenchmarkScrapeLarge$'
 run scrape_demo '^BenchmarkScrapeDemo$'
+run pages_large '^BenchmarkPagesLarge$'
+run pages_demo '^BenchmarkPagesDemo$'
 run pandas '^BenchmarkPandasComparison$'
 run asana_connector '^BenchmarkAsanaSync$/^connector$'
 run asana_decode '^BenchmarkAsanaSync$/^http_decode$'
@@ -121,6 +123,18 @@ for s in large demo; do
   n=BenchmarkScrape${s^}
   p50=$(metric scrape_$s $n p50_ms) p99=$(metric scrape_$s $n p99_ms) series=$(int "$(metric scrape_$s $n series)")
   row "$label" "$(note scrape_$s "/metrics scrape, $s ($series series)")" "p50 ${p50:-?} ms, p99 ${p99:-?} ms" "" "" "$(mb "$(metric scrape_$s $n peak-RSS-MB)")"
+done
+for s in large demo; do
+  n=BenchmarkPages${s^}
+  for pg in portfolio team milestones milestone capacity quality sql; do
+    r50=$(metric pages_$s $n/$pg render_p50_ms)
+    [[ -z "$r50" ]] && continue
+    row "$label" "$(note pages_$s "web page $pg, $s: render p50/p99, served p99, gzip weight")" \
+      "p50 $r50 ms, p99 $(metric pages_$s $n/$pg render_p99_ms) ms; served p99 $(metric pages_$s $n/$pg p99_ms) ms; $(metric pages_$s $n/$pg page_kB_gz) kB" \
+      "static asset p99" "$(metric pages_$s $n/$pg ratio_p99)×" ""
+  done
+  row "$label" "$(note pages_$s "web page model, $s: load after compute (heap $(mb "$(metric pages_$s $n/model model_MB)") MB)")" \
+    "$(fsecs "$(metric pages_$s $n/model load_s)")" "" "" "$(mb "$(metric pages_$s $n/model peak-RSS-MB)")"
 done
 a=$(metric pandas BenchmarkPandasComparison throughline_s)
 b=$(metric pandas BenchmarkPandasComparison pandas_s)

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/throughline/throughline/internal/ui"
 )
 
 // sqlPoolConns is how many API queries run at once; more wait for a
@@ -80,7 +82,7 @@ func (a *sqlAPI) auth(next http.HandlerFunc) http.Handler {
 			writeError(w, queryErrorf(http.StatusUnauthorized, "unauthorized", "%s", a.disabled))
 			return
 		}
-		if a.token != "" {
+		if a.token != "" && !ui.SessionOK(r, a.token) { // the web console's session cookie, or:
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			// Hash both sides: the comparison is constant-time and does
 			// not reveal the token's length.

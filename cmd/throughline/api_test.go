@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
 )
 
@@ -43,7 +44,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	}
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
-		"127.0.0.1:9187":                        ln.Addr().String(),
+		config.DefaultListen:                    ln.Addr().String(),
 		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_API_TEST_TOKEN, sql_timeout: 1s}",
 	} {
 		if !strings.Contains(yaml, old) {

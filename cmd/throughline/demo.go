@@ -47,7 +47,7 @@ const demoAsanaSource = "demo-asana"
 
 func runDemo(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("demo")
-	listen := fs.String("listen", "127.0.0.1:9187", "address for /metrics")
+	listen := fs.String("listen", config.DefaultListen, "address of the web pages, /metrics and the SQL API (written to the demo config as server.listen)")
 	dir := fs.String("dir", "throughline-demo", "folder for the demo data, config and warehouse")
 	once := fs.Bool("once", false, "ingest, compute, print a summary and exit")
 	items := fs.Int("items", 3600, "number of items in the sample organisation")
@@ -73,6 +73,12 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The pages first: they are what a person opens.
+	if *once {
+		fmt.Fprintf(g.stdout, "\npages:     http://%s/ while `throughline serve --config %s` runs (plain `demo` serves them)\n\n", *listen, d.cfgPath)
+	} else {
+		fmt.Fprintf(g.stdout, "\npages:     http://%s/ (portfolio, teams, milestones, capacity, data quality, SQL console)\n\n", *listen)
+	}
 	if err := printSummary(ctx, g, p, snap, time.Since(start)); err != nil {
 		return err
 	}
@@ -92,7 +98,7 @@ func runDemo(ctx context.Context, g *globals, args []string) error {
 		fmt.Fprintf(g.stdout, "fake asana: %s (serves %s as project %s while the demo runs; re-synced on the schedule)\n",
 			d.asana.BaseURL(), d.asanaProject, demo.AsanaProjectGID)
 	}
-	fmt.Fprintf(g.stdout, "metrics:   http://%s/metrics (Ctrl-C to stop)\n", *listen)
+	fmt.Fprintf(g.stdout, "metrics:   http://%s/metrics\npages:     http://%s/ (Ctrl-C to stop)\n", *listen, *listen)
 	return p.serve(ctx, *listen, false)
 }
 
@@ -178,7 +184,7 @@ func setupDemo(ctx context.Context, g *globals, o demoSetup) (_ *demoRun, err er
 		}
 		asana = &demo.AsanaSource{BaseURL: d.asana.BaseURL(), TokenEnv: demoAsanaTokenEnv, Project: o.asana}
 	}
-	if err := os.WriteFile(d.cfgPath, []byte(demo.ConfigSources(dataDir, d.dbPath, demo.Sources{Jira: jira, Asana: asana})), 0o644); err != nil {
+	if err := os.WriteFile(d.cfgPath, []byte(demo.ConfigSources(dataDir, d.dbPath, demo.Sources{Jira: jira, Asana: asana, Listen: o.listen})), 0o644); err != nil {
 		return nil, fmt.Errorf("write demo config: %w", err)
 	}
 	sum := d.sum

@@ -406,3 +406,28 @@ scrape_configs:
 	})
 	t.Logf("done after %s", time.Since(start).Round(time.Millisecond))
 }
+
+// serveUntilDone runs p.serveOn on ln and waits until /readyz answers 200.
+// The returned func cancels ctx and waits for serve to stop: defer it.
+func serveUntilDone(t *testing.T, ctx context.Context, cancel context.CancelFunc, p *pipeline, ln net.Listener, initial bool) func() {
+	t.Helper()
+	served := make(chan error, 1)
+	go func() { served <- p.serveOn(ctx, ln, initial) }()
+	stop := func() {
+		cancel()
+		select {
+		case <-served:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop within 20 s")
+		}
+	}
+	waitFor(t, "throughline /readyz", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	return stop
+}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
 )
 
@@ -57,7 +58,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	}
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
-		"127.0.0.1:9187":                        ln.Addr().String(),
+		config.DefaultListen:                    ln.Addr().String(),
 		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_LOAD_TEST_TOKEN}",
 	} {
 		if !strings.Contains(yaml, old) {

@@ -13,6 +13,7 @@ import (
 	"github.com/throughline/throughline/connectors"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/ui"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
 )
@@ -24,7 +25,8 @@ type pipeline struct {
 	logger    *slog.Logger
 	collector *metrics.Collector
 	now       func() time.Time
-	progress  bool // draw progress on a terminal
+	progress  bool      // draw progress on a terminal
+	pages     *ui.Store // the web pages' model; nil unless serving
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -143,7 +145,9 @@ func (p *pipeline) saveState(ctx context.Context) {
 	}
 }
 
-// compute rebuilds the metric tables and swaps in the new snapshot.
+// compute rebuilds the metric tables and swaps in the new snapshot (and
+// the web pages' model when serving). metrics.Compute records every run in
+// job_runs.
 func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 	start := p.now()
 	params := p.params()
@@ -160,6 +164,7 @@ func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 		return nil, err
 	}
 	p.collector.SetSnapshot(snap)
+	p.refreshPages(ctx)
 	p.collector.ObserveJob("compute", p.now(), p.now().Sub(start), true)
 	p.saveState(ctx)
 	attrs := []any{"duration", res.Duration.Round(time.Millisecond), "items", snap.Items}
@@ -168,6 +173,19 @@ func (p *pipeline) compute(ctx context.Context) (*metrics.Snapshot, error) {
 	}
 	p.logger.Info("compute done", attrs...)
 	return snap, nil
+}
+
+// refreshPages reloads the web pages' model when serving. A failure keeps
+// the previous model and is logged: the metrics are right either way.
+func (p *pipeline) refreshPages(ctx context.Context) {
+	if p.pages == nil {
+		return
+	}
+	pr := ui.ConfigParams(p.cfg)
+	pr.Now = p.now()
+	if err := p.pages.Refresh(ctx, p.db.DB, pr); err != nil {
+		p.logger.Error("load the web pages' data", "err", err)
+	}
 }
 
 func runSync(ctx context.Context, g *globals, args []string) error {

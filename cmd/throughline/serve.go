@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
+	"github.com/throughline/throughline/internal/ui"
 )
 
 func runServe(ctx context.Context, g *globals, args []string) error {
@@ -172,13 +173,17 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	}
 	defer api.close()
 	api.register(mux)
+	if err := p.mountPages(ctx, mux, initial); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.logger.Error("http server", "err", err)
 		}
 	})
-	p.logger.Info("serving", "metrics", "http://"+ln.Addr().String()+"/metrics", "sync", p.cfg.Schedules.Sync, "compute", p.cfg.Schedules.Compute)
+	p.logger.Info("serving", "pages", "http://"+ln.Addr().String()+"/", "metrics", "http://"+ln.Addr().String()+"/metrics", "sync", p.cfg.Schedules.Sync, "compute", p.cfg.Schedules.Compute)
 	ready.Store(p.collector.Snapshot() != nil)
 	if initial {
 		wg.Go(func() { runSync(); runCompute() })
@@ -193,6 +198,25 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	srv.Shutdown(shutdown)
 	// The initial run (if any) finishes, or rolls back on the canceled context.
 	wg.Wait()
+	return nil
+}
+
+// mountPages serves the web pages at / from a model loaded after each
+// compute (now, when a compute already ran).
+func (p *pipeline) mountPages(ctx context.Context, mux *http.ServeMux, initial bool) error {
+	p.pages = &ui.Store{}
+	if !initial && p.collector.Snapshot() != nil {
+		p.refreshPages(ctx)
+	}
+	var token string
+	if env := p.cfg.Server.SQLTokenEnv; env != "" {
+		token = os.Getenv(env)
+	}
+	pages, err := ui.New(ui.Options{Model: p.pages.Model, Token: token, Logger: p.logger, Version: build().Version})
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", pages)
 	return nil
 }
 

@@ -138,6 +138,37 @@ func cpuSeconds() float64 {
 	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
 }
 
+// largeWarehouse opens a warehouse file seeded by seedWarehouse with
+// computeItems() items, closed when the benchmark ends, and the compute
+// parameters of its organisation (benchTeams).
+func largeWarehouse(b *testing.B) (*warehouse.DB, metrics.Params) {
+	db, err := warehouse.Open(context.Background(), warehouse.Options{Path: b.TempDir() + "/bench.duckdb", MemoryLimit: benchMemoryLimit()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	seedWarehouse(b, db, computeItems())
+	return db, metrics.Params{
+		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: benchTeams(),
+		Started: []string{"In Progress", "In Review", "Blocked"}, Wait: []string{"In Review", "Blocked"}, Done: []string{"Done"}, Todo: []string{"To Do"},
+		OperationalTypes: []string{"Incident"}, Trials: 10000, Seed: 1,
+	}
+}
+
+// benchTeams are the 4 teams of the synthetic warehouse: its 400 people
+// dealt round-robin, 40 hours a week, WIP limit 500, SLE 10 days.
+func benchTeams() []metrics.Team {
+	var teams []metrics.Team
+	for i, name := range []string{"web", "pay", "app", "ops"} {
+		var members []string
+		for p := i; p < 400; p += 4 {
+			members = append(members, "p"+strconv.Itoa(p)+"@example.com")
+		}
+		teams = append(teams, metrics.Team{Name: name, Members: members, HoursPerWeek: 40, WIPLimit: 500, SLEDays: 10})
+	}
+	return teams
+}
+
 // reportPeakRSS reports peakRSS in MB (10^6 bytes) as "peak-RSS-MB".
 func reportPeakRSS(b *testing.B) {
 	b.ReportMetric(peakRSS()/1e6, "peak-RSS-MB")
@@ -149,30 +180,12 @@ func reportPeakRSS(b *testing.B) {
 // 5 gives the original 5.1-per-item history); it reports status changes,
 // seconds per step, the first compute after the import and peak RSS.
 func BenchmarkCompute(b *testing.B) {
-	n := computeItems()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, warehouse.Options{Path: b.TempDir() + "/bench.duckdb", MemoryLimit: benchMemoryLimit()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	seedWarehouse(b, db, n)
+	n := computeItems()
+	db, p := largeWarehouse(b)
 	var changes int
 	db.QueryRow("SELECT count(*) FROM status_changes").Scan(&changes)
-	teams := []metrics.Team{}
-	for i, name := range []string{"web", "pay", "app", "ops"} {
-		var members []string
-		for p := i; p < 400; p += 4 {
-			members = append(members, "p"+strconv.Itoa(p)+"@example.com")
-		}
-		teams = append(teams, metrics.Team{Name: name, Members: members, HoursPerWeek: 40, WIPLimit: 500, SLEDays: 10})
-	}
-	p := metrics.Params{
-		Now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), WindowDays: 90, Teams: teams,
-		Started: []string{"In Progress", "In Review", "Blocked"}, Wait: []string{"In Review", "Blocked"}, Done: []string{"Done"}, Todo: []string{"To Do"},
-		OperationalTypes: []string{"Incident"}, Trials: 10000, Seed: 1,
-		ExplainDir: os.Getenv("THROUGHLINE_BENCH_EXPLAIN"),
-	}
+	p.ExplainDir = os.Getenv("THROUGHLINE_BENCH_EXPLAIN")
 	// The first compute after a big sync also maps every status change to
 	// its stage and fills work_items' derived columns; later ones (every
 	// schedule tick) only touch what changed. Both are reported.

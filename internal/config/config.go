@@ -40,6 +40,13 @@ type Config struct {
 	Location *time.Location `yaml:"-"`
 }
 
+// DefaultListen is server.listen when the config has none: port 8467 is
+// outside the ranges of Prometheus' default port allocations (its wiki page
+// "Default port allocations": 9090–9099 for Prometheus' own components,
+// 9100–9999 for exporters, full since 2023, continued from 10000). Until
+// this release the default was 127.0.0.1:9187, postgres_exporter's port.
+const DefaultListen = "127.0.0.1:8467"
+
 // Warehouse is the DuckDB file.
 type Warehouse struct {
 	Path        string `yaml:"path"`
@@ -276,7 +283,7 @@ func (c *Config) defaults() error {
 		c.Timezone = "UTC"
 	}
 	if c.Server.Listen == "" {
-		c.Server.Listen = "127.0.0.1:9187"
+		c.Server.Listen = DefaultListen
 	}
 	if c.Schedules.Sync == "" {
 		c.Schedules.Sync = "*/15 * * * *"

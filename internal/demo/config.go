@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/throughline/throughline/internal/config"
 )
 
 // Config returns the YAML config text for a demo organisation whose CSV
@@ -26,10 +28,13 @@ type AsanaSource struct {
 	Project  string // the demo project key (HELP) the Asana project replaces
 }
 
-// Sources are the vendor sources of a demo config besides the CSV folder.
+// Sources are the vendor sources of a demo config besides the CSV folder,
+// and the server's address.
 type Sources struct {
 	Jira  *JiraSource
 	Asana *AsanaSource
+	// Listen is server.listen (config.DefaultListen when empty).
+	Listen string
 }
 
 // ConfigFor is Config with a jira source for the projects jira serves
@@ -62,7 +67,11 @@ func ConfigSources(dataDir, dbPath string, src Sources) string {
 	w("# Teams, members and projects match the generated CSV folder.\n")
 	w("warehouse: {path: %s, memory_limit: 1GB}\n", quote(dbPath))
 	w("timezone: Europe/Berlin\n")
-	w("server: {listen: 127.0.0.1:9187, sql_token_env: THROUGHLINE_SQL_TOKEN}\n")
+	listen := src.Listen
+	if listen == "" {
+		listen = config.DefaultListen
+	}
+	w("server: {listen: %s, sql_token_env: THROUGHLINE_SQL_TOKEN}\n", listen)
 	w("schedules: {sync: %s, compute: %s}\n", quote("*/15 * * * *"), quote("*/15 * * * *"))
 	w("sources:\n")
 	w("  - {name: demo-csv, kind: csv, layout: throughline, path: %s}\n", quote(dataDir))

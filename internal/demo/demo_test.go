@@ -744,7 +744,7 @@ func TestConfig(t *testing.T) {
 	if diff := cmp.Diff([]string{"Won't Do", "Duplicate"}, c.Workflow.DiscardedResolutions); diff != "" {
 		t.Errorf("discarded_resolutions (-want +got):\n%s", diff)
 	}
-	if c.Timezone != "Europe/Berlin" || c.Server.Listen != "127.0.0.1:9187" || c.Schedules.Sync != "*/15 * * * *" ||
+	if c.Timezone != "Europe/Berlin" || c.Server.Listen != "127.0.0.1:8467" || c.Schedules.Sync != "*/15 * * * *" ||
 		c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 || c.Metrics.Forecast.Seed != 1 ||
 		len(c.WorkClass.Operational.ItemTypes) != 2 || len(c.Workflow.Started) != 3 {
 		t.Errorf("config:\n%s", text)
@@ -753,6 +753,16 @@ func TestConfig(t *testing.T) {
 	// And the real loader accepts it.
 	if _, err := config.Parse("demo.yaml", []byte(text)); err != nil {
 		t.Errorf("config.Parse: %v\n%s", err, text)
+	}
+
+	// demo --listen ADDR: the config names ADDR, so `throughline sql
+	// --config` reaches the running demo.
+	withListen, err := config.Parse("demo.yaml", []byte(ConfigSources(dataDir, dbPath, Sources{Listen: "127.0.0.1:18467"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withListen.Server.Listen != "127.0.0.1:18467" {
+		t.Errorf("server.listen %q, want 127.0.0.1:18467", withListen.Server.Listen)
 	}
 }
 
