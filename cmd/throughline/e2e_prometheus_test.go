@@ -355,6 +355,35 @@ scrape_configs:
 		}
 	})
 
+	t.Run("planning alerts equal dashboards.PlanningFiring", func(t *testing.T) {
+		// The web pages list dashboards.PlanningFiring of the snapshot: it
+		// must be what Prometheus evaluates the generated rules to, pending
+		// (before their for:) or firing.
+		want := map[string]bool{}
+		for _, f := range dashboards.PlanningFiring(mixin, p.collector.Snapshot()) {
+			want[fmt.Sprintf("%s team=%s class=%s %s/%s", f.Alert, f.Team, f.WorkClass, f.Project, f.Milestone)] = true
+		}
+		if len(want) < 3 {
+			t.Fatalf("the demo has only %d planning alerts: the check needs some", len(want))
+		}
+		var got map[string]bool
+		waitFor(t, "planning alerts pending or firing", 20*time.Second, func() (bool, string) {
+			res, err := query(`ALERTS{severity="warning",instance="` + target + `"}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = map[string]bool{}
+			for _, s := range res.Data.Result {
+				m := s.Metric
+				got[fmt.Sprintf("%s team=%s class=%s %s/%s", m["alertname"], m["team"], m["work_class"], m["project"], m["milestone"])] = true
+			}
+			return len(got) >= len(want), fmt.Sprintf("%d pending or firing", len(got))
+		})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("planning alerts (-PlanningFiring +prometheus):\n%s", diff)
+		}
+	})
+
 	t.Run("histogram le as stored", func(t *testing.T) {
 		files, err := dashboards.GrafanaFiles(mixin)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/throughline/throughline/connectors"
+	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/ui"
@@ -183,6 +184,9 @@ func (p *pipeline) refreshPages(ctx context.Context) {
 	}
 	pr := ui.ConfigParams(p.cfg)
 	pr.Now = p.now()
+	if mixin, err := mixinConfig(p.cfg); err == nil {
+		pr.Firing = dashboards.PlanningFiring(mixin, p.collector.Snapshot())
+	}
 	if err := p.pages.Refresh(ctx, p.db.DB, pr); err != nil {
 		p.logger.Error("load the web pages' data", "err", err)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/throughline/throughline/dashboards"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -146,6 +147,10 @@ func BenchmarkPagesLarge(b *testing.B) {
 	if _, err := metrics.Compute(context.Background(), db.DB, p); err != nil {
 		b.Fatal(err)
 	}
+	snap, err := metrics.LoadSnapshot(context.Background(), db.DB, p.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
 	benchPages(b, db, ui.Params{Now: p.Now, WindowDays: p.WindowDays, Started: p.Started,
-		Alerts: ui.Thresholds{AllocationRatio: 1, LoggedUtilization: 1, OnTimeProbability: 0.5}})
+		Firing: dashboards.PlanningFiring(dashboards.DefaultConfig(), snap)})
 }

@@ -2,67 +2,54 @@ package ui
 
 import (
 	"fmt"
-	"slices"
+
+	"github.com/throughline/throughline/dashboards"
 )
 
-// alerts lists what the generated alert rules (dashboards.Alerts) would fire
-// on now, from the same figures the collector exposes and the thresholds of
-// the config. Prometheus waits for a rule's `for:` duration first
-// (over-allocated 6h, WIP over limit 1d by default); this list shows the
-// condition as it holds at the last compute.
-func alerts(m *Model) []Alert {
+// alerts lists what the generated alert rules would fire on now: the
+// planning alerts whose conditions hold on the compute's snapshot
+// (dashboards.PlanningFiring, the Go form of the rules, checked against a
+// real Prometheus), then sources whose last sync failed. Prometheus waits
+// for a rule's `for:` first (over-allocated 6h, WIP over limit and aging 1d
+// by default); this list shows the condition as it holds at the last compute.
+func alerts(m *Model, firing []dashboards.Firing) []Alert {
 	var out []Alert
-	th := m.Thresholds
-	for _, t := range m.Teams {
-		link := teamLink(t.Name, "")
-		if t.HasAllocation && th.AllocationRatio > 0 && t.Allocation > th.AllocationRatio {
-			out = append(out, Alert{Name: "ThroughlineTeamOverallocated", Subject: t.Name, Link: "/capacity",
-				Detail: fmt.Sprintf("planned load is %s of capacity this week (threshold %s)", pct(t.Allocation), pct(th.AllocationRatio))})
-		}
-		if t.HasLogged && th.LoggedUtilization > 0 && t.Logged > th.LoggedUtilization {
-			out = append(out, Alert{Name: "ThroughlineTeamOverLogged", Subject: t.Name, Link: "/capacity",
-				Detail: fmt.Sprintf("logged %s of capacity last week (threshold %s)", pct(t.Logged), pct(th.LoggedUtilization))})
-		}
-		if wip := t.WIPTotal(); t.WIPLimit > 0 && wip > t.WIPLimit {
-			out = append(out, Alert{Name: "ThroughlineWipOverLimit", Subject: t.Name, Link: link,
-				Detail: fmt.Sprintf("%d items in progress, limit %d", wip, t.WIPLimit)})
-		}
-		over := map[string]int{}
-		for _, it := range t.Aging {
-			if it.OverSLE {
-				over[it.WorkClass]++
+	for _, f := range firing {
+		a := Alert{Name: f.Alert, Subject: f.Team, Link: teamLink(f.Team, "")}
+		switch f.Alert {
+		case "ThroughlineTeamOverallocated":
+			a.Link = "/capacity"
+			a.Detail = fmt.Sprintf("planned load over the next 5 working days is %s of capacity (threshold %s)", pct(f.Value), pct(f.Threshold))
+		case "ThroughlineTeamOverLogged":
+			a.Link = "/capacity"
+			a.Detail = fmt.Sprintf("logged %s of capacity last week (threshold %s)", pct(f.Value), pct(f.Threshold))
+		case "ThroughlineWipOverLimit":
+			a.Detail = fmt.Sprintf("%.0f items in progress, limit %.0f", f.Value, f.WIPLimits)
+		case "ThroughlineWorkAgingPastSLE":
+			a.Subject = f.Team + " · " + f.WorkClass
+			a.Link = teamLink(f.Team, f.WorkClass) + "#aging"
+			a.Detail = fmt.Sprintf("%s of the open %s items are older than the SLE (threshold %s)", pct(f.Value), f.WorkClass, pct(f.Threshold))
+		default: // milestone alerts
+			a.Subject = f.Project + " · " + f.Milestone
+			a.Link = "/milestones"
+			ms := m.milestoneByName(f.Project, f.Milestone)
+			if ms != nil {
+				a.Link = milestoneLink(ms.ID)
 			}
-		}
-		if t.OverSLE > 0 {
-			// Per work class, as the rule fires (the list holds the oldest items,
-			// which are the ones past the SLE, unless more are than it holds).
-			classes := make([]string, 0, len(over))
-			for c := range over {
-				classes = append(classes, c)
-			}
-			slices.Sort(classes)
-			if len(classes) == 0 || t.OverSLE > countOver(t.Aging) {
-				out = append(out, Alert{Name: "ThroughlineWorkAgingPastSLE", Subject: t.Name, Link: link + "#aging",
-					Detail: fmt.Sprintf("%d open items older than the SLE", t.OverSLE)})
-			} else {
-				for _, c := range classes {
-					out = append(out, Alert{Name: "ThroughlineWorkAgingPastSLE", Subject: t.Name + " · " + c, Link: teamLink(t.Name, c) + "#aging",
-						Detail: fmt.Sprintf("%d open %s items older than the SLE", over[c], c)})
+			switch f.Alert {
+			case "ThroughlineMilestoneOverdue":
+				a.Detail = fmt.Sprintf("%.0f items still open", f.Remaining)
+				if ms != nil {
+					a.Detail = fmt.Sprintf("due %s, %.0f items still open", ms.Due.Format("2 Jan 2006"), f.Remaining)
 				}
+			case "ThroughlineMilestoneAtRisk":
+				a.Detail = fmt.Sprintf("%s of forecast trials finish by the due date (threshold %s); status %s",
+					pct(f.Value), pct(f.Threshold), statusLabel(f.Status))
+			case "ThroughlineMilestoneStalled":
+				a.Detail = fmt.Sprintf("no forecast: the project finished nothing in the window; %.0f items open", f.Remaining)
 			}
 		}
-	}
-	for _, ms := range m.Milestones {
-		subject := ms.Project + " · " + ms.Name
-		link := milestoneLink(ms.ID)
-		switch {
-		case ms.Status == "overdue":
-			out = append(out, Alert{Name: "ThroughlineMilestoneOverdue", Subject: subject, Link: link,
-				Detail: fmt.Sprintf("due %s, %d items still open", ms.Due.Format("2 Jan 2006"), ms.Remaining)})
-		case ms.Status != "done" && ms.HasOnTime && ms.OnTime < th.OnTimeProbability:
-			out = append(out, Alert{Name: "ThroughlineMilestoneAtRisk", Subject: subject, Link: link,
-				Detail: fmt.Sprintf("%s of forecast trials finish by the due date %s (threshold %s)", pct(ms.OnTime), ms.Due.Format("2 Jan 2006"), pct(th.OnTimeProbability))})
-		}
+		out = append(out, a)
 	}
 	for _, s := range m.Sources {
 		if s.Last.Status == "failed" || s.Last.Status == "died" {
@@ -73,14 +60,14 @@ func alerts(m *Model) []Alert {
 	return out
 }
 
-func countOver(items []Item) int {
-	n := 0
-	for _, it := range items {
-		if it.OverSLE {
-			n++
+// milestoneByName finds a milestone by project key and name.
+func (m *Model) milestoneByName(project, name string) *Milestone {
+	for _, ms := range m.Milestones {
+		if ms.Project == project && ms.Name == name {
+			return ms
 		}
 	}
-	return n
+	return nil
 }
 
 // WIPTotal is the team's current WIP over all work classes.

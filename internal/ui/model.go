@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/throughline/throughline/dashboards"
 	"slices"
 	"strings"
 	"time"
@@ -44,21 +45,15 @@ type Source struct {
 	Workspace  string // Asana workspace gid
 }
 
-// Thresholds are the alert thresholds of the config (alerts:), applied to
-// the model to say what the alert rules would fire on now.
-type Thresholds struct {
-	AllocationRatio   float64 // over-allocated above it (this week)
-	LoggedUtilization float64 // over-logged above it (last complete week)
-	OnTimeProbability float64 // milestone at risk below it
-}
-
 // Params are the inputs of Load besides the warehouse.
 type Params struct {
 	Now        time.Time
 	Location   *time.Location
 	WindowDays int
 	Sources    []Source
-	Alerts     Thresholds
+	// Firing are the planning alerts whose conditions hold on the
+	// compute's snapshot (dashboards.PlanningFiring): the alert list.
+	Firing []dashboards.Firing
 	// Started lists the started statuses in workflow order (config
 	// workflow.started): the columns of the aging chart.
 	Started []string
@@ -72,7 +67,6 @@ type Model struct {
 	Location   *time.Location
 	Today      time.Time // midnight UTC of today in Location
 	WindowDays int
-	Thresholds Thresholds
 
 	Teams      []*Team
 	Milestones []*Milestone
@@ -294,7 +288,7 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 		p.WindowDays = 90
 	}
 	local := p.Now.In(p.Location)
-	m := &Model{LoadedAt: p.Now, ComputedAt: p.Now, Location: p.Location, WindowDays: p.WindowDays, Thresholds: p.Alerts,
+	m := &Model{LoadedAt: p.Now, ComputedAt: p.Now, Location: p.Location, WindowDays: p.WindowDays,
 		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), started: p.Started}
 	l := &loader{ctx: ctx, q: q, m: m, p: p, links: newLinker(p.Sources)}
 	for _, step := range []struct {
@@ -309,7 +303,7 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 			return nil, fmt.Errorf("load pages (%s): %w", step.name, err)
 		}
 	}
-	m.Alerts = alerts(m)
+	m.Alerts = alerts(m, p.Firing)
 	m.LoadDuration = time.Since(start)
 	return m, nil
 }

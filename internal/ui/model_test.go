@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"github.com/throughline/throughline/dashboards"
 	"testing"
 	"time"
 
@@ -70,7 +71,11 @@ func seedMetrics(t *testing.T) (Querier, Params) {
 	}
 	return db, Params{Now: time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC), WindowDays: 90,
 		Sources: []Source{{Name: "jira", Kind: "jira", BaseURL: "https://acme.atlassian.net"}, {Name: "csv", Kind: "csv"}},
-		Alerts:  Thresholds{AllocationRatio: 1, LoggedUtilization: 1, OnTimeProbability: 0.5}}
+		Firing: []dashboards.Firing{
+			{Alert: "ThroughlineTeamOverallocated", Team: "web", Value: 1.25, Threshold: 1},
+			{Alert: "ThroughlineWorkAgingPastSLE", Team: "web", WorkClass: "operational", Value: 0.5, Threshold: 0.25},
+			{Alert: "ThroughlineMilestoneAtRisk", Team: "web", Project: "WEB", Milestone: "2.0", Status: "at_risk", Value: 0.4, Threshold: 0.85},
+		}}
 }
 
 func TestLoad(t *testing.T) {
@@ -144,12 +149,18 @@ func TestLoad(t *testing.T) {
 		}
 	})
 	t.Run("alerts", func(t *testing.T) {
+		// The firing planning alerts of the params, as the list shows them,
+		// then the source whose last sync failed.
 		var got []string
 		for _, a := range m.Alerts {
-			got = append(got, a.Name+" "+a.Subject)
+			got = append(got, a.Name+" | "+a.Subject+" | "+a.Link+" | "+a.Detail)
 		}
-		want := []string{"ThroughlineTeamOverallocated web", "ThroughlineWorkAgingPastSLE web · operational",
-			"ThroughlineMilestoneAtRisk WEB · 2.0", "ThroughlineSyncFailing jira"}
+		want := []string{
+			"ThroughlineTeamOverallocated | web | /capacity | planned load over the next 5 working days is 125% of capacity (threshold 100%)",
+			"ThroughlineWorkAgingPastSLE | web · operational | /team?class=operational&team=web#aging | 50% of the open operational items are older than the SLE (threshold 25%)",
+			"ThroughlineMilestoneAtRisk | WEB · 2.0 | /milestone?id=jira%3AWEB%3A2.0 | 40% of forecast trials finish by the due date (threshold 85%); status " + statusLabel("at_risk"),
+			"ThroughlineSyncFailing | jira | /quality#syncs | the last sync failed: jira: 401 Unauthorized",
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}

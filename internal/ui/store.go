@@ -25,11 +25,10 @@ func (s *Store) Refresh(ctx context.Context, q Querier, p Params) error {
 	return nil
 }
 
-// ConfigParams are the Load parameters of a config.
+// ConfigParams are the Load parameters of a config (the caller adds Now
+// and Firing).
 func ConfigParams(cfg *config.Config) Params {
-	p := Params{Location: cfg.Location, WindowDays: cfg.Metrics.WindowDays, Started: cfg.Workflow.Started,
-		Alerts: Thresholds{AllocationRatio: cfg.Alerts.AllocationRatio, LoggedUtilization: cfg.Alerts.LoggedUtilization,
-			OnTimeProbability: cfg.Alerts.OnTimeProbability}}
+	p := Params{Location: cfg.Location, WindowDays: cfg.Metrics.WindowDays, Started: cfg.Workflow.Started}
 	for _, s := range cfg.Sources {
 		p.Sources = append(p.Sources, Source{Name: s.Name, Kind: s.Kind, BaseURL: s.BaseURL, Workspace: s.Workspace})
 	}
