@@ -64,6 +64,7 @@ var (
 	SyncDuration    = Def{Name: "sync_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "Duration of the last sync of the source."}
 	SyncRequests    = Def{Name: "sync_requests_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source", "code"}, Help: "HTTP requests to the source's API by reply status code (error: no reply) since the process started; retries count."}
 	SyncErrors      = Def{Name: "sync_errors_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source", "reason"}, Help: "Failed syncs by reason since the process started."}
+	SyncRetryAfter  = Def{Name: "sync_retry_after_exceeded_total", Kind: "counter", Type: prometheus.CounterValue, Labels: []string{"source"}, Help: "Syncs stopped because the source asked to wait longer than its max_retry_after before retrying (Retry-After), since the process started."}
 	Up              = Def{Name: "up", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"source"}, Help: "1 if the last sync of the source succeeded, else 0."}
 	JobLastSuccess  = Def{Name: "job_last_success_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"job"}, Help: "Unix time of the last successful run of the job."}
 	JobDuration     = Def{Name: "job_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Labels: []string{"job"}, Help: "Duration of the last run of the job."}
@@ -77,5 +78,5 @@ var Catalog = []Def{
 	CycleTime, CycleTimeWindow, SLE, SLEAttainment, WIPItems, WIPLimit, WIPAge, WIPOverSLE, FlowEfficiency, DataQuality,
 	MilestoneDue, MilestoneBaselineDue, MilestoneForecast, MilestoneOnTime, MilestoneRemaining, MilestoneSlip, MilestoneStatus,
 	CapacitySeconds, PlannedLoad, AllocationRatio, LoggedUtilization, ProjectCapacityAvailable,
-	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
+	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, SyncRetryAfter, Up, JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
 }
