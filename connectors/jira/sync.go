@@ -216,6 +216,22 @@ func (s *session) keyset(ctx context.Context, cond string, after int64, fields [
 		if err != nil {
 			return fmt.Errorf("search issues (%s): %w", jql, err)
 		}
+		// An issue at or below the bound was served already (a page
+		// boundary repeating it): the first copy stands, and a later
+		// edit is the next pass's.
+		fresh := p.Issues[:0:0]
+		top := after
+		for _, ri := range p.Issues {
+			n, err := strconv.ParseInt(ri.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("search issues (%s): issue %s has id %q, not a number", jql, ri.Key, ri.ID)
+			}
+			if n > after {
+				fresh = append(fresh, ri)
+				top = max(top, n)
+			}
+		}
+		p.Issues = fresh
 		if len(p.Issues) == 0 {
 			if !p.claimsMore() {
 				return nil
@@ -232,17 +248,6 @@ func (s *session) keyset(ctx context.Context, cond string, after int64, fields [
 			continue
 		}
 		empties = 0
-		top := after
-		for _, ri := range p.Issues {
-			n, err := strconv.ParseInt(ri.ID, 10, 64)
-			if err != nil {
-				return fmt.Errorf("search issues (%s): issue %s has id %q, not a number", jql, ri.Key, ri.ID)
-			}
-			top = max(top, n)
-		}
-		if top <= after {
-			return fmt.Errorf("search issues (%s): the reply holds only issues at or below id %d: the site ignores the id bound", jql, after)
-		}
 		s.logger.Debug("jira search page", "issues", len(p.Issues), "after", after, "top", top)
 		if err := page(p, top); err != nil {
 			return err

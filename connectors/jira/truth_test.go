@@ -1,0 +1,343 @@
+package jira_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/throughline/throughline/connectors/jira/jiratest"
+	"github.com/throughline/throughline/warehouse"
+)
+
+// The fake's truth, restated independently of the connector's mapping:
+// what the warehouse must hold for source "jira" after syncing a fake whose
+// scope is a set of projects.
+
+type tItem struct {
+	Project, Title, Type, Status, Parent, Milestone string
+}
+
+type tChange struct {
+	At       time.Time
+	From, To string
+}
+
+type tWorklog struct {
+	Item    string
+	Started time.Time
+	Seconds int64
+}
+
+type tMilestone struct {
+	Name string
+	Due  string // YYYY-MM-DD or ""
+}
+
+type truth struct {
+	items      map[string]tItem      // live items by key
+	changes    map[string][]tChange  // by key, oldest first, creation first
+	worklogs   map[string]tWorklog   // by worklog_id
+	milestones map[string]tMilestone // by milestone_id
+}
+
+// figures are the sizes of a truth (for the randomized test's report).
+func (w truth) figures() (items, changes, worklogs int) {
+	for _, c := range w.changes {
+		changes += len(c)
+	}
+	return len(w.items), changes, len(w.worklogs)
+}
+
+const unknown = "(unknown)"
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.RawMessage:
+		var s string
+		if json.Unmarshal(x, &s) == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+func obj(v any) jiratest.Object {
+	o, _ := v.(jiratest.Object)
+	return o
+}
+
+func isEpic(issuetype jiratest.Object) bool {
+	if issuetype == nil {
+		return false
+	}
+	lvl, _ := issuetype["hierarchyLevel"].(int)
+	return issuetype["name"] == "Epic" || lvl == 1
+}
+
+func parseJiraTime(t *testing.T, v any) time.Time {
+	t.Helper()
+	ts, err := time.Parse(jiratest.TimeLayout, str(v))
+	if err != nil {
+		t.Fatalf("fake timestamp %v: %v", v, err)
+	}
+	return ts
+}
+
+// truthOf reads the fake's current state: every visible issue of the
+// projects in scope with its full history, worklogs, parent and milestone,
+// the versions of those projects and the epics with a due date.
+func truthOf(t *testing.T, srv *jiratest.Server, scope ...string) truth {
+	t.Helper()
+	w := truth{items: map[string]tItem{}, changes: map[string][]tChange{}, worklogs: map[string]tWorklog{}, milestones: map[string]tMilestone{}}
+	srv.Read(func(d *jiratest.Dataset) {
+		statusName := func(id, name any) string {
+			if id != nil {
+				if st := d.Status(fmt.Sprint(id)); st != nil {
+					return str(st["name"])
+				}
+			}
+			if s := str(name); s != "" {
+				return s
+			}
+			return unknown
+		}
+		for _, p := range scope {
+			for _, v := range d.Versions[p] {
+				due := ""
+				if rd, ok := v["releaseDate"].(string); ok {
+					due = rd
+				}
+				w.milestones["jira:"+p+":"+str(v["name"])] = tMilestone{Name: str(v["name"]), Due: due}
+			}
+		}
+		for _, is := range d.Issues {
+			proj := str(obj(is.Fields["project"])["key"])
+			if is.Deleted || !slices.Contains(scope, proj) {
+				continue
+			}
+			it := tItem{Project: proj, Title: str(is.Fields["summary"]), Type: str(obj(is.Fields["issuetype"])["name"])}
+			if st := obj(is.Fields["status"]); st != nil {
+				it.Status = statusName(st["id"], st["name"])
+			}
+			if p := obj(is.Fields["parent"]); p != nil {
+				it.Parent = str(p["key"])
+				pp := obj(p["fields"])
+				if pp != nil && isEpic(obj(pp["issuetype"])) && strings.HasPrefix(it.Parent, proj+"-") {
+					it.Milestone = it.Parent
+				}
+			}
+			if fvs, _ := is.Fields["fixVersions"].([]any); len(fvs) > 0 {
+				it.Milestone = str(obj(fvs[0])["name"])
+			}
+			w.items[is.Key] = it
+			if isEpic(obj(is.Fields["issuetype"])) && str(is.Fields["duedate"]) != "" {
+				w.milestones["jira:"+proj+":"+is.Key] = tMilestone{Name: is.Key, Due: str(is.Fields["duedate"])}
+			}
+
+			// History: the connector orders histories by created, then id.
+			hs := slices.Clone(is.Histories)
+			sort.SliceStable(hs, func(a, b int) bool {
+				ta, tb := parseJiraTime(t, hs[a]["created"]), parseJiraTime(t, hs[b]["created"])
+				if !ta.Equal(tb) {
+					return ta.Before(tb)
+				}
+				na, _ := strconv.ParseInt(str(hs[a]["id"]), 10, 64)
+				nb, _ := strconv.ParseInt(str(hs[b]["id"]), 10, 64)
+				return na < nb
+			})
+			created := parseJiraTime(t, is.Fields["created"])
+			var ch []tChange
+			for _, h := range hs {
+				for _, x := range historyItems(h) {
+					if x["field"] != "status" {
+						continue
+					}
+					from, to := statusName(x["from"], x["fromString"]), statusName(x["to"], x["toString"])
+					if len(ch) == 0 {
+						ch = append(ch, tChange{At: created, To: from})
+					}
+					ch = append(ch, tChange{At: parseJiraTime(t, h["created"]), From: from, To: to})
+				}
+			}
+			if len(ch) == 0 {
+				to := it.Status
+				if to == "" {
+					to = unknown
+				}
+				ch = []tChange{{At: created, To: to}}
+			}
+			w.changes[is.Key] = ch
+			for _, wl := range is.Worklogs {
+				if !wl.Deleted.IsZero() {
+					continue
+				}
+				secs, _ := strconv.ParseInt(fmt.Sprint(wl.Object["timeSpentSeconds"]), 10, 64)
+				w.worklogs["jira:worklog:"+str(wl.Object["id"])] = tWorklog{Item: is.Key, Started: parseJiraTime(t, wl.Object["started"]), Seconds: secs}
+			}
+		}
+	})
+	return w
+}
+
+// stored reads the warehouse as a truth: live items, their transitions,
+// every worklog and milestone of source jira.
+func stored(t *testing.T, db *warehouse.DB) truth {
+	t.Helper()
+	w := truth{items: map[string]tItem{}, changes: map[string][]tChange{}, worklogs: map[string]tWorklog{}, milestones: map[string]tMilestone{}}
+	q := func(query string, scan func(*sql.Rows) error) {
+		t.Helper()
+		rows, err := db.Query(query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trim := func(id sql.NullString, prefix string) string { return strings.TrimPrefix(id.String, prefix) }
+	q(`SELECT key, project_id, title, item_type, status, parent_id, milestone_id FROM work_items WHERE source_id = 'jira' AND NOT deleted`, func(r *sql.Rows) error {
+		var key string
+		var proj, title, typ, status, parent, ms sql.NullString
+		if err := r.Scan(&key, &proj, &title, &typ, &status, &parent, &ms); err != nil {
+			return err
+		}
+		if _, dup := w.items[key]; dup {
+			t.Errorf("item %s stored twice", key)
+		}
+		p := trim(proj, "jira:")
+		w.items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"),
+			Milestone: trim(ms, "jira:"+p+":")}
+		if ms.Valid && !strings.HasPrefix(ms.String, "jira:"+p+":") {
+			w.items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"), Milestone: "other project: " + ms.String}
+		}
+		return nil
+	})
+	q(`SELECT w.key, s.seq, s.changed_at, coalesce(s.from_status, ''), s.to_status FROM status_changes s JOIN work_items w USING (item_id)
+		WHERE w.source_id = 'jira' AND NOT w.deleted ORDER BY w.key, s.seq`, func(r *sql.Rows) error {
+		var key string
+		var seq int
+		var c tChange
+		if err := r.Scan(&key, &seq, &c.At, &c.From, &c.To); err != nil {
+			return err
+		}
+		if seq != len(w.changes[key]) {
+			t.Errorf("%s: status change seq %d after %d changes", key, seq, len(w.changes[key]))
+		}
+		c.At = c.At.UTC()
+		w.changes[key] = append(w.changes[key], c)
+		return nil
+	})
+	q(`SELECT l.worklog_id, coalesce(w.key, l.item_id), l.started_at, l.seconds FROM worklogs l LEFT JOIN work_items w USING (item_id)
+		WHERE l.worklog_id LIKE 'jira:%'`, func(r *sql.Rows) error {
+		var id string
+		var wl tWorklog
+		if err := r.Scan(&id, &wl.Item, &wl.Started, &wl.Seconds); err != nil {
+			return err
+		}
+		wl.Started = wl.Started.UTC()
+		w.worklogs[id] = wl
+		return nil
+	})
+	q(`SELECT milestone_id, name, coalesce(strftime(due_date, '%Y-%m-%d'), '') FROM milestones WHERE source_id = 'jira'`, func(r *sql.Rows) error {
+		var id string
+		var m tMilestone
+		if err := r.Scan(&id, &m.Name, &m.Due); err != nil {
+			return err
+		}
+		w.milestones[id] = m
+		return nil
+	})
+	return w
+}
+
+// mismatches compares the warehouse with the truth: one line per
+// difference, keyed by the item key it concerns ("milestone <id>" for
+// milestones).
+func mismatches(want, got truth) map[string][]string {
+	out := map[string][]string{}
+	add := func(k, format string, args ...any) { out[k] = append(out[k], fmt.Sprintf(format, args...)) }
+	for k, wi := range want.items {
+		gi, ok := got.items[k]
+		if !ok {
+			add(k, "missing (or marked deleted) in the warehouse")
+			continue
+		}
+		if d := cmp.Diff(wi, gi); d != "" {
+			add(k, "item (-truth +warehouse):\n%s", d)
+		}
+		// Times compare as instants.
+		if d := cmp.Diff(want.changes[k], got.changes[k], cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
+			add(k, "status changes (-truth +warehouse):\n%s", d)
+		}
+	}
+	for k := range got.items {
+		if _, ok := want.items[k]; !ok {
+			add(k, "live in the warehouse, gone (deleted, moved or out of scope) at the source")
+		}
+	}
+	for id, ww := range want.worklogs {
+		gw, ok := got.worklogs[id]
+		switch {
+		case !ok:
+			add(ww.Item, "worklog %s missing", id)
+		case !gw.Started.Equal(ww.Started) || gw.Seconds != ww.Seconds || gw.Item != ww.Item:
+			add(ww.Item, "worklog %s: warehouse %+v, truth %+v", id, gw, ww)
+		}
+	}
+	for id, gw := range got.worklogs {
+		if _, ok := want.worklogs[id]; !ok {
+			add(gw.Item, "worklog %s stored, gone at the source", id)
+		}
+	}
+	for id, wm := range want.milestones {
+		if gm, ok := got.milestones[id]; !ok || gm != wm {
+			add("milestone "+id, "milestone: warehouse %+v (present %v), truth %+v", gm, ok, wm)
+		}
+	}
+	for id, gm := range got.milestones {
+		if _, ok := want.milestones[id]; !ok {
+			add("milestone "+id, "stale milestone row %+v", gm)
+		}
+	}
+	return out
+}
+
+// checkTruth fails the test for every difference between the warehouse and
+// the fake's truth, except those concerning the excused keys (changed at
+// the source after the sync had read them: the next sync's).
+func checkTruth(t *testing.T, when string, db *warehouse.DB, srv *jiratest.Server, scope []string, excused ...string) truth {
+	t.Helper()
+	want := truthOf(t, srv, scope...)
+	got := stored(t, db)
+	ms := mismatches(want, got)
+	var keys []string
+	for k := range ms {
+		if !slices.Contains(excused, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i == 10 {
+			t.Errorf("%s: … and %d more keys differ", when, len(keys)-10)
+			break
+		}
+		t.Errorf("%s: %s: %s", when, k, strings.Join(ms[k], "; "))
+	}
+	return want
+}
