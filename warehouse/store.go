@@ -739,23 +739,19 @@ func stageKeys(ctx context.Context, c *sql.Conn, keys []driver.Value) error {
 
 // moveItems handles items the batch carries under a new key (same vendor
 // id: a Jira issue moved to another project): the old key is marked
-// deleted, and the rows that named the old item follow it without waiting
-// for their own update: children (parent_id), and items whose milestone is
-// named after the old key (an epic's children; they keep it only while in
-// the epic's project, the mapping's rule).
+// deleted (a reconciliation may have done so already), and its children
+// (parent_id) follow it without waiting for their own update. (What else a
+// child derives from its parent, such as an epic milestone, is for the
+// connector to send: the Jira connector reads such children again.)
 func moveItems(ctx context.Context, c *sql.Conn, source string) error {
 	stmts := []struct{ what, sql string }{
 		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS
-			SELECT w.item_id AS old_id, w.key AS old_key, w.project_id AS old_project, s.item_id AS new_id, s.key AS new_key, s.project_id AS new_project
+			SELECT w.item_id AS old_id, s.item_id AS new_id
 			FROM main.work_items w JOIN temp.main.stage_work_items s ON s.external_id = w.external_id
-			WHERE w.source_id = ? AND NOT w.deleted AND w.item_id <> s.item_id`},
-		{"mark moved items", `UPDATE main.work_items SET deleted = true WHERE item_id IN (SELECT old_id FROM temp.main.moved_items)`},
+			WHERE w.source_id = ? AND w.item_id <> s.item_id`},
+		{"mark moved items", `UPDATE main.work_items SET deleted = true WHERE NOT deleted AND item_id IN (SELECT old_id FROM temp.main.moved_items)`},
 		{"move children", `UPDATE main.work_items w SET parent_id = m.new_id FROM temp.main.moved_items m
 			WHERE w.parent_id = m.old_id AND w.source_id = ?`},
-		{"move milestones named after items", `UPDATE main.work_items w
-			SET milestone_id = CASE WHEN w.project_id = m.new_project THEN m.new_project || ':' || m.new_key END
-			FROM temp.main.moved_items m
-			WHERE w.source_id = ? AND m.old_project IS NOT NULL AND w.milestone_id = m.old_project || ':' || m.old_key`},
 	}
 	for _, st := range stmts {
 		var args []any

@@ -285,6 +285,9 @@ type mapped struct {
 	problems    []ingest.Problem  // values the mapping could not use
 	// worklogsComplete: worklogs is the issue's complete worklog list.
 	worklogsComplete bool
+	// movedAt is the newest history that changed the issue's key (a move
+	// to another project); zero when none.
+	movedAt time.Time
 }
 
 // mapIssue maps one issue with its complete, sorted history.
@@ -410,6 +413,10 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 				}
 				trs = append(trs, ingest.Transition{ItemKey: it.Key, At: h.Created.Time, From: fromName, To: toName,
 					FromCategory: fromCat, ToCategory: toCat, Author: h.Author.id()})
+			case x.Field == "Key" || x.FieldID == "issuekey":
+				if h.Created.After(m.movedAt) {
+					m.movedAt = h.Created.Time
+				}
 			case x.FieldID == "duedate" || x.FieldID == "" && strings.EqualFold(x.Field, "duedate"):
 				old, _ := parseDate(deref(x.From))
 				nw, _ := parseDate(deref(x.To))

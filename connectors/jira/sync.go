@@ -226,10 +226,17 @@ func (s *session) keyset(ctx context.Context, cond string, after int64, fields [
 			if err != nil {
 				return fmt.Errorf("search issues (%s): issue %s has id %q, not a number", jql, ri.Key, ri.ID)
 			}
-			if n > after {
-				fresh = append(fresh, ri)
-				top = max(top, n)
+			if n <= after {
+				continue
 			}
+			// The next page starts after this one's last id: only sound
+			// when the site returned the page in id order.
+			if n <= top {
+				return fmt.Errorf("search issues (%s): issue %s (id %d) comes after id %d: the page is not in id order, so the next page's start is unknown",
+					jql, ri.Key, n, top)
+			}
+			fresh = append(fresh, ri)
+			top = n
 		}
 		p.Issues = fresh
 		if len(p.Issues) == 0 {
@@ -324,6 +331,13 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 	}()
 	var recs []issueRec
 	distinct := map[int64]bool{}
+	// A move since the pass's start (or its watermark) changes the key
+	// the issue's children name, and Jira does not touch the children.
+	movedSince := timeOf(cur.Updated)
+	if movedSince.IsZero() {
+		movedSince = timeOf(cur.PassStart)
+	}
+	movedSince = movedSince.Add(-Overlap)
 	flush := func() error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -331,7 +345,12 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		if len(recs) == 0 {
 			return nil
 		}
-		b, top := buildBatch(recs)
+		_, top := buildBatch(recs)
+		kids, err := s.children(ctx, recs, movedSince)
+		if err != nil {
+			return err
+		}
+		b, _ := buildBatch(append(recs, kids...))
 		for _, it := range b.Items {
 			if it.Project != "" && !slices.Contains(cur.Projects, it.Project) {
 				cur.Projects = append(cur.Projects, it.Project)
@@ -376,6 +395,38 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 	errMu.Lock()
 	defer errMu.Unlock()
 	return stageErr
+}
+
+// children reads again, whole, the children of the issues among recs that
+// moved (changed key) since `since`: Jira renders their parent field with
+// the new key but does not bump their updated, so no later pass would
+// read them. They are in the scope, searched with `parent in (...)`.
+func (s *session) children(ctx context.Context, recs []issueRec, since time.Time) ([]issueRec, error) {
+	var moved []string
+	for _, r := range recs {
+		if r.m.movedAt.After(since) {
+			moved = append(moved, r.m.item.Key)
+		}
+	}
+	var out []issueRec
+	for len(moved) > 0 {
+		chunk := moved[:min(len(moved), 100)]
+		moved = moved[len(chunk):]
+		cond := fmt.Sprintf("(%s) AND parent in (%s)", s.cfg.JQL, strings.Join(chunk, ", "))
+		err := s.keyset(ctx, cond, 0, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
+			c, err := s.complete(ctx, p)
+			if err != nil {
+				return err
+			}
+			rs, err := s.mapPage(c)
+			out = append(out, rs...)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("children of moved issues: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // issueRec is one issue as mapped from one page.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 // Data Center) about to be served, for a Drift hook.
 type SearchCall struct {
 	N      int      // 1 for the first search request since the hook was set
+	Path   string   // the search path
 	JQL    string   // as sent
 	Fields []string // as sent; ["id"] for id listings
 
@@ -29,6 +31,17 @@ func (c SearchCall) RepeatLastIssue(n int) { c.s.repeatPages = n }
 
 // ShrinkPages, from a Drift hook, does Server.ShrinkPages from this page on.
 func (c SearchCall) ShrinkPages(n, size int) { c.s.shrinkPages, c.s.shrinkSize = n, size }
+
+// BadBody, from a Drift hook, makes this search page's reply a bad body.
+func (c SearchCall) BadBody(kind BodyFault) {
+	c.s.bodyFaults = append(c.s.bodyFaults, &bodyFault{path: c.Path, n: 1, kind: kind})
+}
+
+// Throttle, from a Drift hook, makes the next n search requests answer 429
+// with Retry-After (see Server.Throttle).
+func (c SearchCall) Throttle(n int, retryAfter time.Duration) {
+	c.s.faults = append(c.s.faults, &fault{path: c.Path, n: n, status: http.StatusTooManyRequests, retryAfter: retryAfter})
+}
 
 // IDListing reports whether the call lists ids only (a reconciliation).
 func (c SearchCall) IDListing() bool { return len(c.Fields) == 1 && c.Fields[0] == "id" }
@@ -52,7 +65,8 @@ func (s *Server) Read(f func(d *Dataset)) {
 }
 
 // RepeatLastIssue makes each of the next n search pages begin with the last
-// issue of the search page served before it, as a page boundary shifting
+// issue of the page of the same listing served before it (the same query,
+// or the same but for an "AND id > N" bound), as a page boundary shifting
 // under an index refresh does.
 func (s *Server) RepeatLastIssue(n int) { s.pageFault(&s.repeatPages, n) }
 
@@ -130,14 +144,17 @@ func badBody(kind BodyFault, real []byte) ([]byte, string) {
 	return real[:len(real)/2], "application/json;charset=UTF-8"
 }
 
+var idBound = regexp.MustCompile(`(?i)\s+AND\s+id\s*>\s*\d+`)
+
 // search serves a search request: the Drift hook first, then the page,
 // then the page faults.
 func (s *Server) search(c *call, serve func(*call) reply) reply {
 	p, perr := s.readSearch(c)
-	sig := fmt.Sprint(p.fields, p.expand)
+	// Pages of one listing: the same query but for a keyset bound.
+	sig := fmt.Sprint(p.fields, p.expand, idBound.ReplaceAllString(p.jql, ""))
 	if s.drift != nil && perr == nil {
 		s.driftN++
-		s.drift(s.data, SearchCall{N: s.driftN, JQL: p.jql, Fields: p.fields, s: s})
+		s.drift(s.data, SearchCall{N: s.driftN, Path: c.path, JQL: p.jql, Fields: p.fields, s: s})
 		s.reindex()
 	}
 	rep := serve(c)
@@ -146,7 +163,9 @@ func (s *Server) search(c *call, serve func(*call) reply) reply {
 		return rep
 	}
 	issues, _ := out["issues"].([]Object)
-	if s.repeatPages > 0 && s.lastIssue != nil && s.lastSig == sig {
+	// Only a next page repeats (not a first page, nor a page asked again).
+	next := (idBound.MatchString(p.jql) || p.startAt > 0 || p.hasToken) && p.jql+fmt.Sprint(p.startAt, p.token) != s.lastPage
+	if s.repeatPages > 0 && s.lastIssue != nil && s.lastSig == sig && next {
 		s.repeatPages--
 		issues = append([]Object{s.lastIssue}, issues...)
 	}
@@ -172,6 +191,8 @@ func (s *Server) search(c *call, serve func(*call) reply) reply {
 		}
 	}
 	out["issues"] = issues
+	s.lastIssue = nil // a walk's pages follow each other: an empty page ends it
+	s.lastPage = p.jql + fmt.Sprint(p.startAt, p.token)
 	if len(issues) > 0 {
 		s.lastIssue, s.lastSig = issues[len(issues)-1], sig
 	}

@@ -22,7 +22,7 @@
 //	/rest/agile/1.0/board, /board/{id}, /board/{id}/configuration, /board/{id}/sprint, /sprint/{id}
 //
 // JQL supports AND, OR, parentheses, the fields project, key/issuekey, id,
-// created, updated, resolved, status, issuetype/type and resolution with
+// parent, created, updated, resolved, status, issuetype/type and resolution with
 // =, !=, <, <=, >, >=, IN, NOT IN, IS [NOT] EMPTY, and ORDER BY updated,
 // created, key or id. Like Jira it rejects unknown projects and statuses,
 // and keys of issues that do not exist.
@@ -185,6 +185,7 @@ type Server struct {
 	driftN      int
 	lastIssue   Object // the last issue of the last search page served
 	lastSig     string // the fields and expand of that page
+	lastPage    string // the query, startAt and token of the last search
 	repeatPages int
 	shrinkPages int
 	shrinkSize  int
