@@ -97,8 +97,16 @@ func parseJiraTime(t *testing.T, v any) time.Time {
 // the versions of those projects and the epics with a due date.
 func truthOf(t *testing.T, srv *jiratest.Server, scope ...string) truth {
 	t.Helper()
+	var w truth
+	srv.Read(func(d *jiratest.Dataset) { w = truthFrom(t, d, scope...) })
+	return w
+}
+
+// truthFrom is truthOf on the data itself (in a Drift hook, under the lock).
+func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
+	t.Helper()
 	w := truth{items: map[string]tItem{}, changes: map[string][]tChange{}, worklogs: map[string]tWorklog{}, milestones: map[string]tMilestone{}}
-	srv.Read(func(d *jiratest.Dataset) {
+	{
 		statusName := func(id, name any) string {
 			if id != nil {
 				if st := d.Status(fmt.Sprint(id)); st != nil {
@@ -184,7 +192,7 @@ func truthOf(t *testing.T, srv *jiratest.Server, scope ...string) truth {
 				w.worklogs["jira:worklog:"+str(wl.Object["id"])] = tWorklog{Item: is.Key, Started: parseJiraTime(t, wl.Object["started"]), Seconds: secs}
 			}
 		}
-	})
+	}
 	return w
 }
 
