@@ -46,7 +46,7 @@ const (
 	taskFields    = "name,resource_subtype,completed,completed_at,created_at,modified_at,due_on,due_at,assignee.name,assignee.email,memberships.project.name,memberships.section.name,parent.name,num_subtasks"
 	customFields  = "custom_fields.name,custom_fields.gid,custom_fields.number_value,custom_fields.resource_subtype"
 	storyFields   = "created_at,created_by.name,created_by.email,resource_subtype,type,old_section.name,new_section.name,old_dates.due_on,old_dates.due_at,new_dates.due_on,new_dates.due_at"
-	liveFields    = "gid,num_subtasks"
+	liveFields    = "gid,num_subtasks,actual_time_minutes"
 	entryFields   = "duration_minutes,entered_on,created_at,created_by.name,created_by.email"
 	sectionFields = "name"
 )
@@ -128,6 +128,8 @@ type Connector struct {
 
 	// eventsOff: /events answered 402 (logged once); polling from then on.
 	eventsOff bool
+	// secs caches each project's sections during one sync.
+	secs map[string]map[string]string
 }
 
 var _ ingest.Connector = (*Connector)(nil)
