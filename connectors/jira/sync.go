@@ -405,15 +405,13 @@ func (s *session) children(ctx context.Context, recs []issueRec, since time.Time
 	var moved []string
 	for _, r := range recs {
 		if r.m.movedAt.After(since) {
-			moved = append(moved, r.m.item.Key)
+			moved = append(moved, strconv.FormatInt(r.id, 10)) // ids: a parent may move again meanwhile
 		}
 	}
 	var out []issueRec
-	for len(moved) > 0 {
-		chunk := moved[:min(len(moved), 100)]
-		moved = moved[len(chunk):]
-		cond := fmt.Sprintf("(%s) AND parent in (%s)", s.cfg.JQL, strings.Join(chunk, ", "))
-		err := s.keyset(ctx, cond, 0, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
+	read := func(ids []string) error {
+		cond := fmt.Sprintf("(%s) AND parent in (%s)", s.cfg.JQL, strings.Join(ids, ", "))
+		return s.keyset(ctx, cond, 0, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
 			c, err := s.complete(ctx, p)
 			if err != nil {
 				return err
@@ -422,6 +420,22 @@ func (s *session) children(ctx context.Context, recs []issueRec, since time.Time
 			out = append(out, rs...)
 			return err
 		})
+	}
+	for len(moved) > 0 {
+		chunk := moved[:min(len(moved), 100)]
+		moved = moved[len(chunk):]
+		err := read(chunk)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// Jira rejects the search when a parent no longer exists
+			// (deleted since it was read): ask for each parent alone.
+			for _, id := range chunk {
+				if err := read([]string{id}); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusBadRequest) {
+					return nil, fmt.Errorf("children of moved issue %s: %w", id, err)
+				}
+			}
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("children of moved issues: %w", err)
 		}
