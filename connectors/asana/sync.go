@@ -35,7 +35,9 @@ type cursor struct {
 	Version       int               `json:"v"`
 }
 
-func (c cursor) inPass() bool { return c.Pass || len(c.Done) > 0 || c.Newest != "" || c.PassStart != "" }
+func (c cursor) inPass() bool {
+	return c.Pass || len(c.Done) > 0 || c.Newest != "" || c.PassStart != ""
+}
 
 func parseCursor(c ingest.Cursor) (cursor, time.Time, error) {
 	var cur cursor
