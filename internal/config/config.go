@@ -98,8 +98,8 @@ type Source struct {
 	// Concurrency caps an HTTP source's requests in flight (default 4).
 	Concurrency int `yaml:"concurrency"`
 	// MaxRetryAfter is the longest Retry-After an HTTP source's sync waits
-	// (a Go duration, default DefaultMaxRetryAfter); a rate limit asking
-	// for longer ends the sync with an error naming the wait.
+	// (a Go duration; default 2m, the HTTP connectors' own); a rate limit
+	// asking for longer ends the sync with an error naming the wait.
 	MaxRetryAfter string `yaml:"max_retry_after"`
 	// EstimateField and StoryPointsField name Asana number custom fields
 	// (name or gid); EstimateUnit is hours (default) or minutes.
@@ -110,14 +110,12 @@ type Source struct {
 	line int
 }
 
-// DefaultMaxRetryAfter is sources[].max_retry_after when not set.
-const DefaultMaxRetryAfter = 120 * time.Second
-
-// RetryAfterCap is max_retry_after, or DefaultMaxRetryAfter.
+// RetryAfterCap is max_retry_after, or 0 when not set (the connector's
+// default, connectors/internal/httpretry.DefaultMaxRetryAfter).
 func (s Source) RetryAfterCap() time.Duration {
 	d, err := time.ParseDuration(s.MaxRetryAfter)
 	if err != nil || d <= 0 {
-		return DefaultMaxRetryAfter
+		return 0
 	}
 	return d
 }
