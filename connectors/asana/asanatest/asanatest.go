@@ -638,12 +638,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (s *Server) withTime(t Object) Object {
 	var sum float64
 	for _, e := range s.entries(fmt.Sprint(t["gid"])) {
-		switch v := e["duration_minutes"].(type) {
-		case int:
-			sum += float64(v)
-		case float64:
-			sum += v
-		}
+		v, _ := strconv.ParseFloat(fmt.Sprint(e["duration_minutes"]), 64)
+		sum += v
 	}
 	out := make(Object, len(t)+1)
 	for k, v := range t {
