@@ -451,3 +451,36 @@ func randomAsanaChange(rng *rand.Rand, e asanatest.Edit, n int) {
 
 // rawJSON is a value the fake renders exactly as given.
 func rawJSON(text string) json.RawMessage { return json.RawMessage(text) }
+
+// Finding 9, Asana: an estimate of an unexpected type is a problem, not a
+// failed sync nor a silent NULL.
+func TestAsanaEstimateOfAnotherType(t *testing.T) {
+	srv := asanatest.New(t)
+	srv.Mutate(func(p *asanatest.Project) {
+		for _, f := range list(p.Tasks[3]["custom_fields"]) {
+			if f["name"] == asanatest.EstimateField {
+				f["number_value"] = "1.5"
+			}
+		}
+	})
+	db := openWarehouse(t)
+	c, err := asana.New(asana.Config{BaseURL: srv.BaseURL(), Projects: []string{asanatest.ProjectGID}, Token: asanatest.Token,
+		EstimateField: asanatest.EstimateField}, asana.Options{Sleep: (&sleeps{}).sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ingest.Sync(t.Context(), db, db, whSource, c, ingest.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Problems != 1 {
+		t.Errorf("run problems = %d, want 1", r.Problems)
+	}
+	if n := count(t, db, "SELECT count(*) FROM ingest_problems WHERE item_key = '1300000000000003' AND column_name = ? AND reason LIKE '%not a number%'",
+		"custom_fields."+asanatest.EstimateField); n != 1 {
+		t.Errorf("%d problems naming the estimate of task 3, want 1", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM work_items WHERE key = '1300000000000003' AND estimate_seconds IS NULL"); n != 1 {
+		t.Error("task 3's estimate is not NULL")
+	}
+}

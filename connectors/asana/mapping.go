@@ -1,6 +1,7 @@
 package asana
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,10 +45,10 @@ type task struct {
 }
 
 type customField struct {
-	GID             string   `json:"gid"`
-	Name            string   `json:"name"`
-	ResourceSubtype string   `json:"resource_subtype"`
-	NumberValue     *float64 `json:"number_value"`
+	GID             string          `json:"gid"`
+	Name            string          `json:"name"`
+	ResourceSubtype string          `json:"resource_subtype"`
+	NumberValue     json.RawMessage `json:"number_value"` // a number, null, or (in odd payloads) anything
 }
 
 type dates struct {
@@ -277,7 +278,12 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, t task, 
 	if t.Completed {
 		it.ResolvedAt = t.CompletedAt
 	}
-	it.EstimateSeconds, it.StoryPoints = c.estimates(t.CustomFields)
+	var bad []ingest.Problem
+	it.EstimateSeconds, it.StoryPoints, bad = c.estimates(t.CustomFields)
+	for _, p := range bad {
+		p.Key = t.GID
+		bt.b.Problems = append(bt.b.Problems, p)
+	}
 	bt.b.Items = append(bt.b.Items, it)
 	if t.ResourceSubtype == "milestone" {
 		m := ingest.Milestone{ExternalID: t.GID, Name: t.Name, Project: proj, DueDate: it.DueDate, DueChanges: dueChanges}
@@ -324,27 +330,40 @@ func (c *Connector) entries(ctx context.Context, bt *batcher, gid string) error 
 
 // estimates reads the configured number custom fields: the estimate
 // (EstimateUnit, default hours) as seconds, and the story points. A field
-// that is absent, unset or not a number gives nil.
-func (c *Connector) estimates(fields []customField) (est *int64, points *float64) {
-	match := func(f customField, want string) bool {
-		return want != "" && (f.GID == want || strings.EqualFold(strings.TrimSpace(f.Name), want)) &&
-			f.ResourceSubtype == "number" && f.NumberValue != nil
+// that is absent, unset or not a number field gives nil; a number field
+// whose value is not a number (a string, an object) gives nil and a
+// problem naming it.
+func (c *Connector) estimates(fields []customField) (est *int64, points *float64, bad []ingest.Problem) {
+	match := func(f customField, want string) (float64, bool) {
+		if want == "" || !(f.GID == want || strings.EqualFold(strings.TrimSpace(f.Name), want)) || f.ResourceSubtype != "number" {
+			return 0, false
+		}
+		raw := bytes.TrimSpace(f.NumberValue)
+		if len(raw) == 0 || string(raw) == "null" {
+			return 0, false
+		}
+		var v float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			bad = append(bad, ingest.Problem{Column: "custom_fields." + f.Name,
+				Reason: fmt.Sprintf("number_value %.60s is not a number: not used", raw)})
+			return 0, false
+		}
+		return v, true
 	}
 	for _, f := range fields {
-		if est == nil && match(f, c.cfg.EstimateField) {
+		if v, ok := match(f, c.cfg.EstimateField); ok && est == nil {
 			unit := 3600.0
 			if c.cfg.EstimateUnit == "minutes" {
 				unit = 60
 			}
-			v := int64(math.Round(*f.NumberValue * unit))
-			est = &v
+			n := int64(math.Round(v * unit))
+			est = &n
 		}
-		if points == nil && match(f, c.cfg.StoryPointsField) {
-			v := *f.NumberValue
+		if v, ok := match(f, c.cfg.StoryPointsField); ok && points == nil {
 			points = &v
 		}
 	}
-	return est, points
+	return est, points, bad
 }
 
 func dueDate(t task) time.Time {

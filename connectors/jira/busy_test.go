@@ -592,10 +592,23 @@ func TestSilentPartialPages(t *testing.T) {
 					odd[k] = v
 				}
 			})
+			// And fields of an unexpected shape: a sprint that is not one, an estimate as text.
+			var sprintKey, estimateKey string
+			s.srv.Mutate(func(d *jiratest.Dataset) {
+				ks := keysByID(d)
+				sprintKey, estimateKey = ks[5], ks[6]
+				d.Issue(sprintKey).Fields[jiratest.SprintField] = []any{"not a sprint"}
+				d.Issue(estimateKey).Fields["timeoriginalestimate"] = "3h"
+			})
 			r := s.mustSync()
 			s.check("after the sync")
-			if r.Problems != len(odd) {
-				t.Errorf("run problems = %d, want %d", r.Problems, len(odd))
+			if r.Problems != len(odd)+2 {
+				t.Errorf("run problems = %d, want %d", r.Problems, len(odd)+2)
+			}
+			for key, col := range map[string]string{sprintKey: jiratest.SprintField, estimateKey: "timeoriginalestimate"} {
+				if n := count(t, s.db, "SELECT count(*) FROM ingest_problems WHERE item_key = ? AND column_name = ?", key, col); n != 1 {
+					t.Errorf("%s: %d problems naming %s, want 1", key, n, col)
+				}
 			}
 			for k := range odd {
 				if n := count(t, s.db, "SELECT count(*) FROM work_items WHERE key = ? AND story_points IS NULL", k); n != 1 {

@@ -453,14 +453,16 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 		if raw, ok := custom[f.Sprint]; ok {
 			sps, err := parseSprintField(raw)
 			if err != nil {
-				return m, fmt.Errorf("issue %s: field %s (Sprint): %w", ri.Key, f.Sprint, err)
+				// The stored membership stays as it was.
+				problem(f.Sprint, fmt.Sprintf("sprint field %s: %v: sprints not updated", preview(raw), err))
+			} else {
+				mem := &ingest.SprintMembership{ItemKey: it.Key}
+				for _, sp := range sps {
+					mem.Sprints = append(mem.Sprints, sp.ID)
+				}
+				m.sprints = sps
+				m.membership = mem
 			}
-			mem := &ingest.SprintMembership{ItemKey: it.Key}
-			for _, sp := range sps {
-				mem.Sprints = append(mem.Sprints, sp.ID)
-			}
-			m.sprints = sps
-			m.membership = mem
 		}
 	}
 
@@ -470,7 +472,8 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 		for _, raw := range fs.Worklog.Worklogs {
 			w, p, err := mapWorklog(raw, it.Key)
 			if err != nil {
-				return m, fmt.Errorf("issue %s: %w", ri.Key, err)
+				problem("worklog", fmt.Sprintf("%v: %s: not stored", err, preview(raw)))
+				continue
 			}
 			m.worklogs = append(m.worklogs, w)
 			if p != nil {

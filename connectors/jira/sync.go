@@ -555,10 +555,13 @@ func (s *session) mapPage(c completedPage) ([]issueRec, error) {
 			return nil, fmt.Errorf("issue %s: id %q is not a number", ri.Key, ri.ID)
 		}
 		list := make([]history, 0, len(c.hs[i]))
+		var bad []ingest.Problem
 		for _, raw := range c.hs[i] {
 			var h history
 			if err := json.Unmarshal(raw, &h); err != nil {
-				return nil, fmt.Errorf("issue %s: changelog: %w", ri.Key, err)
+				bad = append(bad, ingest.Problem{Key: ri.Key, Column: "changelog",
+					Reason: fmt.Sprintf("history %s: %v: left out of the status history", preview(raw), err)})
+				continue
 			}
 			list = append(list, h)
 		}
@@ -567,10 +570,12 @@ func (s *session) mapPage(c completedPage) ([]issueRec, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.problems = append(m.problems, bad...)
 		for _, raw := range c.extra[i] {
 			w, u, err := mapWorklog(raw, ri.Key)
 			if err != nil {
-				return nil, fmt.Errorf("issue %s: %w", ri.Key, err)
+				m.problems = append(m.problems, ingest.Problem{Key: ri.Key, Column: "worklog", Reason: fmt.Sprintf("%v: %s: not stored", err, preview(raw))})
+				continue
 			}
 			m.worklogs = append(m.worklogs, w)
 			if u != nil && u.id() != "" {
