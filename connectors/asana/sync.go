@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/listing"
 	"github.com/throughline/throughline/ingest"
 )
 
@@ -593,47 +594,9 @@ func (c *Connector) listTop(ctx context.Context) (map[string]listed, error) {
 // time (actual_time_minutes), so an entry deleted without a change to its
 // task goes within a day; a task with none loses any stored.
 func (c *Connector) reconcile(ctx context.Context) (*batcher, []string, error) {
-	first, err := c.listTop(ctx)
+	live, _, err := listing.Live(ctx, c.listTop, c.confirmLive)
 	if err != nil {
 		return nil, nil, err
-	}
-	second, err := c.listTop(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	live := map[string]listed{}
-	var odd []string
-	for gid, t := range second {
-		if _, ok := first[gid]; ok {
-			live[gid] = t
-		} else {
-			odd = append(odd, gid)
-		}
-	}
-	for gid := range first {
-		if _, ok := second[gid]; !ok {
-			odd = append(odd, gid)
-		}
-	}
-	slices.Sort(odd)
-	for _, gid := range odd {
-		raw, err := c.c.one(ctx, "/tasks/"+gid, url.Values{"opt_fields": {liveFields + ",memberships.project"}})
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("reconciliation: task %s: %w", gid, err)
-		}
-		var t listed
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return nil, nil, fmt.Errorf("reconciliation: decode task %s: %w", gid, err)
-		}
-		for _, m := range t.Memberships {
-			if slices.Contains(c.cfg.Projects, m.Project.GID) {
-				live[gid] = t
-			}
-		}
 	}
 	tops := slices.Sorted(maps.Keys(live))
 	var keys []string
@@ -681,6 +644,32 @@ func (c *Connector) reconcile(ctx context.Context) (*batcher, []string, error) {
 		}
 	}
 	return bt, keys, nil
+}
+
+// confirmLive looks up each gid directly: a task still there (not 404) and
+// in a configured project is live.
+func (c *Connector) confirmLive(ctx context.Context, gids []string) (map[string]listed, error) {
+	out := map[string]listed{}
+	for _, gid := range gids {
+		raw, err := c.c.one(ctx, "/tasks/"+gid, url.Values{"opt_fields": {liveFields + ",memberships.project"}})
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reconciliation: task %s: %w", gid, err)
+		}
+		var t listed
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, fmt.Errorf("reconciliation: decode task %s: %w", gid, err)
+		}
+		for _, m := range t.Memberships {
+			if slices.Contains(c.cfg.Projects, m.Project.GID) {
+				out[gid] = t
+			}
+		}
+	}
+	return out, nil
 }
 
 // sectionsOf maps a project's section gids to their names, read once per sync.

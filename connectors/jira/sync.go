@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/listing"
 	"github.com/throughline/throughline/ingest"
 )
 
@@ -959,41 +959,17 @@ func (s *session) listScope(ctx context.Context) (map[string]string, error) {
 // its place stays live until the next reconciliation.
 func (s *session) reconcile(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
 	started := s.now()
-	first, err := s.listScope(ctx)
+	live, odd, err := listing.Live(ctx, s.listScope, s.confirmLive)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	second, err := s.listScope(ctx)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	live := map[string]string{}
-	var odd []string // ids one listing holds and the other does not
-	for id, key := range second {
-		if _, ok := first[id]; ok {
-			live[id] = key
-		} else {
-			odd = append(odd, id)
-		}
-	}
-	for id := range first {
-		if _, ok := second[id]; !ok {
-			odd = append(odd, id)
-		}
-	}
-	slices.Sort(odd)
-	confirmed, err := s.confirmLive(ctx, odd)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	maps.Copy(live, confirmed)
 	keys := make([]string, 0, len(live))
 	for _, k := range live {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	cur.Reconciled = started.UTC().Format(time.RFC3339Nano)
-	s.logger.Debug("jira reconciliation", "issues_in_scope", len(keys), "listings_disagreed_on", len(odd), "confirmed_live", len(confirmed))
+	s.logger.Debug("jira reconciliation", "issues_in_scope", len(keys), "listings_disagreed_on", odd)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
