@@ -1,16 +1,21 @@
 // Package asanatest is a fake Asana API 1.0 server for tests, built from the
-// shapes of the vendor's OpenAPI examples. It serves one project: the
+// shapes of the vendor's OpenAPI examples. It serves a project — the
 // deterministic one of NewProject, or any Project with its own gid, name and
-// sections (NewServer starts one outside a test, as `throughline demo`
-// does, with the token SetToken gives). It can inject faults: a 429 with Retry-After, a
-// 500, an expired offset, a 401, a 402 (premium-only) and expired events
-// sync tokens.
+// sections — and, given more, several (tasks are listed in each project they
+// belong to; NewServer starts one outside a test, as `throughline demo` does,
+// with the token SetToken gives). It can inject faults: a 429 with
+// Retry-After, a 500, an expired offset, a 401, a 402 (premium-only) and
+// expired events sync tokens; and a Drift hook runs between list page
+// requests, with an Edit to change the data as a busy workspace does (tasks
+// edited, moved between projects, reordered, deleted).
 //
 // It also serves the events API (GET /events?resource={project gid}): the
 // first call answers 412 with a sync token, later calls return the events
-// recorded since (at most 100 per call, has_more). Events are recorded by
-// the mutation helpers (UpdateTask, AddStory, AddTask, DeleteTask); Mutate
-// changes the data without an event, like a missed one.
+// recorded for that project since (at most 100 per call, has_more). Events
+// are recorded by the mutation helpers (UpdateTask, AddStory, AddTask,
+// DeleteTask, MoveTask); Mutate changes the data without an event, like a
+// missed one, and time tracking entries (AddTimeEntry, DeleteTimeEntry)
+// record none (tasks render actual_time_minutes, their sum).
 package asanatest
 
 import (

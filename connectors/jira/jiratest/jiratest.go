@@ -2,8 +2,12 @@
 // reproduces the shapes and paging rules of the real Jira Cloud REST API (v3
 // and v2, agile 1.0) and, with Options.DataCenter, of Jira Data Center (REST
 // v2 only). It can inject faults: 429 with and without Retry-After, 5xx, and
-// revoked credentials. Every path is also served under
-// /ex/jira/{cloudId} (Cloud only).
+// revoked credentials; and behave like a busy site (drift.go): a Drift hook
+// run between search page requests, pages that repeat, shrink or come back
+// empty while saying more follow, 200 replies that are HTML or cut short,
+// moved issues (MoveIssue), renamed versions (RenameVersion) and raw field
+// values (Raw: lone surrogates, invalid UTF-8). Every path is also served
+// under /ex/jira/{cloudId} (Cloud only).
 //
 // Served (GET unless noted; /rest/api/2 and /rest/api/3 alike, /rest/api/3
 // answering 404 on Data Center):
