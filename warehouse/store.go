@@ -325,10 +325,17 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 	}
-	if len(b.Items) > 0 {
-		if err := moveItems(ctx, c, source); err != nil {
+	// Items deleted by this batch take their worklogs (below).
+	dropWorklogs := b.Live != nil
+	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.ExternalID != "" }) {
+		moved, err := moveItems(ctx, c, source)
+		if err != nil {
 			return err
 		}
+		dropWorklogs = dropWorklogs || moved
+	}
+	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.Deleted }) {
+		dropWorklogs = true
 	}
 	if len(b.Items) > 0 || bulk {
 		// Projects referenced by items but not sent explicitly.
@@ -352,7 +359,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 	}
-	if len(b.Items) > 0 || b.Live != nil {
+	if dropWorklogs {
 		// An item deleted at the source (or out of scope) takes its
 		// worklogs with it: they no longer count as logged time.
 		if _, err := c.ExecContext(ctx, `DELETE FROM main.worklogs WHERE item_id IN
@@ -363,15 +370,8 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.Items) > 0 {
 		// Problems of API records belong to their item: a batch carrying
 		// the item again replaces them.
-		keys := make([]driver.Value, len(b.Items))
-		for i, it := range b.Items {
-			keys[i] = it.Key
-		}
-		if err := stageKeys(ctx, c, keys); err != nil {
-			return err
-		}
 		if _, err := c.ExecContext(ctx, `DELETE FROM main.ingest_problems WHERE source_id = ? AND file IS NULL
-			AND item_key IN (SELECT k FROM temp.main.delete_keys)`, source); err != nil {
+			AND item_key IN (SELECT key FROM temp.main.stage_work_items)`, source); err != nil {
 			return fmt.Errorf("replace problems of the batch's items: %w", err)
 		}
 	}
@@ -743,7 +743,7 @@ func stageKeys(ctx context.Context, c *sql.Conn, keys []driver.Value) error {
 // (parent_id) follow it without waiting for their own update. (What else a
 // child derives from its parent, such as an epic milestone, is for the
 // connector to send: the Jira connector reads such children again.)
-func moveItems(ctx context.Context, c *sql.Conn, source string) error {
+func moveItems(ctx context.Context, c *sql.Conn, source string) (moved bool, err error) {
 	stmts := []struct{ what, sql string }{
 		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS
 			SELECT w.item_id AS old_id, s.item_id AS new_id
@@ -753,16 +753,25 @@ func moveItems(ctx context.Context, c *sql.Conn, source string) error {
 		{"move children", `UPDATE main.work_items w SET parent_id = m.new_id FROM temp.main.moved_items m
 			WHERE w.parent_id = m.old_id AND w.source_id = ?`},
 	}
-	for _, st := range stmts {
+	for i, st := range stmts {
 		var args []any
 		if strings.Contains(st.sql, "?") {
 			args = []any{source}
 		}
 		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
-			return fmt.Errorf("moved items: %s: %w", st.what, err)
+			return false, fmt.Errorf("moved items: %s: %w", st.what, err)
+		}
+		if i == 0 {
+			var n int
+			if err := c.QueryRowContext(ctx, "SELECT count(*) FROM temp.main.moved_items").Scan(&n); err != nil {
+				return false, fmt.Errorf("moved items: %w", err)
+			}
+			if n == 0 {
+				return false, nil
+			}
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // reconcile marks the source's items whose keys are not in live deleted, and

@@ -716,7 +716,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if f := q.Get("opt_fields"); f != "" {
 			fields = strings.Split(f, ",")
 		}
-		writeJSON(w, http.StatusOK, Object{"data": project(s.withTime(t), fields)})
+		if slices.Contains(fields, "actual_time_minutes") {
+			t = s.withTime(t)
+		}
+		writeJSON(w, http.StatusOK, Object{"data": project(t, fields)})
 		return
 	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "sections":
 		p := s.project(parts[1])
@@ -744,15 +747,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if v == "" {
+			list = p.Tasks
+			break
+		}
 		for _, t := range p.Tasks {
-			if m, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(t["modified_at"])); v == "" || !m.Before(since) {
-				list = append(list, s.withTime(t))
+			if m, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(t["modified_at"])); !m.Before(since) {
+				list = append(list, t)
 			}
 		}
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "subtasks":
-		for _, t := range s.subtasks(parts[1]) {
-			list = append(list, s.withTime(t))
-		}
+		list = s.subtasks(parts[1])
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "stories":
 		list = s.stories(parts[1])
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "time_tracking_entries":
@@ -794,7 +799,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, path string, list 
 	}
 	end := min(start+limit, len(list))
 	data := make([]any, 0, end-start)
+	withTime := slices.Contains(fields, "actual_time_minutes")
 	for _, o := range list[start:end] {
+		if withTime {
+			o = s.withTime(o)
+		}
 		data = append(data, project(o, fields))
 	}
 	resp := Object{"data": data}
