@@ -22,6 +22,7 @@ import (
 	"github.com/throughline/throughline/connectors/asana/asanatest"
 	"github.com/throughline/throughline/connectors/internal/httpretry"
 	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/ingest/ingesttest"
 	"github.com/throughline/throughline/warehouse"
 )
 
@@ -311,7 +312,7 @@ func TestAsanaRandomizedBusySite(t *testing.T) {
 	s.check("after the first sync")
 	var checked struct{ items, changes, worklogs int }
 	tally := func(w aTruth) {
-		i, c, wl := w.figures()
+		i, c, wl := w.Sizes()
 		checked.items, checked.changes, checked.worklogs = checked.items+i, checked.changes+c, checked.worklogs+wl
 	}
 	next := 0
@@ -339,7 +340,7 @@ func TestAsanaRandomizedBusySite(t *testing.T) {
 				next++
 				randomAsanaChange(rng, e, next)
 				now := asanaTruthFrom(e.Projects(), s.configured...)
-				changed = append(changed, asanaTouched(last, now)...)
+				changed = append(changed, ingesttest.Touched(last, now)...)
 				last = now
 			}
 		})

@@ -4,14 +4,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/throughline/throughline/connectors/asana/asanatest"
+	"github.com/throughline/throughline/ingest/ingesttest"
 	"github.com/throughline/throughline/warehouse"
 )
 
@@ -32,17 +31,12 @@ type aWorklog struct {
 	Seconds int64
 }
 
-type aTruth struct {
-	items    map[string]aItem
-	changes  map[string][]aChange
-	worklogs map[string]aWorklog
-}
+// aTruth: live items by gid, their histories, worklogs by worklog_id (no
+// milestones compared: they are items too).
+type aTruth = ingesttest.Truth[aItem, aChange, aWorklog, struct{}]
 
-func (w aTruth) figures() (items, changes, worklogs int) {
-	for _, c := range w.changes {
-		changes += len(c)
-	}
-	return len(w.items), changes, len(w.worklogs)
+func newATruth() aTruth {
+	return ingesttest.NewTruth[aItem, aChange, aWorklog, struct{}](func(w aWorklog) string { return w.Item })
 }
 
 func sv(v any) string {
@@ -76,7 +70,7 @@ func asanaTruth(srv *asanatest.Server, configured ...string) aTruth {
 }
 
 func asanaTruthFrom(ps []*asanatest.Project, configured ...string) aTruth {
-	w := aTruth{items: map[string]aItem{}, changes: map[string][]aChange{}, worklogs: map[string]aWorklog{}}
+	w := newATruth()
 	stories := map[string][]obj{}
 	entries := map[string][]obj{}
 	subtasks := map[string][]obj{}
@@ -107,7 +101,7 @@ func asanaTruthFrom(ps []*asanatest.Project, configured ...string) aTruth {
 	var add func(t obj, proj, parent string, depth int)
 	add = func(t obj, proj, parent string, depth int) {
 		gid := sv(t["gid"])
-		if _, done := w.items[gid]; done {
+		if _, done := w.Items[gid]; done {
 			return
 		}
 		section := ""
@@ -129,11 +123,11 @@ func asanaTruthFrom(ps []*asanatest.Project, configured ...string) aTruth {
 		if t["completed"] == true {
 			it.Status = "Completed"
 		}
-		w.items[gid] = it
-		w.changes[gid] = aHistory(t, section, sections[proj], stories[gid])
+		w.Items[gid] = it
+		w.Changes[gid] = aHistory(t, section, sections[proj], stories[gid])
 		for _, e := range entries[gid] {
 			mins, _ := strconv.ParseInt(fmt.Sprint(e["duration_minutes"]), 10, 64)
-			w.worklogs["asana:"+sv(e["gid"])] = aWorklog{Item: gid, Started: sv(e["entered_on"]), Seconds: mins * 60}
+			w.Worklogs["asana:"+sv(e["gid"])] = aWorklog{Item: gid, Started: sv(e["entered_on"]), Seconds: mins * 60}
 		}
 		if depth < 5 {
 			for _, sub := range subtasks[gid] {
@@ -257,7 +251,7 @@ func aHistory(t obj, current string, sections map[string]string, stories []obj) 
 // asanaStored reads the warehouse as a truth.
 func asanaStored(t *testing.T, db *warehouse.DB) aTruth {
 	t.Helper()
-	w := aTruth{items: map[string]aItem{}, changes: map[string][]aChange{}, worklogs: map[string]aWorklog{}}
+	w := newATruth()
 	q := func(query string, scan func(*sql.Rows) error) {
 		t.Helper()
 		rows, err := db.Query(query)
@@ -280,7 +274,7 @@ func asanaStored(t *testing.T, db *warehouse.DB) aTruth {
 		if err := r.Scan(&key, &proj, &title, &typ, &status, &parent); err != nil {
 			return err
 		}
-		w.items[key] = aItem{Project: strings.TrimPrefix(proj.String, "asana:"), Title: title.String, Type: typ.String,
+		w.Items[key] = aItem{Project: strings.TrimPrefix(proj.String, "asana:"), Title: title.String, Type: typ.String,
 			Status: status.String, Parent: strings.TrimPrefix(parent.String, "asana:")}
 		return nil
 	})
@@ -292,11 +286,11 @@ func asanaStored(t *testing.T, db *warehouse.DB) aTruth {
 		if err := r.Scan(&key, &seq, &c.At, &c.From, &c.To); err != nil {
 			return err
 		}
-		if seq != len(w.changes[key]) {
-			t.Errorf("%s: status change seq %d after %d changes", key, seq, len(w.changes[key]))
+		if seq != len(w.Changes[key]) {
+			t.Errorf("%s: status change seq %d after %d changes", key, seq, len(w.Changes[key]))
 		}
 		c.At = c.At.UTC()
-		w.changes[key] = append(w.changes[key], c)
+		w.Changes[key] = append(w.Changes[key], c)
 		return nil
 	})
 	q(`SELECT l.worklog_id, coalesce(w.key, l.item_id), strftime(l.started_at, '%Y-%m-%d'), l.seconds FROM worklogs l LEFT JOIN work_items w USING (item_id)
@@ -306,96 +300,16 @@ func asanaStored(t *testing.T, db *warehouse.DB) aTruth {
 		if err := r.Scan(&id, &wl.Item, &wl.Started, &wl.Seconds); err != nil {
 			return err
 		}
-		w.worklogs[id] = wl
+		w.Worklogs[id] = wl
 		return nil
 	})
 	return w
-}
-
-// asanaMismatches lists the differences by item gid.
-func asanaMismatches(want, got aTruth) map[string][]string {
-	out := map[string][]string{}
-	add := func(k, format string, args ...any) { out[k] = append(out[k], fmt.Sprintf(format, args...)) }
-	for k, wi := range want.items {
-		gi, ok := got.items[k]
-		if !ok {
-			add(k, "missing (or marked deleted) in the warehouse")
-			continue
-		}
-		if d := cmp.Diff(wi, gi); d != "" {
-			add(k, "item (-truth +warehouse):\n%s", d)
-		}
-		if d := cmp.Diff(want.changes[k], got.changes[k], cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
-			add(k, "status changes (-truth +warehouse):\n%s", d)
-		}
-	}
-	for k := range got.items {
-		if _, ok := want.items[k]; !ok {
-			add(k, "live in the warehouse, gone (deleted or out of scope) at the source")
-		}
-	}
-	for id, ww := range want.worklogs {
-		if gw, ok := got.worklogs[id]; !ok || gw != ww {
-			add(ww.Item, "worklog %s: warehouse %+v (present %v), truth %+v", id, gw, ok, ww)
-		}
-	}
-	for id, gw := range got.worklogs {
-		if _, ok := want.worklogs[id]; !ok {
-			add(gw.Item, "worklog %s stored, gone at the source", id)
-		}
-	}
-	return out
 }
 
 // checkAsana fails for every difference but those of excused gids.
 func checkAsana(t *testing.T, when string, db *warehouse.DB, srv *asanatest.Server, configured []string, excused ...string) aTruth {
 	t.Helper()
 	want := asanaTruth(srv, configured...)
-	ms := asanaMismatches(want, asanaStored(t, db))
-	var keys []string
-	for k := range ms {
-		if !slices.Contains(excused, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		if i == 10 {
-			t.Errorf("%s: … and %d more differ", when, len(keys)-10)
-			break
-		}
-		t.Errorf("%s: %s: %s", when, k, strings.Join(ms[k], "; "))
-	}
+	ingesttest.Check(t, when, ingesttest.Diff(want, asanaStored(t, db)), excused...)
 	return want
-}
-
-// asanaTouched lists the gids whose truth differs between a and b.
-func asanaTouched(a, b aTruth) []string {
-	var out []string
-	add := func(k string) {
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	for k := range a.items {
-		if a.items[k] != b.items[k] || !cmp.Equal(a.changes[k], b.changes[k]) {
-			add(k)
-		}
-	}
-	for k := range b.items {
-		if _, ok := a.items[k]; !ok {
-			add(k)
-		}
-	}
-	for id, w := range a.worklogs {
-		if b.worklogs[id] != w {
-			add(w.Item)
-		}
-	}
-	for id, w := range b.worklogs {
-		if a.worklogs[id] != w {
-			add(w.Item)
-		}
-	}
-	return out
 }

@@ -4,15 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/throughline/throughline/connectors/jira/jiratest"
 	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/ingest/ingesttest"
 )
 
 // Environment of the randomized test: THROUGHLINE_BUSY_ROUNDS rounds per
@@ -55,7 +54,7 @@ func TestRandomizedBusySite(t *testing.T) {
 		s.check("after the first sync")
 		var checked struct{ items, changes, worklogs int }
 		count := func(w truth) {
-			i, c, wl := w.figures()
+			i, c, wl := w.Sizes()
 			checked.items += i
 			checked.changes += c
 			checked.worklogs += wl
@@ -79,7 +78,7 @@ func TestRandomizedBusySite(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					randomChange(rng, d, s.clock.now())
 					now := truthFrom(t, d, s.scope...)
-					changed = append(changed, touched(last, now)...)
+					changed = append(changed, ingesttest.Touched(last, now)...)
 					last = now
 				}
 				switch rng.IntN(14) {
@@ -118,48 +117,6 @@ func TestRandomizedBusySite(t *testing.T) {
 }
 
 func countRows(t *testing.T, s *site, q string) int { t.Helper(); return count(t, s.db, q) }
-
-// touched lists what differs between two truths: item keys (their fields,
-// history, worklogs, presence) and milestones.
-func touched(a, b truth) []string {
-	var out []string
-	add := func(k string) {
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	for k := range a.items {
-		if a.items[k] != b.items[k] || !cmp.Equal(a.changes[k], b.changes[k]) {
-			add(k)
-		}
-	}
-	for k := range b.items {
-		if _, ok := a.items[k]; !ok {
-			add(k)
-		}
-	}
-	for id, w := range a.worklogs {
-		if b.worklogs[id] != w {
-			add(w.Item)
-		}
-	}
-	for id, w := range b.worklogs {
-		if a.worklogs[id] != w {
-			add(w.Item)
-		}
-	}
-	for id, m := range a.milestones {
-		if b.milestones[id] != m {
-			add("milestone " + id)
-		}
-	}
-	for id, m := range b.milestones {
-		if a.milestones[id] != m {
-			add("milestone " + id)
-		}
-	}
-	return out
-}
 
 // randomChange applies one random change of a busy site at time at.
 func randomChange(rng *rand.Rand, d *jiratest.Dataset, at time.Time) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/throughline/throughline/connectors/jira/jiratest"
+	"github.com/throughline/throughline/ingest/ingesttest"
 	"github.com/throughline/throughline/warehouse"
 )
 
@@ -40,19 +40,12 @@ type tMilestone struct {
 	Due  string // YYYY-MM-DD or ""
 }
 
-type truth struct {
-	items      map[string]tItem      // live items by key
-	changes    map[string][]tChange  // by key, oldest first, creation first
-	worklogs   map[string]tWorklog   // by worklog_id
-	milestones map[string]tMilestone // by milestone_id
-}
+// truth: live items by key, their histories (creation first), worklogs by
+// worklog_id, milestones by milestone_id.
+type truth = ingesttest.Truth[tItem, tChange, tWorklog, tMilestone]
 
-// figures are the sizes of a truth (for the randomized test's report).
-func (w truth) figures() (items, changes, worklogs int) {
-	for _, c := range w.changes {
-		changes += len(c)
-	}
-	return len(w.items), changes, len(w.worklogs)
+func newTruth() truth {
+	return ingesttest.NewTruth[tItem, tChange, tWorklog, tMilestone](func(w tWorklog) string { return w.Item })
 }
 
 const unknown = "(unknown)"
@@ -105,7 +98,7 @@ func truthOf(t *testing.T, srv *jiratest.Server, scope ...string) truth {
 // truthFrom is truthOf on the data itself (in a Drift hook, under the lock).
 func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
 	t.Helper()
-	w := truth{items: map[string]tItem{}, changes: map[string][]tChange{}, worklogs: map[string]tWorklog{}, milestones: map[string]tMilestone{}}
+	w := newTruth()
 	{
 		statusName := func(id, name any) string {
 			if id != nil {
@@ -124,7 +117,7 @@ func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
 				if rd, ok := v["releaseDate"].(string); ok {
 					due = rd
 				}
-				w.milestones["jira:"+p+":"+str(v["name"])] = tMilestone{Name: str(v["name"]), Due: due}
+				w.Milestones["jira:"+p+":"+str(v["name"])] = tMilestone{Name: str(v["name"]), Due: due}
 			}
 		}
 		for _, is := range d.Issues {
@@ -146,9 +139,9 @@ func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
 			if fvs, _ := is.Fields["fixVersions"].([]any); len(fvs) > 0 {
 				it.Milestone = str(obj(fvs[0])["name"])
 			}
-			w.items[is.Key] = it
+			w.Items[is.Key] = it
 			if isEpic(obj(is.Fields["issuetype"])) && str(is.Fields["duedate"]) != "" {
-				w.milestones["jira:"+proj+":"+is.Key] = tMilestone{Name: is.Key, Due: str(is.Fields["duedate"])}
+				w.Milestones["jira:"+proj+":"+is.Key] = tMilestone{Name: is.Key, Due: str(is.Fields["duedate"])}
 			}
 
 			// History: the connector orders histories by created, then id.
@@ -183,13 +176,13 @@ func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
 				}
 				ch = []tChange{{At: created, To: to}}
 			}
-			w.changes[is.Key] = ch
+			w.Changes[is.Key] = ch
 			for _, wl := range is.Worklogs {
 				if !wl.Deleted.IsZero() {
 					continue
 				}
 				secs, _ := strconv.ParseInt(fmt.Sprint(wl.Object["timeSpentSeconds"]), 10, 64)
-				w.worklogs["jira:worklog:"+str(wl.Object["id"])] = tWorklog{Item: is.Key, Started: parseJiraTime(t, wl.Object["started"]), Seconds: secs}
+				w.Worklogs["jira:worklog:"+str(wl.Object["id"])] = tWorklog{Item: is.Key, Started: parseJiraTime(t, wl.Object["started"]), Seconds: secs}
 			}
 		}
 	}
@@ -200,7 +193,7 @@ func truthFrom(t *testing.T, d *jiratest.Dataset, scope ...string) truth {
 // every worklog and milestone of source jira.
 func stored(t *testing.T, db *warehouse.DB) truth {
 	t.Helper()
-	w := truth{items: map[string]tItem{}, changes: map[string][]tChange{}, worklogs: map[string]tWorklog{}, milestones: map[string]tMilestone{}}
+	w := newTruth()
 	q := func(query string, scan func(*sql.Rows) error) {
 		t.Helper()
 		rows, err := db.Query(query)
@@ -224,14 +217,14 @@ func stored(t *testing.T, db *warehouse.DB) truth {
 		if err := r.Scan(&key, &proj, &title, &typ, &status, &parent, &ms); err != nil {
 			return err
 		}
-		if _, dup := w.items[key]; dup {
+		if _, dup := w.Items[key]; dup {
 			t.Errorf("item %s stored twice", key)
 		}
 		p := trim(proj, "jira:")
-		w.items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"),
+		w.Items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"),
 			Milestone: trim(ms, "jira:"+p+":")}
 		if ms.Valid && !strings.HasPrefix(ms.String, "jira:"+p+":") {
-			w.items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"), Milestone: "other project: " + ms.String}
+			w.Items[key] = tItem{Project: p, Title: title.String, Type: typ.String, Status: status.String, Parent: trim(parent, "jira:"), Milestone: "other project: " + ms.String}
 		}
 		return nil
 	})
@@ -243,11 +236,11 @@ func stored(t *testing.T, db *warehouse.DB) truth {
 		if err := r.Scan(&key, &seq, &c.At, &c.From, &c.To); err != nil {
 			return err
 		}
-		if seq != len(w.changes[key]) {
-			t.Errorf("%s: status change seq %d after %d changes", key, seq, len(w.changes[key]))
+		if seq != len(w.Changes[key]) {
+			t.Errorf("%s: status change seq %d after %d changes", key, seq, len(w.Changes[key]))
 		}
 		c.At = c.At.UTC()
-		w.changes[key] = append(w.changes[key], c)
+		w.Changes[key] = append(w.Changes[key], c)
 		return nil
 	})
 	q(`SELECT l.worklog_id, coalesce(w.key, l.item_id), l.started_at, l.seconds FROM worklogs l LEFT JOIN work_items w USING (item_id)
@@ -258,7 +251,7 @@ func stored(t *testing.T, db *warehouse.DB) truth {
 			return err
 		}
 		wl.Started = wl.Started.UTC()
-		w.worklogs[id] = wl
+		w.Worklogs[id] = wl
 		return nil
 	})
 	q(`SELECT milestone_id, name, coalesce(strftime(due_date, '%Y-%m-%d'), '') FROM milestones WHERE source_id = 'jira'`, func(r *sql.Rows) error {
@@ -267,62 +260,10 @@ func stored(t *testing.T, db *warehouse.DB) truth {
 		if err := r.Scan(&id, &m.Name, &m.Due); err != nil {
 			return err
 		}
-		w.milestones[id] = m
+		w.Milestones[id] = m
 		return nil
 	})
 	return w
-}
-
-// mismatches compares the warehouse with the truth: one line per
-// difference, keyed by the item key it concerns ("milestone <id>" for
-// milestones).
-func mismatches(want, got truth) map[string][]string {
-	out := map[string][]string{}
-	add := func(k, format string, args ...any) { out[k] = append(out[k], fmt.Sprintf(format, args...)) }
-	for k, wi := range want.items {
-		gi, ok := got.items[k]
-		if !ok {
-			add(k, "missing (or marked deleted) in the warehouse")
-			continue
-		}
-		if d := cmp.Diff(wi, gi); d != "" {
-			add(k, "item (-truth +warehouse):\n%s", d)
-		}
-		// Times compare as instants.
-		if d := cmp.Diff(want.changes[k], got.changes[k], cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
-			add(k, "status changes (-truth +warehouse):\n%s", d)
-		}
-	}
-	for k := range got.items {
-		if _, ok := want.items[k]; !ok {
-			add(k, "live in the warehouse, gone (deleted, moved or out of scope) at the source")
-		}
-	}
-	for id, ww := range want.worklogs {
-		gw, ok := got.worklogs[id]
-		switch {
-		case !ok:
-			add(ww.Item, "worklog %s missing", id)
-		case !gw.Started.Equal(ww.Started) || gw.Seconds != ww.Seconds || gw.Item != ww.Item:
-			add(ww.Item, "worklog %s: warehouse %+v, truth %+v", id, gw, ww)
-		}
-	}
-	for id, gw := range got.worklogs {
-		if _, ok := want.worklogs[id]; !ok {
-			add(gw.Item, "worklog %s stored, gone at the source", id)
-		}
-	}
-	for id, wm := range want.milestones {
-		if gm, ok := got.milestones[id]; !ok || gm != wm {
-			add("milestone "+id, "milestone: warehouse %+v (present %v), truth %+v", gm, ok, wm)
-		}
-	}
-	for id, gm := range got.milestones {
-		if _, ok := want.milestones[id]; !ok {
-			add("milestone "+id, "stale milestone row %+v", gm)
-		}
-	}
-	return out
 }
 
 // checkTruth fails the test for every difference between the warehouse and
@@ -331,21 +272,6 @@ func mismatches(want, got truth) map[string][]string {
 func checkTruth(t *testing.T, when string, db *warehouse.DB, srv *jiratest.Server, scope []string, excused ...string) truth {
 	t.Helper()
 	want := truthOf(t, srv, scope...)
-	got := stored(t, db)
-	ms := mismatches(want, got)
-	var keys []string
-	for k := range ms {
-		if !slices.Contains(excused, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		if i == 10 {
-			t.Errorf("%s: … and %d more keys differ", when, len(keys)-10)
-			break
-		}
-		t.Errorf("%s: %s: %s", when, k, strings.Join(ms[k], "; "))
-	}
+	ingesttest.Check(t, when, ingesttest.Diff(want, stored(t, db)), excused...)
 	return want
 }
