@@ -12,6 +12,7 @@ import (
 
 	"github.com/throughline/throughline/connectors/asana"
 	"github.com/throughline/throughline/connectors/csv"
+	"github.com/throughline/throughline/connectors/internal/httpretry"
 	"github.com/throughline/throughline/connectors/jira"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
@@ -24,6 +25,11 @@ type Options struct {
 	// HTTPClient is used by HTTP sources (nil: their default).
 	HTTPClient *http.Client
 }
+
+// RetryAfterError is the error of an HTTP source's sync that a rate limit
+// asked to wait longer than the source's max_retry_after (match it with
+// errors.As): the sync stopped instead of waiting.
+type RetryAfterError = httpretry.RetryAfterError
 
 type constructor func(src config.Source, loc *time.Location, opt Options) (ingest.Connector, error)
 

@@ -132,6 +132,12 @@ type DueChange struct {
 
 // Milestone is a date-bound goal (fix version, epic, Asana milestone, CSV row).
 type Milestone struct {
+	// ExternalID is the vendor's id (version:10001, issue:10042, an Asana
+	// gid), stable across renames and moves; empty for sources without
+	// one. A milestone whose ExternalID is stored under another name or
+	// project replaces that row: its due-date history and the items
+	// pointing at it follow.
+	ExternalID      string
 	Name            string
 	Project         string
 	StartDate       time.Time
@@ -173,9 +179,14 @@ type RawPayload struct {
 	Entity     string // issue, task, row:<file>, ...
 	ExternalID string
 	Payload    json.RawMessage
+	// Item is the key of the item the payload belongs to, named in the
+	// problems of repaired characters (default ExternalID).
+	Item string
 }
 
 // Problem is one rejected or suspicious input record. It never stops a sync.
+// Problems of API sources name no File: they belong to the item named by
+// Key, and a batch carrying the item again replaces them.
 type Problem struct {
 	File   string
 	Line   int
@@ -230,6 +241,9 @@ type Batch struct {
 	Memberships []SprintMembership
 	Raw         []RawPayload
 	Problems    []Problem
+	// WorklogsOf names items whose complete worklog list this batch
+	// carries (Worklogs): their other stored worklogs are deleted.
+	WorklogsOf []string
 	// Live, when set, is a reconciliation of the source's scope (see Live).
 	Live *Live
 	// Reread names files (or scopes) this batch starts reading afresh: the

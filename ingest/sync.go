@@ -97,6 +97,9 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Characters the warehouse's JSON type rejects never stop a sync:
+		// repaired, and counted as problems of the run.
+		b.RepairPayloads()
 		select {
 		case err, ok := <-commitErr:
 			if ok {

@@ -108,6 +108,7 @@ var (
 	SyncDuration    = Def{Name: "sync_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Unit: UnitSeconds, Labels: []string{"source"}, Help: "Duration of the last sync of the source."}
 	SyncRequests    = Def{Name: "sync_requests_total", Kind: "counter", Type: prometheus.CounterValue, Unit: UnitCount, Labels: []string{"source", "code"}, Help: "HTTP requests to the source's API by reply status code (error: no reply); retries count. Kept in the warehouse across restarts."}
 	SyncErrors      = Def{Name: "sync_errors_total", Kind: "counter", Type: prometheus.CounterValue, Unit: UnitCount, Labels: []string{"source", "reason"}, Help: "Failed syncs by reason. Kept in the warehouse across restarts."}
+	SyncRetryAfter  = Def{Name: "sync_retry_after_exceeded_total", Kind: "counter", Type: prometheus.CounterValue, Unit: UnitCount, Labels: []string{"source"}, Help: "Syncs stopped because the source asked to wait longer than its max_retry_after before retrying (Retry-After). Kept in the warehouse across restarts."}
 	Up              = Def{Name: "up", Kind: "gauge", Type: prometheus.GaugeValue, Unit: UnitBool, Labels: []string{"source"}, Help: "1 if the last sync of the source succeeded, else 0."}
 	TaskLastSuccess = Def{Name: "task_last_success_timestamp_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Unit: UnitTimestamp, Labels: []string{"task"}, Help: "Unix time of the last successful run of the scheduled task (compute), kept across restarts."}
 	TaskDuration    = Def{Name: "task_duration_seconds", Kind: "gauge", Type: prometheus.GaugeValue, Unit: UnitSeconds, Labels: []string{"task"}, Help: "Duration of the last run of the scheduled task."}
@@ -131,7 +132,7 @@ var Catalog = []Def{
 	MilestoneInfo, MilestoneDue, MilestoneBaselineDue, MilestoneForecast, MilestoneOnTime, MilestoneRemaining, MilestoneScope, MilestoneCompleted,
 	MilestoneSlip, MilestoneStatus,
 	CapacitySeconds, PlannedLoad, AllocationRatio, AllocationRollingWeek, LoggedUtilization, ProjectCapacityAvailable,
-	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, Up, TaskLastSuccess, TaskDuration, TaskSuccess,
+	SyncLastSuccess, SyncDuration, SyncErrors, SyncRequests, SyncRetryAfter, Up, TaskLastSuccess, TaskDuration, TaskSuccess,
 	JobLastSuccess, JobDuration, JobSuccess, BuildInfo,
 }
 

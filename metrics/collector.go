@@ -14,6 +14,8 @@ type SyncHealth struct {
 	Duration    time.Duration
 	Up          bool
 	Errors      map[string]float64 // reason → count
+	// RetryAfterExceeded counts syncs stopped by a Retry-After above the cap.
+	RetryAfterExceeded float64
 }
 
 // JobHealth is the state of one scheduled task (compute).
@@ -97,6 +99,17 @@ func (c *Collector) ObserveSync(source string, at time.Time, d time.Duration, re
 	}
 }
 
+// ObserveRetryAfterExceeded counts a sync of source that stopped because a
+// reply asked to wait longer than max_retry_after; call it with the
+// failure's ObserveSync.
+func (c *Collector) ObserveRetryAfterExceeded(source string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h := c.syncs[source]; h != nil {
+		h.RetryAfterExceeded++
+	}
+}
+
 // ObserveRequest counts one HTTP request to a source's API; code is the
 // reply's status code, or "error" when no reply came.
 func (c *Collector) ObserveRequest(source, code string) {
@@ -153,6 +166,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range h.Errors {
 			gauge(SyncErrors, n, source, reason)
 		}
+		gauge(SyncRetryAfter, h.RetryAfterExceeded, source)
 	}
 	for k, n := range c.requests {
 		gauge(SyncRequests, n, k[0], k[1])

@@ -23,6 +23,7 @@ const (
 	stateSyncUp          = "sync_up"
 	stateSyncErrors      = "sync_errors"
 	stateSyncRequests    = "sync_requests"
+	stateSyncRetryAfter  = "sync_retry_after_exceeded"
 	stateTaskLastSuccess = "task_last_success"
 	stateTaskDuration    = "task_duration"
 	stateTaskSuccess     = "task_success"
@@ -62,6 +63,7 @@ func (c *Collector) SaveState(ctx context.Context, db StateStore) error {
 		for reason, n := range h.Errors {
 			add(stateSyncErrors, source, reason, n)
 		}
+		add(stateSyncRetryAfter, source, "", h.RetryAfterExceeded)
 	}
 	for k, n := range c.requests {
 		add(stateSyncRequests, k[0], k[1], n)
@@ -168,6 +170,8 @@ func (c *Collector) restore(r stateRow) {
 		c.syncHealth(r.name).Up = r.value == 1
 	case stateSyncErrors:
 		c.syncHealth(r.name).Errors[r.detail] = r.value
+	case stateSyncRetryAfter:
+		c.syncHealth(r.name).RetryAfterExceeded = r.value
 	case stateSyncRequests:
 		c.requests[[2]string{r.name, r.detail}] = r.value
 	case stateTaskLastSuccess:

@@ -155,6 +155,9 @@ type stage struct {
 }
 
 func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
+	// A payload the JSON type would reject never stops a commit (ingest.Sync
+	// repaired it already; batches committed directly are repaired here).
+	b.RepairPayloads()
 	var stages []stage
 	bulk := b.Bulk != nil
 	if bulk {
@@ -299,6 +302,17 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		stages = append(stages, s)
 	}
+	if len(b.WorklogsOf) > 0 {
+		// The batch carries these items' complete worklog lists: the stored
+		// ones go, the batch's come back with the stages below.
+		keys := make([]driver.Value, len(b.WorklogsOf))
+		for i, k := range b.WorklogsOf {
+			keys[i] = id(source, k)
+		}
+		if err := deleteKeys(ctx, c, "worklogs", "item_id", keys); err != nil {
+			return err
+		}
+	}
 	if len(b.Sprints) > 0 {
 		s := stage{table: "sprints", key: []string{"sprint_id"}}
 		for _, sp := range b.Sprints {
@@ -337,13 +351,17 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 	}
-	if len(b.Items) > 0 {
-		// An item that moved (same vendor id, new key) leaves its old key deleted.
-		if _, err := c.ExecContext(ctx, `UPDATE work_items SET deleted = true
-			WHERE source_id = ? AND NOT deleted AND external_id IN (SELECT external_id FROM temp.main.stage_work_items WHERE external_id IS NOT NULL)
-			AND item_id NOT IN (SELECT item_id FROM temp.main.stage_work_items)`, source); err != nil {
-			return fmt.Errorf("mark moved items: %w", err)
+	// Items deleted by this batch take their worklogs (below).
+	dropWorklogs := b.Live != nil
+	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.ExternalID != "" }) {
+		moved, err := moveItems(ctx, c, source)
+		if err != nil {
+			return err
 		}
+		dropWorklogs = dropWorklogs || moved
+	}
+	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.Deleted }) {
+		dropWorklogs = true
 	}
 	if len(b.Items) > 0 || bulk {
 		// Projects referenced by items but not sent explicitly.
@@ -370,6 +388,22 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if b.Live != nil {
 		if err := reconcile(ctx, c, source, b.Live.Keys); err != nil {
 			return err
+		}
+	}
+	if dropWorklogs {
+		// An item deleted at the source (or out of scope) takes its
+		// worklogs with it: they no longer count as logged time.
+		if _, err := c.ExecContext(ctx, `DELETE FROM main.worklogs WHERE item_id IN
+			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
+			return fmt.Errorf("drop worklogs of deleted items: %w", err)
+		}
+	}
+	if len(b.Items) > 0 {
+		// Problems of API records belong to their item: a batch carrying
+		// the item again replaces them.
+		if _, err := c.ExecContext(ctx, `DELETE FROM main.ingest_problems WHERE source_id = ? AND file IS NULL
+			AND item_key IN (SELECT key FROM temp.main.stage_work_items)`, source); err != nil {
+			return fmt.Errorf("replace problems of the batch's items: %w", err)
 		}
 	}
 	if len(b.Reread) > 0 || len(problems) > 0 {
@@ -533,12 +567,19 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 	}
 	ids := make([]driver.Value, 0, len(ms))
 	last := map[string]int{}
+	var renamed [][]driver.Value // external id → the milestone id it has now
 	for i, m := range ms {
 		mid := milestoneID(source, m)
 		if _, seen := last[mid]; !seen {
 			ids = append(ids, mid)
 		}
 		last[mid] = i
+		if m.ExternalID != "" {
+			renamed = append(renamed, []driver.Value{m.ExternalID, mid, id(source, m.Project)})
+		}
+	}
+	if err := renameMilestones(ctx, c, source, renamed); err != nil {
+		return err
 	}
 	// What is stored now.
 	if err := keyTable(ctx, c, "milestone_keys", ids); err != nil {
@@ -576,7 +617,7 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 		if base == nil {
 			base = date(m.DueDate)
 		}
-		mRows = append(mRows, []driver.Value{mid, source, id(source, m.Project), m.Name, date(m.StartDate), base, date(m.DueDate), ts(m.CompletedAt), m.Released})
+		mRows = append(mRows, []driver.Value{mid, source, id(source, m.Project), m.Name, date(m.StartDate), base, date(m.DueDate), ts(m.CompletedAt), m.Released, str(m.ExternalID)})
 		changes := m.DueChanges
 		if len(changes) == 0 {
 			newDue := date(m.DueDate)
@@ -704,6 +745,49 @@ func keepMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest
 	return nil
 }
 
+// renameMilestones moves stored milestones whose vendor id now has another
+// milestone id (a renamed version, an epic moved to another project) to
+// that id, in place: the row keeps its baseline, its due-date history
+// follows, and so do the items pointing at it (those in another project
+// than the milestone's new one lose it, as a fresh read would give them).
+// rows are (external id, new milestone id, new project id).
+func renameMilestones(ctx context.Context, c *sql.Conn, source string, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE milestone_ext (ext VARCHAR, new_id VARCHAR, new_project VARCHAR)"); err != nil {
+		return fmt.Errorf("renamed milestones: %w", err)
+	}
+	if err := appendRows(c, true, "milestone_ext", rows); err != nil {
+		return err
+	}
+	stmts := []struct{ what, sql string }{
+		{"find", `CREATE OR REPLACE TEMP TABLE renamed_milestones AS
+			SELECT DISTINCT ON (m.milestone_id) m.milestone_id AS old_id, e.new_id, e.new_project
+			FROM main.milestones m JOIN temp.main.milestone_ext e ON e.ext = m.external_id
+			WHERE m.source_id = ? AND m.milestone_id <> e.new_id`},
+		// A stale row already holding the new id gives way.
+		{"clear", `DELETE FROM main.milestones WHERE milestone_id IN (SELECT new_id FROM temp.main.renamed_milestones)`},
+		{"clear history", `DELETE FROM main.milestone_due_changes WHERE milestone_id IN (SELECT new_id FROM temp.main.renamed_milestones)`},
+		{"rename", `UPDATE main.milestones m SET milestone_id = r.new_id, project_id = r.new_project
+			FROM temp.main.renamed_milestones r WHERE m.milestone_id = r.old_id`},
+		{"move history", `UPDATE main.milestone_due_changes d SET milestone_id = r.new_id
+			FROM temp.main.renamed_milestones r WHERE d.milestone_id = r.old_id`},
+		{"move items", `UPDATE main.work_items w SET milestone_id = CASE WHEN w.project_id = r.new_project THEN r.new_id END
+			FROM temp.main.renamed_milestones r WHERE w.milestone_id = r.old_id AND w.source_id = ?`},
+	}
+	for _, st := range stmts {
+		var args []any
+		if strings.Contains(st.sql, "?") {
+			args = []any{source}
+		}
+		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
+			return fmt.Errorf("renamed milestones: %s: %w", st.what, err)
+		}
+	}
+	return nil
+}
+
 // milestoneID is <source>:<project>:<name>, or <source>::<name> without a project.
 func milestoneID(source string, m ingest.Milestone) string {
 	if mid := id(source, m.Project, m.Name); mid != nil {
@@ -713,13 +797,17 @@ func milestoneID(source string, m ingest.Milestone) string {
 }
 
 // lastHistories groups transitions by item in order of appearance; an item
-// whose history appears twice in one batch keeps the later one.
+// whose history appears twice in one batch keeps the later one. Two copies
+// of a history can also sit back to back (an issue on two adjacent pages):
+// a copy starts again where the run repeats its creation transition (From
+// empty, the same time and status as the run's first), so a repeated item
+// can never double its history.
 func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
 	var groups [][]ingest.Transition
 	at := map[string]int{}
 	for i := 0; i < len(ts); {
-		j := i
-		for j < len(ts) && ts[j].ItemKey == ts[i].ItemKey {
+		j := i + 1
+		for j < len(ts) && ts[j].ItemKey == ts[i].ItemKey && !restarts(ts[i], ts[j]) {
 			j++
 		}
 		if k, seen := at[ts[i].ItemKey]; seen {
@@ -730,6 +818,12 @@ func lastHistories(ts []ingest.Transition) [][]ingest.Transition {
 		i = j
 	}
 	return groups
+}
+
+// restarts reports whether t repeats first, the creation transition that
+// opens a history.
+func restarts(first, t ingest.Transition) bool {
+	return first.From == "" && t.From == "" && t.At.Equal(first.At) && t.To == first.To && t.ToCategory == first.ToCategory
 }
 
 // deleteKeys deletes the rows of table whose col is one of keys, in one
@@ -758,6 +852,43 @@ func keyTable(ctx context.Context, c *sql.Conn, name string, keys []driver.Value
 		rows[i] = []driver.Value{k}
 	}
 	return appendRows(c, true, name, rows)
+}
+
+// moveItems handles items the batch carries under a new key (same vendor
+// id: a Jira issue moved to another project): the old key is marked
+// deleted (a reconciliation may have done so already), and its children
+// (parent_id) follow it without waiting for their own update. (What else a
+// child derives from its parent, such as an epic milestone, is for the
+// connector to send: the Jira connector reads such children again.)
+func moveItems(ctx context.Context, c *sql.Conn, source string) (moved bool, err error) {
+	stmts := []struct{ what, sql string }{
+		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS
+			SELECT w.item_id AS old_id, s.item_id AS new_id
+			FROM main.work_items w JOIN temp.main.stage_work_items s ON s.external_id = w.external_id
+			WHERE w.source_id = ? AND w.item_id <> s.item_id`},
+		{"mark moved items", `UPDATE main.work_items SET deleted = true WHERE NOT deleted AND item_id IN (SELECT old_id FROM temp.main.moved_items)`},
+		{"move children", `UPDATE main.work_items w SET parent_id = m.new_id FROM temp.main.moved_items m
+			WHERE w.parent_id = m.old_id AND w.source_id = ?`},
+	}
+	for i, st := range stmts {
+		var args []any
+		if strings.Contains(st.sql, "?") {
+			args = []any{source}
+		}
+		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
+			return false, fmt.Errorf("moved items: %s: %w", st.what, err)
+		}
+		if i == 0 {
+			var n int
+			if err := c.QueryRowContext(ctx, "SELECT count(*) FROM temp.main.moved_items").Scan(&n); err != nil {
+				return false, fmt.Errorf("moved items: %w", err)
+			}
+			if n == 0 {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // reconcile marks the source's items whose keys are not in live deleted, and

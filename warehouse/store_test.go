@@ -266,3 +266,138 @@ func TestRawPayloadStoredAsDocument(t *testing.T) {
 		t.Errorf("payload type %s, key %q; want OBJECT, WEB-1", typ, key)
 	}
 }
+
+// An item's history sent twice back to back (an issue on two adjacent
+// pages) is stored once: a copy starts where the creation transition repeats.
+func TestRepeatedHistoryStoredOnce(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	h := []ingest.Transition{
+		{ItemKey: "A-1", At: tm("2026-01-05T09:00:00Z"), To: "To Do"},
+		{ItemKey: "A-1", At: tm("2026-01-05T12:00:00Z"), From: "To Do", To: "In Progress"},
+	}
+	longer := append(append([]ingest.Transition(nil), h...), ingest.Transition{ItemKey: "A-1", At: tm("2026-01-06T09:00:00Z"), From: "In Progress", To: "Done"})
+	b := ingest.Batch{Items: []ingest.Item{{Key: "A-1", CreatedAt: tm("2026-01-05T09:00:00Z")}, {Key: "A-1", CreatedAt: tm("2026-01-05T09:00:00Z")}},
+		Transitions: append(append([]ingest.Transition(nil), h...), longer...), Cursor: "c"}
+	if err := db.Commit(context.Background(), "src", b); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	rows, err := db.Query("SELECT seq || ':' || coalesce(from_status, '') || '>' || to_status FROM status_changes ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		got = append(got, s)
+	}
+	if d := cmp.Diff([]string{"0:>To Do", "1:To Do>In Progress", "2:In Progress>Done"}, got); d != "" {
+		t.Errorf("history (-want +got), the later copy wins:\n%s", d)
+	}
+}
+
+// The rules of a busy site, in the store: worklogs replaced per item, the
+// worklogs of deleted items dropped, children following a moved parent,
+// milestones replaced by vendor id, problems of API items replaced.
+func TestStoreFollowsTheSource(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	ctx := context.Background()
+	at := tm("2026-01-05T09:00:00Z")
+	commit := func(b ingest.Batch) {
+		t.Helper()
+		if err := db.Commit(ctx, "jira", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(ingest.Batch{
+		Items: []ingest.Item{
+			{Key: "AB-1", ExternalID: "1", Project: "AB", Type: "Epic", CreatedAt: at},
+			{Key: "AB-2", ExternalID: "2", Project: "AB", Parent: "AB-1", Milestone: "AB-1", CreatedAt: at},
+			{Key: "CD-3", ExternalID: "3", Project: "CD", Parent: "AB-1", Milestone: "v1", CreatedAt: at},
+			{Key: "AB-4", ExternalID: "4", Project: "AB", Milestone: "v1", CreatedAt: at},
+		},
+		Worklogs: []ingest.Worklog{{ID: "w1", ItemKey: "AB-2", StartedAt: at, Seconds: 60}, {ID: "w2", ItemKey: "AB-2", StartedAt: at, Seconds: 60},
+			{ID: "w3", ItemKey: "AB-4", StartedAt: at, Seconds: 60}},
+		Milestones: []ingest.Milestone{{ExternalID: "issue:1", Name: "AB-1", Project: "AB", DueDate: tm("2026-03-01T00:00:00Z")},
+			{ExternalID: "version:9", Name: "v1", Project: "AB", DueDate: tm("2026-04-01T00:00:00Z")}},
+		Problems: []ingest.Problem{{Key: "AB-2", Column: "fields.summary", Reason: "odd"}},
+		Cursor:   "c1"})
+
+	// AB-2 re-read: one worklog left, no problem any more; the epic moved to
+	// CD (CD-9), the version renamed; AB-4 deleted at the source.
+	commit(ingest.Batch{
+		Items: []ingest.Item{
+			{Key: "AB-2", ExternalID: "2", Project: "AB", Parent: "AB-1", Milestone: "AB-1", CreatedAt: at},
+			{Key: "CD-9", ExternalID: "1", Project: "CD", Type: "Epic", CreatedAt: at},
+		},
+		Worklogs:   []ingest.Worklog{{ID: "w1", ItemKey: "AB-2", StartedAt: at, Seconds: 120}},
+		WorklogsOf: []string{"AB-2"},
+		Milestones: []ingest.Milestone{{ExternalID: "issue:1", Name: "CD-9", Project: "CD", DueDate: tm("2026-03-15T00:00:00Z")},
+			{ExternalID: "version:9", Name: "v1 (renamed)", Project: "AB", DueDate: tm("2026-04-01T00:00:00Z")}},
+		Live:   &ingest.Live{Keys: []string{"AB-2", "CD-3", "CD-9"}},
+		Cursor: "c2"})
+
+	type row struct{ Key, Parent, Milestone string }
+	var got []row
+	rows, err := db.Query("SELECT key, coalesce(parent_id, ''), coalesce(milestone_id, '') FROM work_items WHERE NOT deleted ORDER BY key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r row
+		_ = rows.Scan(&r.Key, &r.Parent, &r.Milestone)
+		got = append(got, r)
+	}
+	rows.Close()
+	want := []row{
+		// Children follow the epic to CD-9 (CD-3 was not re-read); those
+		// in AB lose it as a milestone (another project now).
+		{"AB-2", "jira:CD-9", ""},
+		{"CD-3", "jira:CD-9", "jira:CD:v1"},
+		{"CD-9", "", ""},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("items (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]int{"w1": 120}, worklogSeconds(t, db)); d != "" {
+		t.Errorf("worklogs (-want +got):\n%s", d)
+	}
+	var ms []string
+	rows, err = db.Query("SELECT milestone_id || ' ' || external_id || ' ' || strftime(baseline_due_date, '%Y-%m-%d') FROM milestones ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		ms = append(ms, s)
+	}
+	rows.Close()
+	if d := cmp.Diff([]string{"jira:AB:v1 (renamed) version:9 2026-04-01", "jira:CD:CD-9 issue:1 2026-03-01"}, ms); d != "" {
+		t.Errorf("milestones (-want +got): renamed in place, baselines kept:\n%s", d)
+	}
+	if n := count(t, db, "SELECT count(*) FROM milestone_due_changes WHERE milestone_id = 'jira:CD:CD-9' AND new_due_date = DATE '2026-03-15'"); n != 1 {
+		t.Errorf("the moved epic's due change is not recorded under its new id")
+	}
+	if n := count(t, db, "SELECT count(*) FROM ingest_problems"); n != 0 {
+		t.Errorf("%d problems after AB-2 was re-read without one, want 0", n)
+	}
+}
+
+func worklogSeconds(t *testing.T, db *warehouse.DB) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	rows, err := db.Query("SELECT split_part(worklog_id, ':', 2), seconds FROM worklogs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var s int
+		_ = rows.Scan(&id, &s)
+		out[id] = s
+	}
+	return out
+}

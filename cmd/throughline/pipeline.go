@@ -109,6 +109,9 @@ func (p *pipeline) syncOne(ctx context.Context, src config.Source, full bool) er
 			reason = "canceled"
 		}
 		p.collector.ObserveSync(src.Name, p.now(), d, reason)
+		if ra := (*connectors.RetryAfterError)(nil); errors.As(err, &ra) {
+			p.collector.ObserveRetryAfterExceeded(src.Name)
+		}
 		p.saveState(ctx)
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/httpretry"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
 )
@@ -45,7 +46,7 @@ const (
 	taskFields    = "name,resource_subtype,completed,completed_at,created_at,modified_at,due_on,due_at,assignee.name,assignee.email,memberships.project.name,memberships.section.name,parent.name,num_subtasks"
 	customFields  = "custom_fields.name,custom_fields.gid,custom_fields.number_value,custom_fields.resource_subtype"
 	storyFields   = "created_at,created_by.name,created_by.email,resource_subtype,type,old_section.name,new_section.name,old_dates.due_on,old_dates.due_at,new_dates.due_on,new_dates.due_at"
-	liveFields    = "gid,num_subtasks"
+	liveFields    = "gid,num_subtasks,actual_time_minutes"
 	entryFields   = "duration_minutes,entered_on,created_at,created_by.name,created_by.email"
 	sectionFields = "name"
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// StoryPointsField names the number custom field (name or gid) holding
 	// story points; empty: none.
 	StoryPointsField string `yaml:"story_points_field"`
+	// MaxRetryAfter is the longest Retry-After the sync waits; a reply
+	// asking for longer ends it with *httpretry.RetryAfterError (default
+	// httpretry.DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration `yaml:"-"`
 }
 
 // Validate checks the config.
@@ -95,6 +100,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("estimate_unit %q: want hours or minutes", c.EstimateUnit)
 	}
+	if c.MaxRetryAfter < 0 {
+		return fmt.Errorf("max_retry_after %s: want a positive duration", c.MaxRetryAfter)
+	}
 	if c.PageSize < 0 || c.PageSize > 100 {
 		return fmt.Errorf("page size %d: want 1–100", c.PageSize)
 	}
@@ -120,6 +128,8 @@ type Connector struct {
 
 	// eventsOff: /events answered 402 (logged once); polling from then on.
 	eventsOff bool
+	// secs caches each project's sections during one sync.
+	secs map[string]map[string]string
 }
 
 var _ ingest.Connector = (*Connector)(nil)
@@ -132,7 +142,8 @@ func FromSource(src config.Source, opt Options) (*Connector, error) {
 		return nil, fmt.Errorf("asana: environment variable %s is empty or unset: set it to an Asana personal access token", src.TokenEnv)
 	}
 	return New(Config{BaseURL: src.BaseURL, Workspace: src.Workspace, Projects: src.Projects, TokenEnv: src.TokenEnv, Token: tok,
-		EstimateField: src.EstimateField, EstimateUnit: src.EstimateUnit, StoryPointsField: src.StoryPointsField}, opt)
+		EstimateField: src.EstimateField, EstimateUnit: src.EstimateUnit, StoryPointsField: src.StoryPointsField,
+		MaxRetryAfter: src.RetryAfterCap()}, opt)
 }
 
 // New validates cfg and returns a connector.
@@ -151,21 +162,18 @@ func New(cfg Config, opt Options) (*Connector, error) {
 	if cfg.PageSize == 0 {
 		cfg.PageSize = 100
 	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
-	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Sleep == nil {
-		opt.Sleep = sleepCtx
-	}
+	hc := httpretry.New(httpretry.Policy{Name: "asana", MaxRetryAfter: cfg.MaxRetryAfter, RateLimitRetries: 8, ServerRetries: 4,
+		MaxBackoff: 30 * time.Second, MaxBody: 32 << 20},
+		httpretry.Options{HTTPClient: opt.HTTPClient, Logger: opt.Logger, Now: opt.Now, Sleep: opt.Sleep})
 	c := &client{
 		base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, tokenEnv: cfg.TokenEnv,
-		hc: opt.HTTPClient, sleep: opt.Sleep, logger: opt.Logger, limit: cfg.PageSize,
+		hc: hc, logger: opt.Logger, limit: cfg.PageSize,
 	}
 	fields := taskFields
 	if cfg.EstimateField != "" || cfg.StoryPointsField != "" {

@@ -18,6 +18,9 @@ import (
 	"github.com/throughline/throughline/internal/config"
 )
 
+// liveFields are the fields of the reconciliation's listings.
+const liveFields = "gid,num_subtasks,actual_time_minutes"
+
 const wantTaskFields = "name,resource_subtype,completed,completed_at,created_at,modified_at,due_on,due_at,assignee.name,assignee.email,memberships.project.name,memberships.section.name,parent.name,num_subtasks"
 
 // sleeps records the waits the client asked for, without sleeping.
@@ -76,8 +79,8 @@ func TestSyncLandsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bs) != 2 {
-		t.Errorf("%d batches, want 2 (one per page of tasks)", len(bs))
+	if len(bs) != 3 {
+		t.Errorf("%d batches, want 3 (one per page of tasks, then the reconciliation)", len(bs))
 	}
 	snap := st.Snapshot()
 	transitions := 0
@@ -129,7 +132,7 @@ func TestSyncLandsEverything(t *testing.T) {
 	}
 	// The milestone (created 01-09 17:00) got its due date 1 h later and
 	// moved it a day later: the baseline is the first date the history shows.
-	wantMilestone := ingest.Milestone{Name: "Beta launch", Project: asanatest.ProjectGID, DueDate: day("2026-03-31"), CompletedAt: at("2026-01-11T17:00:00Z"),
+	wantMilestone := ingest.Milestone{ExternalID: asanatest.MilestoneGID, Name: "Beta launch", Project: asanatest.ProjectGID, DueDate: day("2026-03-31"), CompletedAt: at("2026-01-11T17:00:00Z"),
 		BaselineDueDate: day("2026-03-15"),
 		DueChanges: []ingest.DueChange{
 			{ObservedAt: at("2026-01-09T18:00:00Z"), New: day("2026-03-15"), Origin: "history"},
@@ -169,8 +172,8 @@ func TestSyncLandsEverything(t *testing.T) {
 		if got := r.Query["limit"]; len(got) != 1 || got[0] != "100" {
 			t.Errorf("%s sent limit %v, want 100", r.Path, got)
 		}
-		if r.Path != "/tasks" {
-			continue
+		if f := strings.Join(r.Query["opt_fields"], ","); r.Path != "/tasks" || f == "gid" || f == liveFields {
+			continue // the check of the listing and the reconciliation list gids
 		}
 		taskPages++
 		if len(r.Query["offset"]) > 0 {
@@ -231,7 +234,7 @@ func TestFaults(t *testing.T) {
 		wantText   []string // substrings of the error
 	}{
 		{"429 honours Retry-After", func(s *asanatest.Server) { s.Throttle("/tasks", 7) }, []time.Duration{7 * time.Second}, 0, nil},
-		{"500 retried", func(s *asanatest.Server) { s.FailOnce(sectionsPath) }, []time.Duration{time.Second}, 0, nil},
+		{"500 retried", func(s *asanatest.Server) { s.FailOnce(sectionsPath) }, nil, 0, nil},
 		{"401 names the credential", func(s *asanatest.Server) { s.Unauthorized() }, nil, 401, []string{"$ASANA_TOKEN", "personal access token"}},
 		{"expired offset", func(s *asanatest.Server) { s.ExpireOffsets() }, nil, 400, []string{"expired", "page 2"}},
 		// The connector calls no premium-only endpoint; one answering 402
@@ -245,7 +248,12 @@ func TestFaults(t *testing.T) {
 			sl := &sleeps{}
 			st := ingesttest.NewMemStore()
 			_, err := syncAll(t, newConnector(t, srv, asana.Options{Sleep: sl.sleep}), "", st)
-			if diff := cmp.Diff(tt.wantSleeps, sl.got()); diff != "" {
+			if tt.name == "500 retried" {
+				// The shared policy's backoff: 1 s with full jitter, in [0.5 s, 1 s].
+				if w := sl.got(); len(w) != 1 || w[0] < 500*time.Millisecond || w[0] > time.Second {
+					t.Errorf("sleeps = %v, want one jittered wait of 0.5–1 s", w)
+				}
+			} else if diff := cmp.Diff(tt.wantSleeps, sl.got()); diff != "" {
 				t.Errorf("sleeps (-want +got):\n%s", diff)
 			}
 			if tt.wantStatus == 0 {
@@ -280,7 +288,7 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 
 func TestCancelDuringRetryAfter(t *testing.T) {
 	srv := asanatest.New(t)
-	srv.Throttle("/tasks", 3600)
+	srv.Throttle("/tasks", 100) // within max_retry_after: waited, until canceled
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	hc := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/throughline/throughline/connectors/internal/httpretry"
 )
 
 // APIError is a non-2xx reply of the Asana API. Match it with errors.As.
@@ -31,22 +31,13 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("asana %s: HTTP %d: %s", e.Path, e.Status, e.Message)
 }
 
-// Retry bounds.
-const (
-	maxRateLimitRetries = 8
-	maxServerRetries    = 4
-	maxBackoff          = 30 * time.Second
-	maxBody             = 32 << 20
-)
-
 // client is a thin Asana API 1.0 client: Bearer auth, {"data":…} envelope,
-// limit/offset pagination and retries.
+// limit/offset pagination, and retries through the shared policy (httpretry).
 type client struct {
 	base     string // without trailing slash
 	token    string
 	tokenEnv string // named in credential errors
-	hc       *http.Client
-	sleep    func(context.Context, time.Duration) error
+	hc       *httpretry.Client
 	logger   *slog.Logger
 	limit    int
 
@@ -174,115 +165,41 @@ func (c *client) listAll(ctx context.Context, path string, q url.Values) ([]json
 	return all, err
 }
 
-// get fetches one URL, retrying 429 (after Retry-After), 5xx and transport
-// errors (capped exponential backoff); it returns the body of a 2xx reply.
+// get fetches one URL (retried as httpretry says) and returns the body of
+// a 2xx reply; other replies become *APIError, with what to do for 401,
+// 403 and 402.
 func (c *client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var throttled, failed int
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		body, apiErr, err := c.do(ctx, u, path)
-		switch {
-		case err == nil && apiErr == nil:
-			return body, nil
-		case err != nil:
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if failed >= maxServerRetries {
-				return nil, err
-			}
-		case apiErr.Status == http.StatusTooManyRequests:
-			if throttled >= maxRateLimitRetries {
-				return nil, apiErr
-			}
-			throttled++
-			wait := apiErr.RetryAfter
-			if wait <= 0 {
-				wait = backoff(throttled)
-			}
-			c.logger.Debug("asana rate limited", "path", path, "retry_after", wait)
-			if err := c.sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-			continue
-		case apiErr.Status >= 500:
-			if failed >= maxServerRetries {
-				return nil, apiErr
-			}
-		case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden:
-			return nil, fmt.Errorf("asana rejected the token in $%s (HTTP %d): check that the variable holds a current personal access token or service-account token with access to the configured workspace and projects: %w",
-				c.tokenEnv, apiErr.Status, apiErr)
-		case apiErr.Status == http.StatusPaymentRequired:
-			return nil, fmt.Errorf("asana %s is a premium-only feature (HTTP 402): the workspace's plan does not include it: %w", path, apiErr)
-		default:
-			return nil, apiErr
-		}
-		failed++
-		if err := c.sleep(ctx, backoff(failed)); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// do sends one request. A non-2xx reply is returned as apiErr.
-func (c *client) do(ctx context.Context, u, path string) (body []byte, apiErr *APIError, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	rep, err := c.hc.Do(ctx, httpretry.Request{Method: http.MethodGet, URL: u, Path: path, JSON: true,
+		Header: http.Header{"Authorization": {"Bearer " + c.token}, "Accept": {"application/json"}}})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusPreconditionFailed {
-		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+	if rep.Status/100 == 2 || rep.Status == http.StatusPreconditionFailed {
+		if d, err := http.ParseTime(rep.Header.Get("Date")); err == nil {
 			c.date = d.UTC()
 		}
 	}
-	if resp.StatusCode/100 == 2 {
-		return body, nil, nil
+	if rep.Status/100 == 2 {
+		return rep.Body, nil
 	}
-	e := &APIError{Status: resp.StatusCode, Path: path}
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if n, perr := strconv.Atoi(strings.TrimSpace(s)); perr == nil && n >= 0 {
-			e.RetryAfter = time.Duration(n) * time.Second
-		}
-	}
+	apiErr := &APIError{Status: rep.Status, Path: path, RetryAfter: rep.RetryAfter}
 	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil && len(eb.Errors) > 0 {
-		e.Message = eb.Errors[0].Message
-		e.syncToken = eb.Sync
+	if json.Unmarshal(rep.Body, &eb) == nil && len(eb.Errors) > 0 {
+		apiErr.Message = eb.Errors[0].Message
+		apiErr.syncToken = eb.Sync
 	}
-	return nil, e, nil
-}
-
-func backoff(n int) time.Duration {
-	d := time.Second << min(n-1, 10)
-	return min(d, maxBackoff)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	switch rep.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return nil, fmt.Errorf("asana rejected the token in $%s (HTTP %d): check that the variable holds a current personal access token or service-account token with access to the configured workspace and projects: %w",
+			c.tokenEnv, apiErr.Status, apiErr)
+	case http.StatusPaymentRequired:
+		return nil, fmt.Errorf("asana %s is a premium-only feature (HTTP 402): the workspace's plan does not include it: %w", path, apiErr)
 	}
+	return nil, apiErr
 }
 
 func cloneValues(q url.Values) url.Values {

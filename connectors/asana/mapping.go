@@ -1,6 +1,7 @@
 package asana
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,10 +45,10 @@ type task struct {
 }
 
 type customField struct {
-	GID             string   `json:"gid"`
-	Name            string   `json:"name"`
-	ResourceSubtype string   `json:"resource_subtype"`
-	NumberValue     *float64 `json:"number_value"`
+	GID             string          `json:"gid"`
+	Name            string          `json:"name"`
+	ResourceSubtype string          `json:"resource_subtype"`
+	NumberValue     json.RawMessage `json:"number_value"` // a number, null, or (in odd payloads) anything
 }
 
 type dates struct {
@@ -87,6 +88,9 @@ type batcher struct {
 	items    map[string]bool
 	people   map[string]int // gid → index in b.People
 	projects map[string]bool
+	// outOfScope: a task read is in none of the configured projects (moved
+	// away since it was named): a reconciliation decides its fate.
+	outOfScope bool
 }
 
 func (bt *batcher) person(u *user) string {
@@ -112,53 +116,74 @@ func (bt *batcher) person(u *user) string {
 // maxSubtaskDepth bounds the walk down subtasks of subtasks.
 const maxSubtaskDepth = 5
 
-// page maps one page of project tasks (and their subtasks, stories and time
-// entries) to a batch; it also returns the newest modified_at on the page.
-func (c *Connector) page(ctx context.Context, proj string, sections map[string]string, data []json.RawMessage) (*batcher, time.Time, error) {
+// page maps one page of a project's tasks (and their subtasks, stories and
+// time entries) to a batch.
+func (c *Connector) page(ctx context.Context, proj string, data []json.RawMessage) (*batcher, error) {
 	bt := newBatcher()
-	var newest time.Time
 	for _, raw := range data {
-		t, err := c.mapRaw(ctx, bt, proj, sections, raw, "", true)
-		if err != nil {
-			return nil, newest, err
-		}
-		if t.ModifiedAt.After(newest) {
-			newest = t.ModifiedAt
+		if _, err := c.mapRaw(ctx, bt, proj, raw, "", true); err != nil {
+			return nil, err
 		}
 	}
-	return bt, newest, nil
+	return bt, nil
 }
 
 func newBatcher() *batcher {
 	return &batcher{items: map[string]bool{}, people: map[string]int{}, projects: map[string]bool{}}
 }
 
-// mapRaw decodes and maps one task of proj; with subtasks it also walks its
-// subtasks (maxSubtaskDepth levels).
-func (c *Connector) mapRaw(ctx context.Context, bt *batcher, proj string, sections map[string]string, raw json.RawMessage, parent string, subtasks bool) (task, error) {
+// projectOf is the project a task is stored under: the first configured
+// project (config order) among its current memberships, whatever stream
+// it came in; a subtask (no memberships) takes its parent's, given as
+// parentProj. "" means none: out of scope.
+func (c *Connector) projectOf(t task, parentProj string) string {
+	for _, p := range c.cfg.Projects {
+		for _, m := range t.Memberships {
+			if m.Project.GID == p {
+				return p
+			}
+		}
+	}
+	if len(t.Memberships) == 0 && t.Parent != nil {
+		return parentProj
+	}
+	return ""
+}
+
+// mapRaw decodes and maps one task named by proj's stream (a listing, an
+// event); with subtasks it also walks its subtasks (maxSubtaskDepth
+// levels). The task is stored under its own project (projectOf); one in
+// none of the configured projects is not stored (bt.outOfScope).
+func (c *Connector) mapRaw(ctx context.Context, bt *batcher, proj string, raw json.RawMessage, parent string, subtasks bool) (task, error) {
 	var t task
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return t, fmt.Errorf("decode task: %w", err)
 	}
+	own := c.projectOf(t, proj)
+	if own == "" {
+		bt.outOfScope = true
+		return t, nil
+	}
 	for _, m := range t.Memberships {
-		if m.Project.GID == proj && !bt.projects[proj] {
-			bt.projects[proj] = true
-			bt.b.Projects = append(bt.b.Projects, ingest.Project{Key: proj, Name: m.Project.Name})
+		if m.Project.GID == own && !bt.projects[own] {
+			bt.projects[own] = true
+			bt.b.Projects = append(bt.b.Projects, ingest.Project{Key: own, Name: m.Project.Name})
 		}
 	}
-	if err := c.task(ctx, bt, proj, sections, t, raw, parent); err != nil {
+	if err := c.task(ctx, bt, own, t, raw, parent); err != nil {
 		return t, err
 	}
 	if subtasks {
-		if err := c.subtasks(ctx, bt, proj, sections, t, 1); err != nil {
+		if err := c.subtasks(ctx, bt, own, t, 1); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
 }
 
-// subtasks maps the subtasks of t, and theirs, down to maxSubtaskDepth.
-func (c *Connector) subtasks(ctx context.Context, bt *batcher, proj string, sections map[string]string, t task, depth int) error {
+// subtasks maps the subtasks of t (of project proj), and theirs, down to
+// maxSubtaskDepth.
+func (c *Connector) subtasks(ctx context.Context, bt *batcher, proj string, t task, depth int) error {
 	if t.NumSubtasks == 0 || depth > maxSubtaskDepth {
 		return nil
 	}
@@ -171,24 +196,33 @@ func (c *Connector) subtasks(ctx context.Context, bt *batcher, proj string, sect
 		if err := json.Unmarshal(sraw, &s); err != nil {
 			return fmt.Errorf("decode subtask of %s: %w", t.GID, err)
 		}
-		if err := c.task(ctx, bt, proj, sections, s, sraw, t.GID); err != nil {
+		own := c.projectOf(s, proj)
+		if own == "" { // a subtask also in another, unconfigured project: its parent's
+			own = proj
+		}
+		if err := c.task(ctx, bt, own, s, sraw, t.GID); err != nil {
 			return err
 		}
-		if err := c.subtasks(ctx, bt, proj, sections, s, depth+1); err != nil {
+		if err := c.subtasks(ctx, bt, own, s, depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// task maps one task: item (or milestone), history, worklogs, raw payload.
-func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections map[string]string, t task, raw json.RawMessage, parent string) error {
+// task maps one task of project proj: item (or milestone), history,
+// worklogs (its complete list), raw payload.
+func (c *Connector) task(ctx context.Context, bt *batcher, proj string, t task, raw json.RawMessage, parent string) error {
 	if bt.items[t.GID] {
 		return nil // a subtask also listed in the project
 	}
 	bt.items[t.GID] = true
 	if parent == "" && t.Parent != nil {
 		parent = t.Parent.GID
+	}
+	sections, err := c.sectionsOf(ctx, proj)
+	if err != nil {
+		return err
 	}
 	section := ""
 	for _, m := range t.Memberships {
@@ -214,23 +248,12 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 		if st.ResourceSubtype == "due_date_changed" {
 			dueChanges = append(dueChanges, ingest.DueChange{ObservedAt: st.CreatedAt, Old: st.OldDates.day(), New: st.NewDates.day(), Origin: "history"})
 		}
-		bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "story", ExternalID: st.GID, Payload: s})
+		bt.b.Raw = append(bt.b.Raw, ingest.RawPayload{Entity: "story", ExternalID: st.GID, Item: t.GID, Payload: s})
 	}
 	bt.b.Transitions = append(bt.b.Transitions, history(t, section, sections, stories, bt)...)
 
-	edata, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/time_tracking_entries", url.Values{"opt_fields": {entryFields}})
-	if err != nil {
-		return fmt.Errorf("task %s time tracking entries: %w", t.GID, err)
-	}
-	for _, e := range edata {
-		var te timeEntry
-		if err := json.Unmarshal(e, &te); err != nil {
-			return fmt.Errorf("task %s: decode time tracking entry: %w", t.GID, err)
-		}
-		day, _ := time.Parse(time.DateOnly, te.EnteredOn)
-		bt.b.Worklogs = append(bt.b.Worklogs, ingest.Worklog{
-			ID: te.GID, ItemKey: t.GID, Person: bt.person(te.CreatedBy), StartedAt: day, Seconds: te.DurationMinutes * 60,
-		})
+	if err := c.entries(ctx, bt, t.GID); err != nil {
+		return err
 	}
 
 	status, cat := section, ""
@@ -255,10 +278,15 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 	if t.Completed {
 		it.ResolvedAt = t.CompletedAt
 	}
-	it.EstimateSeconds, it.StoryPoints = c.estimates(t.CustomFields)
+	var bad []ingest.Problem
+	it.EstimateSeconds, it.StoryPoints, bad = c.estimates(t.CustomFields)
+	for _, p := range bad {
+		p.Key = t.GID
+		bt.b.Problems = append(bt.b.Problems, p)
+	}
 	bt.b.Items = append(bt.b.Items, it)
 	if t.ResourceSubtype == "milestone" {
-		m := ingest.Milestone{Name: t.Name, Project: proj, DueDate: it.DueDate, DueChanges: dueChanges}
+		m := ingest.Milestone{ExternalID: t.GID, Name: t.Name, Project: proj, DueDate: it.DueDate, DueChanges: dueChanges}
 		// The baseline is the first due date the history shows; without
 		// due-date stories the warehouse takes the first it sees.
 		for _, ch := range dueChanges {
@@ -280,29 +308,62 @@ func (c *Connector) task(ctx context.Context, bt *batcher, proj string, sections
 	return nil
 }
 
+// entries adds the complete list of task gid's time tracking entries.
+func (c *Connector) entries(ctx context.Context, bt *batcher, gid string) error {
+	edata, err := c.c.listAll(ctx, "/tasks/"+gid+"/time_tracking_entries", url.Values{"opt_fields": {entryFields}})
+	if err != nil {
+		return fmt.Errorf("task %s time tracking entries: %w", gid, err)
+	}
+	for _, e := range edata {
+		var te timeEntry
+		if err := json.Unmarshal(e, &te); err != nil {
+			return fmt.Errorf("task %s: decode time tracking entry: %w", gid, err)
+		}
+		day, _ := time.Parse(time.DateOnly, te.EnteredOn)
+		bt.b.Worklogs = append(bt.b.Worklogs, ingest.Worklog{
+			ID: te.GID, ItemKey: gid, Person: bt.person(te.CreatedBy), StartedAt: day, Seconds: te.DurationMinutes * 60,
+		})
+	}
+	bt.b.WorklogsOf = append(bt.b.WorklogsOf, gid)
+	return nil
+}
+
 // estimates reads the configured number custom fields: the estimate
 // (EstimateUnit, default hours) as seconds, and the story points. A field
-// that is absent, unset or not a number gives nil.
-func (c *Connector) estimates(fields []customField) (est *int64, points *float64) {
-	match := func(f customField, want string) bool {
-		return want != "" && (f.GID == want || strings.EqualFold(strings.TrimSpace(f.Name), want)) &&
-			f.ResourceSubtype == "number" && f.NumberValue != nil
+// that is absent, unset or not a number field gives nil; a number field
+// whose value is not a number (a string, an object) gives nil and a
+// problem naming it.
+func (c *Connector) estimates(fields []customField) (est *int64, points *float64, bad []ingest.Problem) {
+	match := func(f customField, want string) (float64, bool) {
+		if want == "" || !(f.GID == want || strings.EqualFold(strings.TrimSpace(f.Name), want)) || f.ResourceSubtype != "number" {
+			return 0, false
+		}
+		raw := bytes.TrimSpace(f.NumberValue)
+		if len(raw) == 0 || string(raw) == "null" {
+			return 0, false
+		}
+		var v float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			bad = append(bad, ingest.Problem{Column: "custom_fields." + f.Name,
+				Reason: fmt.Sprintf("number_value %.60s is not a number: not used", raw)})
+			return 0, false
+		}
+		return v, true
 	}
 	for _, f := range fields {
-		if est == nil && match(f, c.cfg.EstimateField) {
+		if v, ok := match(f, c.cfg.EstimateField); ok && est == nil {
 			unit := 3600.0
 			if c.cfg.EstimateUnit == "minutes" {
 				unit = 60
 			}
-			v := int64(math.Round(*f.NumberValue * unit))
-			est = &v
+			n := int64(math.Round(v * unit))
+			est = &n
 		}
-		if points == nil && match(f, c.cfg.StoryPointsField) {
-			v := *f.NumberValue
+		if v, ok := match(f, c.cfg.StoryPointsField); ok && points == nil {
 			points = &v
 		}
 	}
-	return est, points
+	return est, points, bad
 }
 
 func dueDate(t task) time.Time {

@@ -5,34 +5,40 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/listing"
 	"github.com/throughline/throughline/ingest"
 )
 
 // cursor is the resume point.
 //
-// ModifiedSince is the watermark: the newest modified_at of the last
-// completed polling pass, or the server time of the first events call of
-// the last completed events sync. While a polling pass is in progress, Pass
-// is set, Done lists the projects it finished and Newest the newest
-// modified_at it has seen. Sync holds each project's events sync token
-// (tokens are resumable; offsets, which expire, are never stored).
-// Reconciled is when the last reconciliation (the list of every live task
-// gid) was stored.
+// ModifiedSince is the watermark: the server time when the last completed
+// polling pass began, or of the first events call of the last completed
+// events sync. While a polling pass is in progress, Pass is set, Done lists
+// the projects it finished and PassStart is the server time it began
+// (cursors of earlier versions hold Newest, the newest modified_at seen,
+// instead). Sync holds each project's events sync token (tokens are
+// resumable; offsets, which expire, are never stored). Reconciled is when
+// the last reconciliation (the list of every live task gid) was stored.
 type cursor struct {
 	ModifiedSince string            `json:"modified_since,omitempty"`
 	Pass          bool              `json:"pass,omitempty"`
 	Done          []string          `json:"done,omitempty"`
+	PassStart     string            `json:"pass_start,omitempty"`
 	Newest        string            `json:"newest,omitempty"`
 	Sync          map[string]string `json:"sync,omitempty"`
 	Reconciled    string            `json:"reconciled,omitempty"`
 	Version       int               `json:"v"`
 }
 
-func (c cursor) inPass() bool { return c.Pass || len(c.Done) > 0 || c.Newest != "" }
+func (c cursor) inPass() bool {
+	return c.Pass || len(c.Done) > 0 || c.Newest != "" || c.PassStart != ""
+}
 
 func parseCursor(c ingest.Cursor) (cursor, time.Time, error) {
 	var cur cursor
@@ -82,7 +88,7 @@ type run struct {
 }
 
 func (r *run) send(ctx context.Context, b ingest.Batch) error {
-	if r.pending != nil && b.Len() == 0 && len(b.Raw) == 0 && len(b.Problems) == 0 && b.Live == nil {
+	if r.pending != nil && b.Len() == 0 && len(b.Raw) == 0 && len(b.Problems) == 0 && len(b.WorklogsOf) == 0 && b.Live == nil {
 		r.pending.Cursor = b.Cursor
 		return nil
 	}
@@ -126,6 +132,7 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	if err != nil {
 		return err
 	}
+	c.secs = nil // sections are read afresh by each sync
 	r := &run{emit: emit}
 	if cur.inPass() || len(cur.Sync) == 0 {
 		err = c.pass(ctx, r, cur, since)
@@ -145,35 +152,25 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	return r.flush(ctx)
 }
 
-// pass is a polling pass over every project not done yet.
+// pass is a polling pass over every project not done yet. Its watermark
+// is the server's time when it began: a task changed after the pass read
+// it is read again by the next, whatever the modified_at of the tasks read
+// after it.
 func (c *Connector) pass(ctx context.Context, r *run, cur cursor, since time.Time) error {
-	start := c.now()
-	// A pass listing everything from the first project on sees the whole
-	// scope: its keys are the live set.
-	fresh := since.IsZero() && !cur.inPass()
-	var keys []string
-	seen := map[string]bool{}
-	newest := since
-	if cur.Newest != "" {
-		if t, err := time.Parse(time.RFC3339Nano, cur.Newest); err == nil && t.After(newest) {
-			newest = t
-		}
+	passStart := cur.PassStart
+	if passStart == "" {
+		passStart = cur.Newest // a pass begun by an earlier version
 	}
+	c.c.date = time.Time{}
 	done := map[string]bool{}
 	for _, p := range cur.Done {
 		done[p] = true
 	}
 	tokens := c.configuredTokens(cur.Sync)
-	var final *cursor
-	for i, proj := range c.cfg.Projects {
+	reconcile := false
+	for _, proj := range c.cfg.Projects {
 		if done[proj] {
 			continue
-		}
-		lastProject := true // no project left after this one
-		for _, p := range c.cfg.Projects[i+1:] {
-			if !done[p] {
-				lastProject = false
-			}
 		}
 		if tokens[proj] == "" {
 			// Subscribe before listing: the events after the token cover
@@ -186,30 +183,20 @@ func (c *Connector) pass(ctx context.Context, r *run, cur cursor, since time.Tim
 				tokens[proj] = tok
 			}
 		}
-		err := c.listProject(ctx, proj, since, func(bt *batcher, pageNewest time.Time, last bool) error {
+		if passStart == "" {
+			// The server's clock at the pass's first request, before any task was read.
+			at := c.c.date
+			if at.IsZero() {
+				at = c.now()
+			}
+			passStart = formatTime(at)
+		}
+		err := c.listProject(ctx, proj, since, func(bt *batcher, last bool) error {
+			reconcile = reconcile || bt.outOfScope
 			b := bt.b
-			if pageNewest.After(newest) {
-				newest = pageNewest
-			}
-			if fresh {
-				for _, it := range b.Items {
-					if !seen[it.Key] {
-						seen[it.Key] = true
-						keys = append(keys, it.Key)
-					}
-				}
-			}
-			next := cursor{ModifiedSince: cur.ModifiedSince, Pass: true, Done: cur.Done, Newest: formatTime(newest), Sync: tokens, Reconciled: cur.Reconciled}
+			next := cursor{ModifiedSince: cur.ModifiedSince, Pass: true, Done: cur.Done, PassStart: passStart, Sync: tokens, Reconciled: cur.Reconciled}
 			if last {
 				next.Done = append(append([]string(nil), cur.Done...), proj)
-			}
-			if last && lastProject {
-				next = cursor{ModifiedSince: formatTime(newest), Sync: tokens, Reconciled: cur.Reconciled}
-				if fresh && len(keys) > 0 {
-					b.Live = &ingest.Live{Keys: keys}
-					next.Reconciled = formatTime(start)
-				}
-				final = &next
 			}
 			b.Cursor = next.encode()
 			if err := r.send(ctx, b); err != nil {
@@ -224,10 +211,10 @@ func (c *Connector) pass(ctx context.Context, r *run, cur cursor, since time.Tim
 			return err
 		}
 	}
-	if final == nil { // every project was done already
-		final = &cursor{ModifiedSince: formatTime(newest), Sync: tokens, Reconciled: cur.Reconciled}
+	if passStart == "" { // every project was done already
+		passStart = formatTime(c.now())
 	}
-	return c.finish(ctx, r, *final, false)
+	return c.finish(ctx, r, cursor{ModifiedSince: passStart, Sync: tokens, Reconciled: cur.Reconciled}, reconcile)
 }
 
 // incremental reads each project's events since its token and fetches the
@@ -265,7 +252,7 @@ func (c *Connector) incremental(ctx context.Context, r *run, cur cursor, since t
 				// the config, so it is listed in full.
 				from = time.Time{}
 			}
-			if err := c.poll(ctx, r, proj, from, tokens, newTok, state); err != nil {
+			if err := c.poll(ctx, r, proj, from, tokens, newTok, state, &reconcile); err != nil {
 				return err
 			}
 			continue
@@ -279,12 +266,12 @@ func (c *Connector) incremental(ctx context.Context, r *run, cur cursor, since t
 			case errors.As(err, &expired):
 				c.logger.Info("asana events sync token expired: polling the project from the watermark",
 					"project", proj, "modified_since", formatTime(since.Add(-Overlap)))
-				if err := c.poll(ctx, r, proj, since, tokens, expired.Token, state); err != nil {
+				if err := c.poll(ctx, r, proj, since, tokens, expired.Token, state, &reconcile); err != nil {
 					return err
 				}
 			case errors.As(err, &ae) && ae.Status == http.StatusPaymentRequired:
 				c.disableEvents(ae)
-				if err := c.poll(ctx, r, proj, since, tokens, "", state); err != nil {
+				if err := c.poll(ctx, r, proj, since, tokens, "", state, &reconcile); err != nil {
 					return err
 				}
 			case err != nil:
@@ -333,9 +320,11 @@ func (c *Connector) configuredTokens(stored map[string]string) map[string]string
 // poll lists proj's tasks modified since the watermark (all of them when
 // there is none). Until its last page the cursor keeps proj's old token, so
 // an interrupted poll is redone; the last page stores newTok (none: the
-// project is polled again next time).
-func (c *Connector) poll(ctx context.Context, r *run, proj string, since time.Time, tokens map[string]string, newTok string, state func() cursor) error {
-	return c.listProject(ctx, proj, since, func(bt *batcher, _ time.Time, last bool) error {
+// project is polled again next time). A task found out of scope sets
+// *reconcile.
+func (c *Connector) poll(ctx context.Context, r *run, proj string, since time.Time, tokens map[string]string, newTok string, state func() cursor, reconcile *bool) error {
+	return c.listProject(ctx, proj, since, func(bt *batcher, last bool) error {
+		*reconcile = *reconcile || bt.outOfScope
 		if last {
 			if newTok != "" {
 				tokens[proj] = newTok
@@ -359,11 +348,12 @@ func (c *Connector) finish(ctx context.Context, r *run, final cursor, force bool
 	}
 	var b ingest.Batch
 	if due {
-		keys, err := c.liveKeys(ctx)
+		bt, keys, err := c.reconcile(ctx)
 		if err != nil {
 			return err
 		}
 		if len(keys) > 0 {
+			b = bt.b
 			b.Live = &ingest.Live{Keys: keys}
 			final.Reconciled = formatTime(now)
 		} else {
@@ -406,29 +396,85 @@ func (c *Connector) disableEvents(ae *APIError) {
 	c.logger.Warn("asana events API unavailable (HTTP 402, premium-only on this plan): polling with modified_since instead", "error", ae.Message)
 }
 
+// verifyRounds bounds the listings of gids that check a project listing
+// missed no task.
+const verifyRounds = 3
+
 // listProject lists proj's tasks (modified since since minus Overlap, all
-// of them when since is zero), calling fn with each page mapped.
-func (c *Connector) listProject(ctx context.Context, proj string, since time.Time, fn func(bt *batcher, newest time.Time, last bool) error) error {
-	sections, err := c.sections(ctx, proj)
-	if err != nil {
-		return err
-	}
+// of them when since is zero), calling fn with each page mapped. A
+// project's task list is in its own (priority) order and paged by
+// position, so a task moved up between two page requests is skipped: the
+// listing is then checked against a listing of gids (one page of up to
+// 100 a request), and the tasks it missed are read one by one, in a last
+// batch (fn with last set; possibly empty).
+func (c *Connector) listProject(ctx context.Context, proj string, since time.Time, fn func(bt *batcher, last bool) error) error {
 	q := url.Values{"project": {proj}, "opt_fields": {c.taskFields}}
+	ids := url.Values{"project": {proj}, "opt_fields": {"gid"}}
 	if !since.IsZero() {
-		q.Set("modified_since", since.Add(-Overlap).UTC().Format(time.RFC3339))
+		ms := since.Add(-Overlap).UTC().Format(time.RFC3339)
+		q.Set("modified_since", ms)
+		ids.Set("modified_since", ms)
 	}
+	read := map[string]bool{}
 	page := 0
-	return c.c.list(ctx, "/tasks", q, func(data []json.RawMessage, last bool) error {
+	err := c.c.list(ctx, "/tasks", q, func(data []json.RawMessage, _ bool) error {
 		page++
-		bt, newest, err := c.page(ctx, proj, sections, data)
+		bt, err := c.page(ctx, proj, data)
 		if err != nil {
 			return fmt.Errorf("project %s tasks page %d: %w", proj, page, err)
+		}
+		for _, raw := range data {
+			var t ref
+			if json.Unmarshal(raw, &t) == nil {
+				read[t.GID] = true
+			}
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(bt, newest, last)
+		return fn(bt, false)
 	})
+	if err != nil {
+		return err
+	}
+	bt := newBatcher()
+	for range verifyRounds {
+		var missing []string
+		err := c.c.list(ctx, "/tasks", ids, func(data []json.RawMessage, _ bool) error {
+			for _, raw := range data {
+				var t ref
+				if err := json.Unmarshal(raw, &t); err != nil {
+					return fmt.Errorf("project %s: decode task gid: %w", proj, err)
+				}
+				if t.GID != "" && !read[t.GID] {
+					missing = append(missing, t.GID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("project %s: check the listing: %w", proj, err)
+		}
+		if len(missing) == 0 {
+			break
+		}
+		c.logger.Debug("asana listing missed tasks, reading them", "project", proj, "tasks", len(missing))
+		for _, gid := range missing {
+			read[gid] = true
+			raw, err := c.c.one(ctx, "/tasks/"+gid, url.Values{"opt_fields": {c.taskFields}})
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+				continue // deleted since: the reconciliation's
+			}
+			if err != nil {
+				return fmt.Errorf("task %s: %w", gid, err)
+			}
+			if _, err := c.mapRaw(ctx, bt, proj, raw, "", true); err != nil {
+				return err
+			}
+		}
+	}
+	return fn(bt, true)
 }
 
 // applyEvents maps the tasks one page of proj's events names: tasks
@@ -479,10 +525,6 @@ func (c *Connector) applyEvents(ctx context.Context, proj string, evs []event) (
 	if len(order) == 0 {
 		return bt, reconcile, nil
 	}
-	sections, err := c.sections(ctx, proj)
-	if err != nil {
-		return nil, false, err
-	}
 	q := url.Values{"opt_fields": {c.taskFields}}
 	for i := 0; i < len(order); i++ { // order grows with parents
 		gid := order[i]
@@ -498,10 +540,11 @@ func (c *Connector) applyEvents(ctx context.Context, proj string, evs []event) (
 		if err != nil {
 			return nil, false, fmt.Errorf("task %s: %w", gid, err)
 		}
-		t, err := c.mapRaw(ctx, bt, proj, sections, raw, "", withSubtasks[gid])
+		t, err := c.mapRaw(ctx, bt, proj, raw, "", withSubtasks[gid])
 		if err != nil {
 			return nil, false, err
 		}
+		reconcile = reconcile || bt.outOfScope
 		if t.Parent != nil {
 			add(t.Parent.GID)
 		}
@@ -509,49 +552,140 @@ func (c *Connector) applyEvents(ctx context.Context, proj string, evs []event) (
 	return bt, reconcile, nil
 }
 
-// liveKeys lists the gid of every task of every project, and of their
-// subtasks (maxSubtaskDepth levels).
-func (c *Connector) liveKeys(ctx context.Context) ([]string, error) {
-	var keys []string
-	seen := map[string]bool{}
-	type compactTask struct {
-		GID         string `json:"gid"`
-		NumSubtasks int    `json:"num_subtasks"`
-	}
-	var walk func(data []json.RawMessage, depth int) error
-	walk = func(data []json.RawMessage, depth int) error {
-		for _, raw := range data {
-			var t compactTask
-			if err := json.Unmarshal(raw, &t); err != nil {
-				return fmt.Errorf("reconciliation: decode task: %w", err)
-			}
-			if t.GID == "" || seen[t.GID] {
-				continue
-			}
-			seen[t.GID] = true
-			keys = append(keys, t.GID)
-			if t.NumSubtasks == 0 || depth >= maxSubtaskDepth {
-				continue
-			}
-			subs, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/subtasks", url.Values{"opt_fields": {liveFields}})
-			if err != nil {
-				return fmt.Errorf("reconciliation: task %s subtasks: %w", t.GID, err)
-			}
-			if err := walk(subs, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+// listed is a task as a reconciliation listing gives it.
+type listed struct {
+	GID         string   `json:"gid"`
+	NumSubtasks int      `json:"num_subtasks"`
+	ActualTime  *float64 `json:"actual_time_minutes"`
+	Memberships []struct {
+		Project ref `json:"project"`
+	} `json:"memberships"`
+}
+
+// listTop lists the top-level tasks of every configured project.
+func (c *Connector) listTop(ctx context.Context) (map[string]listed, error) {
+	out := map[string]listed{}
 	for _, proj := range c.cfg.Projects {
 		err := c.c.list(ctx, "/tasks", url.Values{"project": {proj}, "opt_fields": {liveFields}}, func(data []json.RawMessage, _ bool) error {
-			return walk(data, 0)
+			for _, raw := range data {
+				var t listed
+				if err := json.Unmarshal(raw, &t); err != nil {
+					return fmt.Errorf("decode task: %w", err)
+				}
+				if t.GID != "" {
+					out[t.GID] = t
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reconciliation of project %s: %w", proj, err)
 		}
 	}
-	return keys, nil
+	return out, nil
+}
+
+// reconcile lists the live tasks: the top-level tasks two listings agree
+// on, and of those only one holds, the ones a direct look finds (404:
+// deleted) still in a configured project; then their subtasks
+// (maxSubtaskDepth levels). A task is marked deleted only when both
+// listings miss it or Asana confirms it gone or out of scope. It also
+// re-reads the time tracking entries of every live task that has tracked
+// time (actual_time_minutes), so an entry deleted without a change to its
+// task goes within a day; a task with none loses any stored.
+func (c *Connector) reconcile(ctx context.Context) (*batcher, []string, error) {
+	live, _, err := listing.Live(ctx, c.listTop, c.confirmLive)
+	if err != nil {
+		return nil, nil, err
+	}
+	tops := slices.Sorted(maps.Keys(live))
+	var keys []string
+	bt := newBatcher()
+	seen := map[string]bool{}
+	var walk func(t listed, depth int) error
+	walk = func(t listed, depth int) error {
+		if seen[t.GID] {
+			return nil
+		}
+		seen[t.GID] = true
+		keys = append(keys, t.GID)
+		switch {
+		case t.ActualTime == nil: // time tracking not reported: nothing to compare
+		case *t.ActualTime == 0:
+			bt.b.WorklogsOf = append(bt.b.WorklogsOf, t.GID)
+		default:
+			if err := c.entries(ctx, bt, t.GID); err != nil {
+				return fmt.Errorf("reconciliation: %w", err)
+			}
+		}
+		if t.NumSubtasks == 0 || depth >= maxSubtaskDepth {
+			return nil
+		}
+		subs, err := c.c.listAll(ctx, "/tasks/"+t.GID+"/subtasks", url.Values{"opt_fields": {liveFields}})
+		if err != nil {
+			return fmt.Errorf("reconciliation: task %s subtasks: %w", t.GID, err)
+		}
+		for _, raw := range subs {
+			var s listed
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("reconciliation: decode subtask of %s: %w", t.GID, err)
+			}
+			if s.GID != "" {
+				if err := walk(s, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, gid := range tops {
+		if err := walk(live[gid], 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	return bt, keys, nil
+}
+
+// confirmLive looks up each gid directly: a task still there (not 404) and
+// in a configured project is live.
+func (c *Connector) confirmLive(ctx context.Context, gids []string) (map[string]listed, error) {
+	out := map[string]listed{}
+	for _, gid := range gids {
+		raw, err := c.c.one(ctx, "/tasks/"+gid, url.Values{"opt_fields": {liveFields + ",memberships.project"}})
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reconciliation: task %s: %w", gid, err)
+		}
+		var t listed
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, fmt.Errorf("reconciliation: decode task %s: %w", gid, err)
+		}
+		for _, m := range t.Memberships {
+			if slices.Contains(c.cfg.Projects, m.Project.GID) {
+				out[gid] = t
+			}
+		}
+	}
+	return out, nil
+}
+
+// sectionsOf maps a project's section gids to their names, read once per sync.
+func (c *Connector) sectionsOf(ctx context.Context, proj string) (map[string]string, error) {
+	if m, ok := c.secs[proj]; ok {
+		return m, nil
+	}
+	m, err := c.sections(ctx, proj)
+	if err != nil {
+		return nil, err
+	}
+	if c.secs == nil {
+		c.secs = map[string]map[string]string{}
+	}
+	c.secs[proj] = m
+	return m, nil
 }
 
 // sections maps a project's section gids to their names.

@@ -134,8 +134,8 @@ func TestWarehouseSyncAndFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	if r.Batches != 2 {
-		t.Errorf("sync committed %d batches, want 2 (one per page of tasks)", r.Batches)
+	if r.Batches != 3 {
+		t.Errorf("sync committed %d batches, want 3 (one per page of tasks, then the reconciliation)", r.Batches)
 	}
 	if diff := cmp.Diff(cleanSync, countWarehouse(t, db)); diff != "" {
 		t.Errorf("rows after a sync (-want +got):\n%s", diff)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/httpretry"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
 )
@@ -46,6 +47,10 @@ type Config struct {
 	// BatchSize is the most issues one committed batch carries (default
 	// 500: a few pages, fewer and larger transactions).
 	BatchSize int
+	// MaxRetryAfter is the longest Retry-After the sync waits; a reply
+	// asking for longer ends it with *httpretry.RetryAfterError (default
+	// httpretry.DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration
 }
 
 // Validate checks the config.
@@ -62,6 +67,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 0 || c.Concurrency > 64 {
 		return fmt.Errorf("concurrency %d: want 1–64", c.Concurrency)
+	}
+	if c.MaxRetryAfter < 0 {
+		return fmt.Errorf("max_retry_after %s: want a positive duration", c.MaxRetryAfter)
 	}
 	return nil
 }
@@ -81,6 +89,7 @@ type Connector struct {
 	c      *client
 	logger *slog.Logger
 	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
 }
 
 var _ ingest.Connector = (*Connector)(nil)
@@ -93,7 +102,7 @@ func FromSource(src config.Source, opt Options) (*Connector, error) {
 		return nil, fmt.Errorf("jira: environment variable %s is empty or unset: set it to a Jira API token (Cloud) or personal access token (Data Center)", src.TokenEnv)
 	}
 	return New(Config{BaseURL: src.BaseURL, Email: src.Email, TokenEnv: src.TokenEnv, Token: tok, JQL: src.JQL,
-		Boards: src.Boards, Concurrency: src.Concurrency}, opt)
+		Boards: src.Boards, Concurrency: src.Concurrency, MaxRetryAfter: src.RetryAfterCap()}, opt)
 }
 
 // New validates cfg and returns a connector.
@@ -113,32 +122,41 @@ func New(cfg Config, opt Options) (*Connector, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
 	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
-	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	hc := httpretry.New(httpretry.Policy{Name: "jira", MaxRetryAfter: cfg.MaxRetryAfter, RateLimitRetries: 10, ServerRetries: 4,
+		MaxBackoff: 60 * time.Second, Concurrency: cfg.Concurrency},
+		httpretry.Options{HTTPClient: opt.HTTPClient, Logger: opt.Logger, Now: opt.Now, Sleep: opt.Sleep})
+	c := newClient(cfg.BaseURL, cfg.Email, cfg.Token, cfg.TokenEnv, hc)
 	if opt.Sleep == nil {
-		opt.Sleep = sleepCtx
+		opt.Sleep = httpretry.Sleep
 	}
-	c := newClient(cfg.BaseURL, cfg.Email, cfg.Token, cfg.TokenEnv, cfg.Concurrency, opt.HTTPClient, opt.Sleep, opt.Logger)
-	return &Connector{cfg: cfg, c: c, logger: opt.Logger, now: opt.Now}, nil
+	return &Connector{cfg: cfg, c: c, logger: opt.Logger, now: opt.Now, sleep: opt.Sleep}, nil
 }
 
-// cursor is the resume point. Page tokens are never stored (they expire);
-// the watermark is the newest `updated` of committed issues.
+// cursor is the resume point. Page tokens are never stored (they expire),
+// and no pass relies on them: each search page is a fresh query for the
+// issues after the last id committed (keyset paging).
 type cursor struct {
 	Version int `json:"v"`
-	// Updated is the newest issue update committed (RFC 3339).
+	// Updated is the watermark: the next pass reads the issues updated
+	// since it (minus Overlap). It is the start of the last complete pass
+	// on the server's clock, so it never passes an issue the pass did not
+	// store; empty, the pass reads the whole scope. (Cursors written before
+	// keyset paging hold the newest update committed: read the same way.)
 	Updated string `json:"updated,omitempty"`
-	// Complete is set once a full pass over the scope has committed.
+	// Complete is set once a pass over the scope has committed.
 	Complete bool `json:"complete,omitempty"`
-	// PassStart is when the pass in progress (or the last one) began.
+	// PassStart is when the pass in progress (or the last one) began, on
+	// the server's clock.
 	PassStart string `json:"pass_start,omitempty"`
+	// AfterID is the highest issue id the pass in progress committed: it
+	// resumes with the issues after it.
+	AfterID int64 `json:"after_id,omitempty"`
 	// WorklogsSince and DeletedSince are the /worklog/updated and
 	// /worklog/deleted checkpoints (epoch ms, the `until` of the last page).
 	WorklogsSince int64 `json:"worklogs_since,omitempty"`
@@ -175,9 +193,10 @@ func timeOf(s string) time.Time {
 	return t
 }
 
-// Sync runs one pass: issues updated since the cursor (all of them the
-// first time), then versions and sprints, then the worklog change feeds,
-// then, once a day, a reconciliation of the ids in scope.
+// Sync runs one pass: issues updated since the watermark (all of them the
+// first time, or after a full re-sync), then versions and sprints, then the
+// worklog change feeds, then a reconciliation of the ids in scope when one
+// is due (once a day, and after every pass over the whole scope).
 func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(context.Context, ingest.Batch) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -190,11 +209,12 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	if err != nil {
 		return err
 	}
-	wasComplete := cur.Complete
 	if cur.PassStart == "" || cur.Complete {
-		cur.PassStart = c.now().UTC().Format(time.RFC3339Nano)
+		cur.PassStart = s.serverNow.UTC().Format(time.RFC3339Nano)
+		cur.AfterID = 0
 	}
 	cur.Complete = false
+	full := cur.Updated == ""
 	if err := s.issuePass(ctx, &cur, emit); err != nil {
 		return err
 	}
@@ -206,15 +226,15 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	if err := s.boardSprints(ctx, &b); err != nil {
 		return err
 	}
-	cur.Complete = true
-	if !wasComplete {
-		// The first pass read every worklog through its issues: the feeds
-		// start where it began.
+	feeds := cur.WorklogsSince != 0 && !full
+	if full {
+		// A pass over the whole scope read every worklog through its
+		// issues: the feeds start where it began.
 		since := timeOf(cur.PassStart).Add(-Overlap).UnixMilli()
 		cur.WorklogsSince, cur.DeletedSince = since, since
-		// A full pass is itself a complete listing of the scope.
-		cur.Reconciled = cur.PassStart
 	}
+	// The pass is complete: the next one reads what changed since it began.
+	cur.Complete, cur.Updated, cur.AfterID = true, cur.PassStart, 0
 	b.Cursor = cur.encode()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -222,12 +242,12 @@ func (c *Connector) Sync(ctx context.Context, from ingest.Cursor, emit func(cont
 	if err := emit(ctx, b); err != nil {
 		return err
 	}
-	if wasComplete {
+	if feeds {
 		if err := s.worklogFeeds(ctx, &cur, emit); err != nil {
 			return err
 		}
 	}
-	if last := timeOf(cur.Reconciled); wasComplete && c.now().Sub(last) >= ReconcileEvery {
+	if last := timeOf(cur.Reconciled); full || c.now().Sub(last) >= ReconcileEvery {
 		if err := s.reconcile(ctx, &cur, emit); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -281,6 +282,12 @@ type mapped struct {
 	sprints     []ingest.Sprint
 	membership  *ingest.SprintMembership
 	milestone   *ingest.Milestone // the issue is an epic with a due date
+	problems    []ingest.Problem  // values the mapping could not use
+	// worklogsComplete: worklogs is the issue's complete worklog list.
+	worklogsComplete bool
+	// movedAt is the newest history that changed the issue's key (a move
+	// to another project); zero when none.
+	movedAt time.Time
 }
 
 // mapIssue maps one issue with its complete, sorted history.
@@ -290,9 +297,12 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 	if err != nil {
 		return m, err
 	}
-	fs, err := decodeFields(custom)
-	if err != nil {
-		return m, fmt.Errorf("issue %s: %w", ri.Key, err)
+	fs, bad := decodeFields(custom)
+	problem := func(column, reason string) {
+		m.problems = append(m.problems, ingest.Problem{Key: ri.Key, Column: column, Reason: reason})
+	}
+	for _, b := range bad {
+		problem(b.field, b.reason)
 	}
 	if fs.Created.IsZero() {
 		return m, fmt.Errorf("issue %s: field created is missing", ri.Key)
@@ -336,14 +346,21 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 		it.Assignee = fs.Assignee.id()
 		addPerson(fs.Assignee)
 	}
+	// Story points: the first estimation field holding a number. A value
+	// of another type (a string "3", an object, true) is not guessed at:
+	// it is named in a problem and the next field is tried.
 	for _, id := range f.StoryPoints {
-		if raw, ok := custom[id]; ok {
-			var v *float64
-			if json.Unmarshal(raw, &v) == nil && v != nil {
-				it.StoryPoints = v
-				break
-			}
+		raw, ok := custom[id]
+		if !ok || string(bytes.TrimSpace(raw)) == "null" {
+			continue
 		}
+		var v float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			problem(id, fmt.Sprintf("story points: want a number, got %s: not used", preview(raw)))
+			continue
+		}
+		it.StoryPoints = &v
+		break
 	}
 	epic := fs.IssueType != nil && fs.IssueType.HierarchyLevel != nil && *fs.IssueType.HierarchyLevel == 1 ||
 		fs.IssueType != nil && strings.EqualFold(fs.IssueType.Name, "Epic")
@@ -383,11 +400,23 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 			case x.FieldID == "status" || x.FieldID == "" && x.Field == "status":
 				fromName, fromCat := book.resolve(deref(x.From), deref(x.FromString))
 				toName, toCat := book.resolve(deref(x.To), deref(x.ToString))
+				// A null end is kept (the store records it as the unknown
+				// status) and named here, with the history it came in.
+				for _, e := range []struct{ end, name string }{{"from", fromName}, {"to", toName}} {
+					if e.name == "" {
+						problem("changelog", fmt.Sprintf("status change of history %s at %s has no %s status (null): stored as %s",
+							h.ID, h.Created.UTC().Format(time.RFC3339), e.end, ingest.UnknownStatus))
+					}
+				}
 				if len(trs) == 0 {
 					trs = append(trs, ingest.Transition{ItemKey: it.Key, At: it.CreatedAt, To: fromName, ToCategory: fromCat})
 				}
 				trs = append(trs, ingest.Transition{ItemKey: it.Key, At: h.Created.Time, From: fromName, To: toName,
 					FromCategory: fromCat, ToCategory: toCat, Author: h.Author.id()})
+			case x.Field == "Key" || x.FieldID == "issuekey":
+				if h.Created.After(m.movedAt) {
+					m.movedAt = h.Created.Time
+				}
 			case x.FieldID == "duedate" || x.FieldID == "" && strings.EqualFold(x.Field, "duedate"):
 				old, _ := parseDate(deref(x.From))
 				nw, _ := parseDate(deref(x.To))
@@ -401,7 +430,7 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 	m.transitions = trs
 
 	if epic && !it.DueDate.IsZero() && it.Project != "" {
-		ms := &ingest.Milestone{Name: it.Key, Project: it.Project, DueDate: it.DueDate, DueChanges: dueChanges}
+		ms := &ingest.Milestone{ExternalID: "issue:" + ri.ID, Name: it.Key, Project: it.Project, DueDate: it.DueDate, DueChanges: dueChanges}
 		// The baseline is the first due date the history shows.
 		for _, ch := range dueChanges {
 			if !ch.Old.IsZero() {
@@ -424,23 +453,27 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 		if raw, ok := custom[f.Sprint]; ok {
 			sps, err := parseSprintField(raw)
 			if err != nil {
-				return m, fmt.Errorf("issue %s: field %s (Sprint): %w", ri.Key, f.Sprint, err)
+				// The stored membership stays as it was.
+				problem(f.Sprint, fmt.Sprintf("sprint field %s: %v: sprints not updated", preview(raw), err))
+			} else {
+				mem := &ingest.SprintMembership{ItemKey: it.Key}
+				for _, sp := range sps {
+					mem.Sprints = append(mem.Sprints, sp.ID)
+				}
+				m.sprints = sps
+				m.membership = mem
 			}
-			mem := &ingest.SprintMembership{ItemKey: it.Key}
-			for _, sp := range sps {
-				mem.Sprints = append(mem.Sprints, sp.ID)
-			}
-			m.sprints = sps
-			m.membership = mem
 		}
 	}
 
 	// Embedded worklogs, when complete (the caller fetches the rest).
 	if fs.Worklog != nil && fs.Worklog.Total <= len(fs.Worklog.Worklogs) {
+		m.worklogsComplete = true
 		for _, raw := range fs.Worklog.Worklogs {
 			w, p, err := mapWorklog(raw, it.Key)
 			if err != nil {
-				return m, fmt.Errorf("issue %s: %w", ri.Key, err)
+				problem("worklog", fmt.Sprintf("%v: %s: not stored", err, preview(raw)))
+				continue
 			}
 			m.worklogs = append(m.worklogs, w)
 			if p != nil {
@@ -455,9 +488,12 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 	return m, nil
 }
 
-// decodeFields decodes the standard fields from the issue's field map.
-func decodeFields(raw map[string]json.RawMessage) (issueFields, error) {
+// decodeFields decodes the standard fields from the issue's field map. A
+// field whose value has an unexpected type is left empty and named in the
+// returned problems (column: the field id); it does not stop the sync.
+func decodeFields(raw map[string]json.RawMessage) (issueFields, []fieldProblem) {
 	var fs issueFields
+	var bad []fieldProblem
 	for _, f := range []struct {
 		name string
 		dst  any
@@ -473,10 +509,24 @@ func decodeFields(raw map[string]json.RawMessage) (issueFields, error) {
 			continue
 		}
 		if err := json.Unmarshal(v, f.dst); err != nil {
-			return fs, fmt.Errorf("field %s: %w", f.name, err)
+			bad = append(bad, fieldProblem{f.name, fmt.Sprintf("unexpected value %s (%v): stored as empty", preview(v), err)})
+			// Leave the field empty, not half-decoded.
+			reflect.ValueOf(f.dst).Elem().SetZero()
 		}
 	}
-	return fs, nil
+	return fs, bad
+}
+
+// fieldProblem is a field the mapping could not use.
+type fieldProblem struct{ field, reason string }
+
+// preview is a short rendering of a JSON value for problem messages.
+func preview(v json.RawMessage) string {
+	s := string(bytes.TrimSpace(v))
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
 }
 
 // worklogsIncomplete reports whether the issue's embedded worklog list is

@@ -3,7 +3,9 @@ package jira
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/throughline/throughline/connectors/internal/listing"
 	"github.com/throughline/throughline/ingest"
 )
 
@@ -24,17 +27,24 @@ type session struct {
 	fields fieldIDs
 	keys   map[string]string // issue id → key, for the issues read this run
 	mu     sync.Mutex
+	// serverNow is the site's clock when the sync began (serverInfo), else ours.
+	serverNow time.Time
 }
 
 // setup detects the deployment and reads statuses, fields and boards.
 func (c *Connector) setup(ctx context.Context) (*session, error) {
 	s := &session{Connector: c, zone: time.UTC, keys: map[string]string{}}
 	var info struct {
-		DeploymentType string `json:"deploymentType"`
-		Version        string `json:"version"`
+		DeploymentType string   `json:"deploymentType"`
+		Version        string   `json:"version"`
+		ServerTime     jiraTime `json:"serverTime"`
 	}
 	if err := c.c.get(ctx, "/rest/api/2/serverInfo", nil, &info); err != nil {
 		return nil, fmt.Errorf("read server info: %w", err)
+	}
+	s.serverNow = info.ServerTime.Time
+	if s.serverNow.IsZero() {
+		s.serverNow = c.now()
 	}
 	s.dc = !strings.EqualFold(info.DeploymentType, "Cloud")
 	s.api = "/rest/api/3"
@@ -136,13 +146,14 @@ func (s *session) jqlTime(t time.Time) string {
 	return t.In(s.zone).Format("2006-01-02 15:04")
 }
 
-// scopeJQL is the configured scope, updated since the watermark when set.
-func (s *session) scopeJQL(since time.Time) string {
+// scopeCond is the configured scope, updated since the watermark when set
+// (a JQL condition, without ORDER BY).
+func (s *session) scopeCond(since time.Time) string {
 	q := "(" + s.cfg.JQL + ")"
 	if !since.IsZero() {
 		q += fmt.Sprintf(` AND updated >= "%s"`, s.jqlTime(since.Add(-Overlap)))
 	}
-	return q + " ORDER BY updated ASC, key ASC"
+	return q
 }
 
 // searchPage is one page of issues, in either deployment's shape.
@@ -155,69 +166,118 @@ type searchPage struct {
 	Total         int        `json:"total"`
 }
 
-// search walks every page of jql, sending each page to pages in order. It
-// restarts Data Center searches from the watermark before offsets get deep
-// (Data Center 10 refuses startAt+maxResults past 10,000).
-func (s *session) search(ctx context.Context, jql string, fields []string, expand string, pageSize int, pages chan<- searchPage) error {
+// claimsMore reports whether the page says more issues follow it.
+func (p searchPage) claimsMore() bool {
+	return p.NextPageToken != nil && *p.NextPageToken != "" || p.IsLast != nil && !*p.IsLast || p.Total > p.StartAt+len(p.Issues)
+}
+
+// searchOnce asks for the first page of jql: POST /rest/api/3/search/jql
+// on Cloud, GET /rest/api/2/search at startAt 0 on Data Center.
+func (s *session) searchOnce(ctx context.Context, jql string, fields []string, expand string, pageSize int) (searchPage, error) {
+	var p searchPage
 	if !s.dc {
-		var token string
-		for {
-			body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize}
-			if expand != "" {
-				body["expand"] = expand
+		body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize}
+		if expand != "" {
+			body["expand"] = expand
+		}
+		err := s.c.post(ctx, "/rest/api/3/search/jql", body, &p)
+		return p, err
+	}
+	q := url.Values{"jql": {jql}, "startAt": {"0"}, "maxResults": {strconv.Itoa(pageSize)}, "fields": {strings.Join(fields, ",")}}
+	if expand != "" {
+		q.Set("expand", expand)
+	}
+	err := s.c.get(ctx, "/rest/api/2/search", q, &p)
+	return p, err
+}
+
+// emptyPageRetries is how often a page with no issues that says more follow
+// is asked again before the walk fails.
+const emptyPageRetries = 3
+
+// keyset walks every issue matching cond (a JQL condition) in ascending id
+// order, one fresh query per page: `cond AND id > <last id seen> ORDER BY id
+// ASC`. No page token or offset is carried from page to page, so an issue
+// edited, moved or deleted between two requests cannot shift another out
+// of the walk, and the position to resume from is an id. The walk ends
+// with a page that has no issues; one that has none yet says more follow
+// is asked again, then fails the walk. page gets each page and the highest
+// id on it.
+func (s *session) keyset(ctx context.Context, cond string, after int64, fields []string, expand string, pageSize int,
+	page func(p searchPage, top int64) error) error {
+	empties := 0
+	for {
+		jql := cond
+		if after > 0 {
+			jql += fmt.Sprintf(" AND id > %d", after)
+		}
+		jql += " ORDER BY id ASC"
+		p, err := s.searchOnce(ctx, jql, fields, expand, pageSize)
+		if err != nil {
+			return fmt.Errorf("search issues (%s): %w", jql, err)
+		}
+		// An issue at or below the bound was served already (a page
+		// boundary repeating it): the first copy stands, and a later
+		// edit is the next pass's.
+		fresh := p.Issues[:0:0]
+		top := after
+		for _, ri := range p.Issues {
+			n, err := strconv.ParseInt(ri.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("search issues (%s): issue %s has id %q, not a number", jql, ri.Key, ri.ID)
 			}
-			if token != "" {
-				body["nextPageToken"] = token
+			if n <= after {
+				continue
 			}
-			var p searchPage
-			if err := s.c.post(ctx, "/rest/api/3/search/jql", body, &p); err != nil {
-				return fmt.Errorf("search issues (%s): %w", jql, err)
+			// The next page starts after this one's last id: only sound
+			// when the site returned the page in id order.
+			if n <= top {
+				return fmt.Errorf("search issues (%s): issue %s (id %d) comes after id %d: the page is not in id order, so the next page's start is unknown",
+					jql, ri.Key, n, top)
 			}
-			last := p.NextPageToken == nil || *p.NextPageToken == "" || len(p.Issues) == 0
-			select {
-			case pages <- p:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if last {
+			fresh = append(fresh, ri)
+			top = n
+		}
+		p.Issues = fresh
+		if len(p.Issues) == 0 {
+			if !p.claimsMore() {
 				return nil
 			}
-			token = *p.NextPageToken
+			if empties >= emptyPageRetries {
+				return fmt.Errorf("search issues (%s): %d replies had no issues but said more follow: the listing is incomplete, so nothing after id %d is taken as read",
+					jql, empties+1, after)
+			}
+			empties++
+			s.logger.Debug("jira search page empty but not last, asking again", "jql", jql, "attempt", empties)
+			if err := s.sleep(ctx, time.Duration(empties)*time.Second); err != nil {
+				return err
+			}
+			continue
 		}
-	}
-	start := 0
-	for {
-		q := url.Values{"jql": {jql}, "startAt": {strconv.Itoa(start)}, "maxResults": {strconv.Itoa(pageSize)}, "fields": {strings.Join(fields, ",")}}
-		if expand != "" {
-			q.Set("expand", expand)
+		empties = 0
+		s.logger.Debug("jira search page", "issues", len(p.Issues), "after", after, "top", top)
+		if err := page(p, top); err != nil {
+			return err
 		}
-		var p searchPage
-		if err := s.c.get(ctx, "/rest/api/2/search", q, &p); err != nil {
-			return fmt.Errorf("search issues (%s) at %d: %w", jql, start, err)
-		}
-		select {
-		case pages <- p:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		start += len(p.Issues)
-		if len(p.Issues) == 0 || start >= p.Total {
-			return nil
-		}
+		after = top
 	}
 }
 
 // completedPage is a search page with every issue's full changelog and
 // worklogs fetched.
 type completedPage struct {
-	issues []rawIssue
-	hs     [][]json.RawMessage // complete changelog per issue
-	extra  [][]json.RawMessage // worklogs beyond the embedded ones
+	issues  []rawIssue
+	hs      [][]json.RawMessage // complete changelog per issue
+	extra   [][]json.RawMessage // worklogs beyond the embedded ones
+	fetched []bool              // extra holds the issue's complete worklog list
 }
 
-// issuePass reads every issue updated since the watermark. Three stages
-// overlap: searching the next page, completing changelogs and worklogs of
-// the page before, and mapping and committing (one batch per ~500 issues).
+// issuePass reads every issue updated since the watermark (all of them
+// without one), after the id the pass in progress committed, in id order.
+// Three stages overlap: searching the next page, completing changelogs and
+// worklogs of the page before, and mapping and committing (one batch per
+// ~500 issues, each issue once: a later copy of an issue replaces an
+// earlier one).
 func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
 	// The fetching stages stop when the pass ends or a stage fails; what
 	// they delivered before a failure is still committed.
@@ -237,10 +297,18 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		errMu.Unlock()
 		stopFetch()
 	}
-	jql := s.scopeJQL(timeOf(cur.Updated))
+	cond := s.scopeCond(timeOf(cur.Updated))
 	go func() {
 		defer close(pages)
-		if err := s.search(fetchCtx, jql, s.issueFieldList(), "changelog", s.cfg.PageSize, pages); err != nil {
+		err := s.keyset(fetchCtx, cond, cur.AfterID, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
+			select {
+			case pages <- p:
+				return nil
+			case <-fetchCtx.Done():
+				return fetchCtx.Err()
+			}
+		})
+		if err != nil {
 			fail(err)
 		}
 	}()
@@ -261,37 +329,51 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 			}
 		}
 	}()
-	var acc ingest.Batch
+	var recs []issueRec
+	distinct := map[int64]bool{}
+	// A move since the pass's start (or its watermark) changes the key
+	// the issue's children name, and Jira does not touch the children.
+	movedSince := timeOf(cur.Updated)
+	if movedSince.IsZero() {
+		movedSince = timeOf(cur.PassStart)
+	}
+	movedSince = movedSince.Add(-Overlap)
 	flush := func() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if len(acc.Items) == 0 {
+		if len(recs) == 0 {
 			return nil
 		}
-		for _, it := range acc.Items {
+		_, top := buildBatch(recs)
+		kids, err := s.children(ctx, recs, movedSince)
+		if err != nil {
+			return err
+		}
+		b, _ := buildBatch(append(recs, kids...))
+		for _, it := range b.Items {
 			if it.Project != "" && !slices.Contains(cur.Projects, it.Project) {
 				cur.Projects = append(cur.Projects, it.Project)
 				slices.Sort(cur.Projects)
 			}
 		}
-		acc.Cursor = cur.encode()
-		b := acc
-		acc = ingest.Batch{}
+		cur.AfterID = max(cur.AfterID, top)
+		b.Cursor = cur.encode()
+		recs, distinct = nil, map[int64]bool{}
 		return emit(ctx, b)
 	}
 	var err error
 	for c := range done {
-		b, newest, merr := s.mapPage(c)
+		rs, merr := s.mapPage(c)
 		if merr != nil {
 			err = merr
 			break
 		}
-		if newest.After(timeOf(cur.Updated)) {
-			cur.Updated = newest.UTC().Format(time.RFC3339Nano)
+		recs = append(recs, rs...)
+		for _, r := range rs {
+			distinct[r.id] = true
 		}
-		mergeBatch(&acc, b)
-		if len(acc.Items) >= s.cfg.BatchSize {
+		if len(distinct) >= s.cfg.BatchSize {
 			if err = flush(); err != nil {
 				break
 			}
@@ -315,21 +397,114 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 	return stageErr
 }
 
-func mergeBatch(dst *ingest.Batch, b ingest.Batch) {
-	dst.Items = append(dst.Items, b.Items...)
-	dst.Transitions = append(dst.Transitions, b.Transitions...)
-	dst.People = append(dst.People, b.People...)
-	dst.Worklogs = append(dst.Worklogs, b.Worklogs...)
-	dst.Sprints = append(dst.Sprints, b.Sprints...)
-	dst.Memberships = append(dst.Memberships, b.Memberships...)
-	dst.Milestones = append(dst.Milestones, b.Milestones...)
-	dst.Raw = append(dst.Raw, b.Raw...)
+// children reads again, whole, the children of the issues among recs that
+// moved (changed key) since `since`: Jira renders their parent field with
+// the new key but does not bump their updated, so no later pass would
+// read them. They are in the scope, searched with `parent in (...)`.
+func (s *session) children(ctx context.Context, recs []issueRec, since time.Time) ([]issueRec, error) {
+	var moved []string
+	for _, r := range recs {
+		if r.m.movedAt.After(since) {
+			moved = append(moved, strconv.FormatInt(r.id, 10)) // ids: a parent may move again meanwhile
+		}
+	}
+	var out []issueRec
+	read := func(ids []string) error {
+		cond := fmt.Sprintf("(%s) AND parent in (%s)", s.cfg.JQL, strings.Join(ids, ", "))
+		return s.keyset(ctx, cond, 0, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
+			c, err := s.complete(ctx, p)
+			if err != nil {
+				return err
+			}
+			rs, err := s.mapPage(c)
+			out = append(out, rs...)
+			return err
+		})
+	}
+	for len(moved) > 0 {
+		chunk := moved[:min(len(moved), 100)]
+		moved = moved[len(chunk):]
+		err := read(chunk)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			// Jira rejects the search when a parent no longer exists
+			// (deleted since it was read): ask for each parent alone.
+			for _, id := range chunk {
+				if err := read([]string{id}); err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusBadRequest) {
+					return nil, fmt.Errorf("children of moved issue %s: %w", id, err)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("children of moved issues: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// issueRec is one issue as mapped from one page.
+type issueRec struct {
+	id  int64
+	m   mapped
+	raw ingest.RawPayload
+}
+
+// buildBatch turns records into one batch holding each issue once (its
+// last record) and returns the highest issue id among them.
+func buildBatch(recs []issueRec) (ingest.Batch, int64) {
+	var b ingest.Batch
+	var top int64
+	last := make(map[int64]int, len(recs))
+	for i, r := range recs {
+		last[r.id] = i
+		top = max(top, r.id)
+	}
+	people := map[string]ingest.Person{}
+	sprints := map[string]ingest.Sprint{}
+	for i, r := range recs {
+		if last[r.id] != i {
+			continue
+		}
+		m := r.m
+		b.Items = append(b.Items, m.item)
+		b.Transitions = append(b.Transitions, m.transitions...)
+		b.Worklogs = append(b.Worklogs, m.worklogs...)
+		if m.worklogsComplete {
+			b.WorklogsOf = append(b.WorklogsOf, m.item.Key)
+		}
+		for _, p := range m.people {
+			if old, ok := people[p.ExternalID]; ok && p.Email == "" {
+				p.Email = old.Email
+			}
+			people[p.ExternalID] = p
+		}
+		for _, sp := range m.sprints {
+			sprints[sp.ID] = sp
+		}
+		if m.membership != nil {
+			b.Memberships = append(b.Memberships, *m.membership)
+		}
+		if m.milestone != nil {
+			b.Milestones = append(b.Milestones, *m.milestone)
+		}
+		b.Problems = append(b.Problems, m.problems...)
+		b.Raw = append(b.Raw, r.raw)
+	}
+	for _, k := range sortedKeys(people) {
+		b.People = append(b.People, people[k])
+	}
+	for _, k := range sortedKeys(sprints) {
+		b.Sprints = append(b.Sprints, sprints[k])
+	}
+	return b, top
 }
 
 // complete fetches what the search page left out: truncated changelogs and
 // worklogs.
 func (s *session) complete(ctx context.Context, p searchPage) (completedPage, error) {
-	c := completedPage{issues: p.Issues, hs: make([][]json.RawMessage, len(p.Issues)), extra: make([][]json.RawMessage, len(p.Issues))}
+	c := completedPage{issues: p.Issues, hs: make([][]json.RawMessage, len(p.Issues)), extra: make([][]json.RawMessage, len(p.Issues)),
+		fetched: make([]bool, len(p.Issues))}
 	var incomplete []int
 	for i, ri := range p.Issues {
 		if ri.Changelog == nil || ri.Changelog.Total > len(ri.Changelog.Histories) {
@@ -359,7 +534,7 @@ func (s *session) complete(ctx context.Context, p searchPage) (completedPage, er
 				errs[i] = fmt.Errorf("issue %s: %w", ri.Key, err)
 				return
 			}
-			c.extra[i] = ws
+			c.extra[i], c.fetched[i] = ws, true
 		}()
 	}
 	wg.Wait()
@@ -371,69 +546,52 @@ func (s *session) complete(ctx context.Context, p searchPage) (completedPage, er
 	return c, nil
 }
 
-// mapPage turns a completed page into a batch.
-func (s *session) mapPage(c completedPage) (ingest.Batch, time.Time, error) {
-	var b ingest.Batch
-	var newest time.Time
-	people := map[string]ingest.Person{}
-	sprints := map[string]ingest.Sprint{}
+// mapPage maps a completed page, one record per issue.
+func (s *session) mapPage(c completedPage) ([]issueRec, error) {
+	out := make([]issueRec, 0, len(c.issues))
 	for i, ri := range c.issues {
+		id, err := strconv.ParseInt(ri.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: id %q is not a number", ri.Key, ri.ID)
+		}
 		list := make([]history, 0, len(c.hs[i]))
+		var bad []ingest.Problem
 		for _, raw := range c.hs[i] {
 			var h history
 			if err := json.Unmarshal(raw, &h); err != nil {
-				return b, newest, fmt.Errorf("issue %s: changelog: %w", ri.Key, err)
+				bad = append(bad, ingest.Problem{Key: ri.Key, Column: "changelog",
+					Reason: fmt.Sprintf("history %s: %v: left out of the status history", preview(raw), err)})
+				continue
 			}
 			list = append(list, h)
 		}
 		sortHistories(list)
 		m, err := mapIssue(ri, list, s.book, s.fields)
 		if err != nil {
-			return b, newest, err
+			return nil, err
 		}
+		m.problems = append(m.problems, bad...)
 		for _, raw := range c.extra[i] {
 			w, u, err := mapWorklog(raw, ri.Key)
 			if err != nil {
-				return b, newest, fmt.Errorf("issue %s: %w", ri.Key, err)
+				m.problems = append(m.problems, ingest.Problem{Key: ri.Key, Column: "worklog", Reason: fmt.Sprintf("%v: %s: not stored", err, preview(raw))})
+				continue
 			}
 			m.worklogs = append(m.worklogs, w)
 			if u != nil && u.id() != "" {
 				m.people = append(m.people, u.person())
 			}
 		}
+		if c.fetched[i] {
+			m.worklogsComplete = true
+		}
 		s.mu.Lock()
 		s.keys[ri.ID] = ri.Key
 		s.mu.Unlock()
-		if m.item.UpdatedAt.After(newest) {
-			newest = m.item.UpdatedAt
-		}
-		b.Items = append(b.Items, m.item)
-		b.Transitions = append(b.Transitions, m.transitions...)
-		b.Worklogs = append(b.Worklogs, m.worklogs...)
-		for _, p := range m.people {
-			if old, ok := people[p.ExternalID]; ok && p.Email == "" {
-				p.Email = old.Email
-			}
-			people[p.ExternalID] = p
-		}
-		for _, sp := range m.sprints {
-			sprints[sp.ID] = sp
-		}
-		if m.membership != nil {
-			b.Memberships = append(b.Memberships, *m.membership)
-		}
-		if m.milestone != nil {
-			b.Milestones = append(b.Milestones, *m.milestone)
-		}
-		b.Raw = append(b.Raw, ingest.RawPayload{Entity: "issue", ExternalID: ri.ID, Payload: issuePayload(ri, c.hs[i], c.extra[i])})
+		out = append(out, issueRec{id: id, m: m,
+			raw: ingest.RawPayload{Entity: "issue", ExternalID: ri.ID, Item: ri.Key, Payload: issuePayload(ri, c.hs[i], c.extra[i])}})
 	}
-	for _, k := range sortedKeys(people) {
-		b.People = append(b.People, people[k])
-	}
-	for _, k := range sortedKeys(sprints) {
-		b.Sprints = append(b.Sprints, sprints[k])
-	}
-	return b, newest, nil
+	return out, nil
 }
 
 // issuePayload is the issue as fetched with its complete changelog (and
@@ -597,7 +755,7 @@ func (s *session) versions(ctx context.Context, projects []string, b *ingest.Bat
 				return fmt.Errorf("project %s versions: %w", key, err)
 			}
 			for _, v := range p.Values {
-				m := ingest.Milestone{Name: v.Name, Project: key, Released: v.Released}
+				m := ingest.Milestone{ExternalID: "version:" + v.ID, Name: v.Name, Project: key, Released: v.Released}
 				if d, ok := parseDate(v.StartDate); ok {
 					m.StartDate = d
 				}
@@ -742,19 +900,14 @@ func (s *session) scopedWorklogs(ctx context.Context, ws []json.RawMessage, b *i
 	for len(unknown) > 0 {
 		chunk := unknown[:min(len(unknown), 100)]
 		unknown = unknown[len(chunk):]
-		jql := fmt.Sprintf("(%s) AND id in (%s) ORDER BY key ASC", s.cfg.JQL, strings.Join(chunk, ", "))
-		pages := make(chan searchPage, 1)
-		errc := make(chan error, 1)
-		go func() {
-			defer close(pages)
-			errc <- s.search(ctx, jql, []string{"id"}, "", 100, pages)
-		}()
-		for p := range pages {
+		cond := fmt.Sprintf("(%s) AND id in (%s)", s.cfg.JQL, strings.Join(chunk, ", "))
+		err := s.keyset(ctx, cond, 0, []string{"id"}, "", 100, func(p searchPage, _ int64) error {
 			for _, ri := range p.Issues {
 				s.keys[ri.ID] = ri.Key
 			}
-		}
-		if err := <-errc; err != nil {
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("scope of worklog issues: %w", err)
 		}
 		for _, id := range chunk {
@@ -782,33 +935,79 @@ func (s *session) scopedWorklogs(ctx context.Context, ws []json.RawMessage, b *i
 	return nil
 }
 
-// reconcile lists every issue key in scope and commits it as the live set.
-func (s *session) reconcile(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
-	started := s.now()
-	pages := make(chan searchPage, 1)
-	errc := make(chan error, 1)
-	jql := "(" + s.cfg.JQL + ") ORDER BY key ASC"
+// listScope lists the id and key of every issue in scope (keyset paged).
+func (s *session) listScope(ctx context.Context) (map[string]string, error) {
 	size := 5000
 	if s.dc {
 		size = 1000
 	}
-	go func() {
-		defer close(pages)
-		errc <- s.search(ctx, jql, []string{"id"}, "", size, pages)
-	}()
-	var keys []string
-	for p := range pages {
+	out := map[string]string{}
+	err := s.keyset(ctx, "("+s.cfg.JQL+")", 0, []string{"id"}, "", size, func(p searchPage, _ int64) error {
 		for _, ri := range p.Issues {
-			keys = append(keys, ri.Key)
+			out[ri.ID] = ri.Key
 		}
-	}
-	if err := <-errc; err != nil {
+		return nil
+	})
+	return out, err
+}
+
+// reconcile commits the live set of the scope: the issues two listings
+// agree on, and of those only one listing holds, the ones a direct look
+// finds (GET /issue/{id}: 404 means deleted) still in scope. An issue is
+// marked deleted only when both listings miss it or the site confirms it
+// is gone or out of scope; one deleted while the second listing ran after
+// its place stays live until the next reconciliation.
+func (s *session) reconcile(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
+	started := s.now()
+	live, odd, err := listing.Live(ctx, s.listScope, s.confirmLive)
+	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	keys := make([]string, 0, len(live))
+	for _, k := range live {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	cur.Reconciled = started.UTC().Format(time.RFC3339Nano)
-	s.logger.Info("jira reconciliation", "issues_in_scope", len(keys))
+	s.logger.Debug("jira reconciliation", "issues_in_scope", len(keys), "listings_disagreed_on", odd)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return emit(ctx, ingest.Batch{Live: &ingest.Live{Keys: keys}, Cursor: cur.encode()})
+}
+
+// confirmLive looks up each id directly: those the site still has (not
+// 404) are searched with the scope; it returns the ones in scope, id → key.
+func (s *session) confirmLive(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	var exist []string
+	for _, id := range ids {
+		var ri struct {
+			ID string `json:"id"`
+		}
+		err := s.c.get(ctx, s.api+"/issue/"+url.PathEscape(id), url.Values{"fields": {"id"}}, &ri)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			continue // deleted (or no longer visible to this account)
+		case err != nil:
+			return nil, fmt.Errorf("issue %s: %w", id, err)
+		}
+		exist = append(exist, id)
+	}
+	for len(exist) > 0 {
+		chunk := exist[:min(len(exist), 100)]
+		exist = exist[len(chunk):]
+		cond := fmt.Sprintf("(%s) AND id in (%s)", s.cfg.JQL, strings.Join(chunk, ", "))
+		err := s.keyset(ctx, cond, 0, []string{"id"}, "", 100, func(p searchPage, _ int64) error {
+			for _, ri := range p.Issues {
+				out[ri.ID] = ri.Key
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 // Package ingesttest holds the contract every connector passes
-// (TestConnector) and an in-memory ingest.Store (MemStore). It imports
-// neither the warehouse nor a database driver.
+// (TestConnector), an in-memory ingest.Store (MemStore), and the
+// comparison of a warehouse with a fake source's truth (Truth, Diff,
+// Touched, Check). It imports neither the warehouse nor a database driver.
 package ingesttest
 
 import (

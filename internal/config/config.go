@@ -108,6 +108,10 @@ type Source struct {
 	Timezone string `yaml:"timezone"`
 	// Concurrency caps an HTTP source's requests in flight (default 4).
 	Concurrency int `yaml:"concurrency"`
+	// MaxRetryAfter is the longest Retry-After an HTTP source's sync waits
+	// (a Go duration; default 2m, the HTTP connectors' own); a rate limit
+	// asking for longer ends the sync with an error naming the wait.
+	MaxRetryAfter string `yaml:"max_retry_after"`
 	// EstimateField and StoryPointsField name Asana number custom fields
 	// (name or gid); EstimateUnit is hours (default) or minutes.
 	EstimateField    string `yaml:"estimate_field"`
@@ -115,6 +119,16 @@ type Source struct {
 	StoryPointsField string `yaml:"story_points_field"`
 
 	line int
+}
+
+// RetryAfterCap is max_retry_after, or 0 when not set (the connector's
+// default, connectors/internal/httpretry.DefaultMaxRetryAfter).
+func (s Source) RetryAfterCap() time.Duration {
+	d, err := time.ParseDuration(s.MaxRetryAfter)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }
 
 // Team is a group of people with a capacity.
@@ -456,8 +470,8 @@ var (
 // Source kinds and the keys each accepts besides name and kind.
 var sourceKeys = map[string][]string{
 	"csv":   {"layout", "path", "columns", "status_ids", "timezone"},
-	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone", "concurrency"},
-	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "estimate_field", "estimate_unit", "story_points_field"},
+	"jira":  {"base_url", "email", "token_env", "jql", "boards", "timezone", "concurrency", "max_retry_after"},
+	"asana": {"base_url", "workspace", "projects", "token_env", "timezone", "estimate_field", "estimate_unit", "story_points_field", "max_retry_after"},
 }
 
 // CSVLayouts are the layouts the csv kind reads.
@@ -480,6 +494,7 @@ func ValidateSource(s Source) error {
 		"projects": len(s.Projects) > 0, "layout": s.Layout != "", "path": s.Path != "",
 		"columns": len(s.Columns) > 0, "status_ids": len(s.StatusIDs) > 0, "timezone": s.Timezone != "", "concurrency": s.Concurrency != 0,
 		"estimate_field": s.EstimateField != "", "estimate_unit": s.EstimateUnit != "", "story_points_field": s.StoryPointsField != "",
+		"max_retry_after": s.MaxRetryAfter != "",
 	}
 	for _, k := range slices.Sorted(mapKeys(set)) {
 		if set[k] && !slices.Contains(allowed, k) {
@@ -506,6 +521,11 @@ func ValidateSource(s Source) error {
 		}
 		if s.Concurrency < 0 || s.Concurrency > 64 {
 			return fmt.Errorf("concurrency %d: want 1–64 requests in flight", s.Concurrency)
+		}
+		if s.MaxRetryAfter != "" {
+			if d, err := time.ParseDuration(s.MaxRetryAfter); err != nil || d < time.Second || d > 24*time.Hour {
+				return fmt.Errorf("max_retry_after %q: want a duration from 1s to 24h, like 2m", s.MaxRetryAfter)
+			}
 		}
 		if s.Kind == "jira" && strings.TrimSpace(s.JQL) == "" {
 			return errors.New(`jql is required: Jira rejects unbounded searches (e.g. jql: "project in (WEB, OPS)")`)

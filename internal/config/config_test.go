@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSampleParses(t *testing.T) {
@@ -41,6 +42,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad sql timeout", "server: {sql_timeout: forever}\n", []string{`server.sql_timeout "forever"`}},
 		{"sql timeout too short", "server: {sql_timeout: 1ms}\n", []string{"server.sql_timeout", "100ms to 24h"}},
 		{"reserved team", "teams:\n  - name: unassigned\n", []string{"reserved"}},
+		{"bad max_retry_after", "sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: T, jql: \"project = A\", max_retry_after: soon}\n", []string{"c.yaml:2", `max_retry_after "soon"`, "1s to 24h"}},
+		{"max_retry_after on csv", "sources:\n  - {name: x, kind: csv, path: d, max_retry_after: 5m}\n", []string{`key "max_retry_after" does not apply to kind csv`}},
 		{"wrong type", "metrics: {window_days: ninety}\n", []string{"c.yaml", "ninety"}},
 		{"empty", "", []string{"empty config file"}},
 		// Ranges at their boundaries (each check dropped was a surviving mutation).
@@ -95,6 +98,20 @@ func TestConfigRangeBoundariesAccepted(t *testing.T) {
 				t.Errorf("sle_days %d; want %d", c.Teams[0].SLEDays, tt.sle)
 			}
 		})
+	}
+}
+
+func TestRetryAfterCap(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: T, jql: \"project = A\", max_retry_after: 10m}\n"+
+		"  - {name: a, kind: asana, base_url: https://y, token_env: U, projects: [\"1\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].RetryAfterCap(); got != 10*time.Minute {
+		t.Errorf("jira cap = %v, want 10m", got)
+	}
+	if got := c.Sources[1].RetryAfterCap(); got != 0 {
+		t.Errorf("asana cap = %v, want 0 (the connector's default)", got)
 	}
 }
 

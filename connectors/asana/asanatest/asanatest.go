@@ -1,16 +1,21 @@
 // Package asanatest is a fake Asana API 1.0 server for tests, built from the
-// shapes of the vendor's OpenAPI examples. It serves one project: the
+// shapes of the vendor's OpenAPI examples. It serves a project — the
 // deterministic one of NewProject, or any Project with its own gid, name and
-// sections (NewServer starts one outside a test, as `throughline demo`
-// does, with the token SetToken gives). It can inject faults: a 429 with Retry-After, a
-// 500, an expired offset, a 401, a 402 (premium-only) and expired events
-// sync tokens.
+// sections — and, given more, several (tasks are listed in each project they
+// belong to; NewServer starts one outside a test, as `throughline demo` does,
+// with the token SetToken gives). It can inject faults: a 429 with
+// Retry-After, a 500, an expired offset, a 401, a 402 (premium-only) and
+// expired events sync tokens; and a Drift hook runs between list page
+// requests, with an Edit to change the data as a busy workspace does (tasks
+// edited, moved between projects, reordered, deleted).
 //
 // It also serves the events API (GET /events?resource={project gid}): the
 // first call answers 412 with a sync token, later calls return the events
-// recorded since (at most 100 per call, has_more). Events are recorded by
-// the mutation helpers (UpdateTask, AddStory, AddTask, DeleteTask); Mutate
-// changes the data without an event, like a missed one.
+// recorded for that project since (at most 100 per call, has_more). Events
+// are recorded by the mutation helpers (UpdateTask, AddStory, AddTask,
+// DeleteTask, MoveTask); Mutate changes the data without an event, like a
+// missed one, and time tracking entries (AddTimeEntry, DeleteTimeEntry)
+// record none (tasks render actual_time_minutes, their sum).
 package asanatest
 
 import (
@@ -113,12 +118,16 @@ type Request struct {
 // Server is a fake Asana API.
 type Server struct {
 	*httptest.Server
-	data Project
+	// projects are the projects served, the first one the primary (the
+	// one NewWith, Mutate, AddTask and Data name).
+	projects []*Project
 
-	// dmu guards data and the event log; handlers read under RLock.
+	// dmu guards the projects and the event logs; handlers read under RLock.
 	dmu    sync.RWMutex
-	events []Object // every event recorded, oldest first
-	epoch  int      // sync tokens of older epochs are expired
+	events map[string][]Object // per project gid: every event recorded, oldest first
+	epoch  int                 // sync tokens of older epochs are expired
+	drift  func(e Edit, c ListCall)
+	driftN int
 
 	mu           sync.Mutex
 	token        string // the Bearer token accepted (Token unless SetToken)
@@ -134,25 +143,31 @@ type Server struct {
 // New starts a fake serving NewProject's data; it stops with the test.
 func New(t testing.TB) *Server { return NewWith(t, NewProject()) }
 
-// NewWith starts a fake serving p (see GenerateProject); it stops with the test.
-func NewWith(t testing.TB, p Project) *Server {
-	s := NewServer(p)
+// NewWith starts a fake serving p (see GenerateProject) and, after it, the
+// others (projects with their own GID); it stops with the test.
+func NewWith(t testing.TB, p Project, others ...Project) *Server {
+	s := NewServer(p, others...)
 	t.Cleanup(s.Close)
 	return s
 }
 
-// NewServer starts a fake serving p outside a test (the demo's in-process
-// Asana); the caller stops it with Close. It accepts Token until SetToken.
-func NewServer(p Project) *Server {
-	s := &Server{data: p, token: Token, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}, payment: map[string]bool{}}
-	if s.data.Subtasks == nil {
-		s.data.Subtasks = map[string][]Object{}
-	}
-	if s.data.Stories == nil {
-		s.data.Stories = map[string][]Object{}
-	}
-	if s.data.Entries == nil {
-		s.data.Entries = map[string][]Object{}
+// NewServer starts a fake serving p (and others) outside a test (the demo's
+// in-process Asana); the caller stops it with Close. It accepts Token until
+// SetToken.
+func NewServer(p Project, others ...Project) *Server {
+	s := &Server{events: map[string][]Object{}, token: Token, throttle: map[string]int{}, fail: map[string]bool{}, failPaged: map[string]bool{}, payment: map[string]bool{}}
+	for _, q := range append([]Project{p}, others...) {
+		q := q
+		if q.Subtasks == nil {
+			q.Subtasks = map[string][]Object{}
+		}
+		if q.Stories == nil {
+			q.Stories = map[string][]Object{}
+		}
+		if q.Entries == nil {
+			q.Entries = map[string][]Object{}
+		}
+		s.projects = append(s.projects, &q)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -234,62 +249,173 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.requests)
 }
 
-// Data returns the served data (shared: do not modify, and do not read
-// while a mutation helper runs).
-func (s *Server) Data() Project { return s.data }
+// Data returns the primary project's data (shared: do not modify, and do
+// not read while a mutation helper runs).
+func (s *Server) Data() Project { return *s.projects[0] }
+
+// Read calls f with every project served (the primary first) under the
+// data lock; f must not change them.
+func (s *Server) Read(f func(ps []*Project)) {
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	f(s.projects)
+}
 
 // Now is the time the mutation helpers stamp modified_at and events with.
 func Now() time.Time { return time.Now().UTC() }
 
-// findTask returns the task or subtask gid and, for a subtask, its parent gid.
-func (s *Server) findTask(gid string) (t Object, parent string) {
-	for _, t := range s.data.Tasks {
-		if t["gid"] == gid {
-			return t, ""
-		}
-	}
-	for p, subs := range s.data.Subtasks {
-		for _, t := range subs {
+// Edit changes the served data and records the events Asana would; its
+// methods are the mutation helpers' (UpdateTask, AddStory, AddTask,
+// DeleteTask, MoveTask, DeleteTimeEntry). A Drift hook gets one; Do gives
+// one outside.
+type Edit struct {
+	s   *Server // dmu held
+	now time.Time
+}
+
+// Do calls f with an Edit stamping changes at now, under the data lock.
+func (s *Server) Do(now time.Time, f func(e Edit)) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	f(Edit{s: s, now: now.UTC()})
+}
+
+// Projects returns every project served (the primary first).
+func (e Edit) Projects() []*Project { return e.s.projects }
+
+// ListCall describes a list request about to be served, for a Drift hook.
+type ListCall struct {
+	N      int    // 1 for the first list request since the hook was set
+	Path   string // /tasks, /tasks/{gid}/subtasks, …
+	Query  map[string][]string
+	Offset bool // a next page (the request carries an offset)
+}
+
+// Drift sets a hook run before each list request (/tasks,
+// /tasks/{gid}/subtasks) is served, under the data lock: the site
+// changing while a sync pages through it (tasks edited, moved, reordered,
+// deleted between two page requests). nil removes it.
+func (s *Server) Drift(f func(e Edit, c ListCall)) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	s.drift, s.driftN = f, 0
+}
+
+// findTask returns the task or subtask gid, its project and, for a
+// subtask, its parent gid.
+func (s *Server) findTask(gid string) (t Object, proj *Project, parent string) {
+	for _, p := range s.projects {
+		for _, t := range p.Tasks {
 			if t["gid"] == gid {
-				return t, p
+				return t, p, ""
 			}
 		}
 	}
-	return nil, ""
+	for _, p := range s.projects {
+		for par, subs := range p.Subtasks {
+			for _, t := range subs {
+				if t["gid"] == gid {
+					return t, p, par
+				}
+			}
+		}
+	}
+	return nil, nil, ""
+}
+
+// project returns the served project gid, or nil.
+func (s *Server) project(gid string) *Project {
+	for _, p := range s.projects {
+		if p.gid() == gid {
+			return p
+		}
+	}
+	return nil
+}
+
+// holders are the projects a task is listed in (a subtask: its parent's).
+func (s *Server) holders(gid string) []*Project {
+	var out []*Project
+	for _, p := range s.projects {
+		for _, t := range p.Tasks {
+			if t["gid"] == gid {
+				out = append(out, p)
+			}
+		}
+	}
+	if len(out) == 0 {
+		if _, p, parent := s.findTask(gid); p != nil && parent != "" {
+			return s.holders(parent)
+		}
+	}
+	return out
+}
+
+// stories, entries and subtasks of a task, wherever they are kept.
+func (s *Server) stories(gid string) []Object {
+	var out []Object
+	for _, p := range s.projects {
+		out = append(out, p.Stories[gid]...)
+	}
+	return out
+}
+
+func (s *Server) entries(gid string) []Object {
+	var out []Object
+	for _, p := range s.projects {
+		out = append(out, p.Entries[gid]...)
+	}
+	return out
+}
+
+func (s *Server) subtasks(gid string) []Object {
+	var out []Object
+	for _, p := range s.projects {
+		out = append(out, p.Subtasks[gid]...)
+	}
+	return out
 }
 
 func compact(t Object) Object {
 	return Object{"gid": t["gid"], "resource_type": "task", "name": t["name"], "resource_subtype": t["resource_subtype"]}
 }
 
-// record appends an event of the project (dmu held).
-func (s *Server) record(typ, action string, resource, parent Object, at time.Time) {
-	ev := Object{"user": Object{"gid": Users[0]["gid"], "resource_type": "user", "name": Users[0]["name"]},
-		"resource": resource, "type": typ, "action": action, "parent": parent, "created_at": ts(at)}
-	s.events = append(s.events, ev)
+func projectRef(p *Project) Object {
+	return Object{"gid": p.gid(), "resource_type": "project", "name": p.name()}
 }
 
-// Mutate changes the served data without recording an event (an event
-// Asana failed to deliver, or a change the events do not show).
+// record appends an event to the project's stream (dmu held).
+func (s *Server) record(proj string, typ, action string, resource, parent Object, at time.Time) {
+	ev := Object{"user": Object{"gid": Users[0]["gid"], "resource_type": "user", "name": Users[0]["name"]},
+		"resource": resource, "type": typ, "action": action, "parent": parent, "created_at": ts(at)}
+	s.events[proj] = append(s.events[proj], ev)
+}
+
+// Mutate changes the primary project's data without recording an event
+// (an event Asana failed to deliver, or a change the events do not show).
 func (s *Server) Mutate(f func(p *Project)) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	f(&s.data)
+	f(s.projects[0])
 }
 
 // UpdateTask applies f to the task or subtask gid, sets its modified_at to
 // Now and records a task "changed" event. It panics when gid is unknown.
 func (s *Server) UpdateTask(gid string, f func(t Object)) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	t, _ := s.findTask(gid)
+	s.Do(Now(), func(e Edit) { e.UpdateTask(gid, f) })
+}
+
+// UpdateTask is Server.UpdateTask at the Edit's time.
+func (e Edit) UpdateTask(gid string, f func(t Object)) {
+	t, _, _ := e.s.findTask(gid)
 	if t == nil {
 		panic("asanatest: UpdateTask: unknown task " + gid)
 	}
-	now := Now()
 	f(t)
-	t["modified_at"] = ts(now)
-	s.record("task", "changed", compact(t), nil, now)
+	t["modified_at"] = ts(e.now)
+	for _, p := range e.s.holders(gid) {
+		e.s.record(p.gid(), "task", "changed", compact(t), nil, e.now)
+	}
 }
 
 // AddStory appends st (gid, created_at and the like set by the caller) to
@@ -297,70 +423,164 @@ func (s *Server) UpdateTask(gid string, f func(t Object)) {
 // story modifies a task) and records a story "added" event whose parent is
 // the task.
 func (s *Server) AddStory(gid string, st Object) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	t, _ := s.findTask(gid)
+	s.Do(Now(), func(e Edit) { e.AddStory(gid, st) })
+}
+
+// AddStory is Server.AddStory at the Edit's time.
+func (e Edit) AddStory(gid string, st Object) {
+	t, p, _ := e.s.findTask(gid)
 	if t == nil {
 		panic("asanatest: AddStory: unknown task " + gid)
 	}
-	now := Now()
 	if st["created_at"] == nil {
-		st["created_at"] = ts(now)
+		st["created_at"] = ts(e.now)
 	}
 	st["resource_type"] = "story"
-	s.data.Stories[gid] = append(s.data.Stories[gid], st)
-	t["modified_at"] = ts(now)
-	s.record("story", "added", Object{"gid": st["gid"], "resource_type": "story", "resource_subtype": st["resource_subtype"]},
-		Object{"gid": gid, "resource_type": "task", "name": t["name"]}, now)
+	p.Stories[gid] = append(p.Stories[gid], st)
+	t["modified_at"] = ts(e.now)
+	for _, h := range e.s.holders(gid) {
+		e.s.record(h.gid(), "story", "added", Object{"gid": st["gid"], "resource_type": "story", "resource_subtype": st["resource_subtype"]},
+			Object{"gid": gid, "resource_type": "task", "name": t["name"]}, e.now)
+	}
 }
 
-// AddTask adds t to the project (parent empty) or as a subtask of parent,
-// and records a task "added" event (parent: the project or the parent task).
+// AddTask adds t to the primary project (parent empty) or as a subtask of
+// parent, and records a task "added" event (parent: the project or the
+// parent task).
 func (s *Server) AddTask(t Object, parent string) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	now := Now()
+	s.Do(Now(), func(e Edit) { e.AddTask(s.projects[0].gid(), t, parent) })
+}
+
+// AddTask adds t to the project proj (parent empty) or as a subtask of parent.
+func (e Edit) AddTask(proj string, t Object, parent string) {
 	if parent == "" {
-		s.data.Tasks = append(s.data.Tasks, t)
-		s.record("task", "added", compact(t), Object{"gid": s.data.gid(), "resource_type": "project", "name": s.data.name()}, now)
+		p := e.s.project(proj)
+		if p == nil {
+			panic("asanatest: AddTask: unknown project " + proj)
+		}
+		p.Tasks = append(p.Tasks, t)
+		e.s.record(p.gid(), "task", "added", compact(t), projectRef(p), e.now)
 		return
 	}
-	p, _ := s.findTask(parent)
-	if p == nil {
+	pt, p, _ := e.s.findTask(parent)
+	if pt == nil {
 		panic("asanatest: AddTask: unknown parent " + parent)
 	}
-	t["parent"] = Object{"gid": parent, "resource_type": "task", "name": p["name"]}
-	s.data.Subtasks[parent] = append(s.data.Subtasks[parent], t)
-	p["num_subtasks"] = len(s.data.Subtasks[parent])
-	s.record("task", "added", compact(t), Object{"gid": parent, "resource_type": "task", "name": p["name"]}, now)
+	t["parent"] = Object{"gid": parent, "resource_type": "task", "name": pt["name"]}
+	p.Subtasks[parent] = append(p.Subtasks[parent], t)
+	pt["num_subtasks"] = len(e.s.subtasks(parent))
+	for _, h := range e.s.holders(parent) {
+		e.s.record(h.gid(), "task", "added", compact(t), Object{"gid": parent, "resource_type": "task", "name": pt["name"]}, e.now)
+	}
 }
 
 // DeleteTask removes the task or subtask gid (and its subtasks) and records
 // a task "deleted" event. It panics when gid is unknown.
 func (s *Server) DeleteTask(gid string) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	t, parent := s.findTask(gid)
+	s.Do(Now(), func(e Edit) { e.DeleteTask(gid) })
+}
+
+// DeleteTask is Server.DeleteTask at the Edit's time.
+func (e Edit) DeleteTask(gid string) {
+	t, _, parent := e.s.findTask(gid)
 	if t == nil {
 		panic("asanatest: DeleteTask: unknown task " + gid)
 	}
-	if parent == "" {
-		s.data.Tasks = slices.DeleteFunc(s.data.Tasks, func(o Object) bool { return o["gid"] == gid })
-	} else {
-		s.data.Subtasks[parent] = slices.DeleteFunc(s.data.Subtasks[parent], func(o Object) bool { return o["gid"] == gid })
-		if p, _ := s.findTask(parent); p != nil {
-			p["num_subtasks"] = len(s.data.Subtasks[parent])
+	holders := e.s.holders(gid)
+	for _, p := range e.s.projects {
+		p.Tasks = slices.DeleteFunc(p.Tasks, func(o Object) bool { return o["gid"] == gid })
+		if parent != "" {
+			p.Subtasks[parent] = slices.DeleteFunc(p.Subtasks[parent], func(o Object) bool { return o["gid"] == gid })
+		}
+		delete(p.Subtasks, gid)
+	}
+	if parent != "" {
+		if pt, _, _ := e.s.findTask(parent); pt != nil {
+			pt["num_subtasks"] = len(e.s.subtasks(parent))
 		}
 	}
-	delete(s.data.Subtasks, gid)
-	s.record("task", "deleted", compact(t), nil, Now())
+	for _, h := range holders {
+		e.s.record(h.gid(), "task", "deleted", compact(t), nil, e.now)
+	}
 }
 
-// Events returns the number of events recorded so far.
+// MoveTask moves the top-level task gid out of every project into the
+// project to, in that project's first section, as a user removing it from
+// one project and adding it to another does: a task "removed" event in
+// each project it leaves, "added" in the one it joins, modified_at now.
+// It panics when gid or to is unknown.
+func (s *Server) MoveTask(gid, to string) {
+	s.Do(Now(), func(e Edit) { e.MoveTask(gid, to) })
+}
+
+// MoveTask is Server.MoveTask at the Edit's time.
+func (e Edit) MoveTask(gid, to string) {
+	t, _, parent := e.s.findTask(gid)
+	dst := e.s.project(to)
+	if t == nil || parent != "" || dst == nil {
+		panic("asanatest: MoveTask: unknown top-level task " + gid + " or project " + to)
+	}
+	for _, p := range e.s.holders(gid) {
+		p.Tasks = slices.DeleteFunc(p.Tasks, func(o Object) bool { return o["gid"] == gid })
+		e.s.record(p.gid(), "task", "removed", compact(t), projectRef(p), e.now)
+	}
+	t["memberships"] = []Object{{"project": projectRef(dst), "section": dst.sections()[0]}}
+	t["modified_at"] = ts(e.now)
+	dst.Tasks = append(dst.Tasks, t)
+	e.s.record(dst.gid(), "task", "added", compact(t), projectRef(dst), e.now)
+}
+
+// MoveToTop moves the task gid to the top of each project listing it (a
+// change of priority order: no event, modified_at unchanged).
+func (e Edit) MoveToTop(gid string) {
+	for _, p := range e.s.projects {
+		if i := slices.IndexFunc(p.Tasks, func(o Object) bool { return o["gid"] == gid }); i > 0 {
+			t := p.Tasks[i]
+			p.Tasks = slices.Insert(slices.Delete(p.Tasks, i, i+1), 0, t)
+		}
+	}
+}
+
+// AddTimeEntry logs an entry on task gid. Asana's events show no time
+// tracking [inf]: nothing is recorded and modified_at stays.
+func (e Edit) AddTimeEntry(gid string, entry Object) {
+	_, p, _ := e.s.findTask(gid)
+	if p == nil {
+		panic("asanatest: AddTimeEntry: unknown task " + gid)
+	}
+	p.Entries[gid] = append(p.Entries[gid], entry)
+}
+
+// DeleteTimeEntry deletes the time tracking entry gid; like AddTimeEntry
+// it records no event and leaves modified_at (only the task's
+// actual_time_minutes shows it). It reports whether the entry existed.
+func (e Edit) DeleteTimeEntry(gid string) bool {
+	for _, p := range e.s.projects {
+		for task, es := range p.Entries {
+			if i := slices.IndexFunc(es, func(o Object) bool { return o["gid"] == gid }); i >= 0 {
+				p.Entries[task] = slices.Delete(es, i, i+1)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DeleteTimeEntry is Edit.DeleteTimeEntry under the lock.
+func (s *Server) DeleteTimeEntry(gid string) (ok bool) {
+	s.Do(Now(), func(e Edit) { ok = e.DeleteTimeEntry(gid) })
+	return ok
+}
+
+// Events returns the number of events recorded so far (every project).
 func (s *Server) Events() int {
 	s.dmu.RLock()
 	defer s.dmu.RUnlock()
-	return len(s.events)
+	n := 0
+	for _, evs := range s.events {
+		n += len(evs)
+	}
+	return n
 }
 
 func syncToken(epoch, pos int) string {
@@ -375,32 +595,34 @@ func (s *Server) serveEvents(w http.ResponseWriter, q map[string][]string) {
 		}
 		return ""
 	}
-	if get("resource") != s.data.gid() {
+	p := s.project(get("resource"))
+	if p == nil {
 		writeError(w, http.StatusBadRequest, "resource: Not a recognized ID: "+get("resource"))
 		return
 	}
+	events := s.events[p.gid()]
 	tok := get("sync")
 	var epoch, pos int
 	if len(tok) == 16 {
 		e, err1 := strconv.ParseInt(tok[:8], 16, 64)
-		p, err2 := strconv.ParseInt(tok[8:], 16, 64)
+		n, err2 := strconv.ParseInt(tok[8:], 16, 64)
 		if err1 == nil && err2 == nil {
-			epoch, pos = int(e), int(p)
+			epoch, pos = int(e), int(n)
 		} else {
 			tok = ""
 		}
 	} else {
 		tok = ""
 	}
-	if tok == "" || epoch != s.epoch || pos > len(s.events) {
+	if tok == "" || epoch != s.epoch || pos > len(events) {
 		writeJSON(w, http.StatusPreconditionFailed, Object{
 			"errors": []Object{{"message": "Sync token invalid or too old. If you are attempting to keep resources in sync, you must fetch the full dataset for this query now and use the new sync token for the next sync."}},
-			"sync":   syncToken(s.epoch, len(s.events)),
+			"sync":   syncToken(s.epoch, len(events)),
 		})
 		return
 	}
-	end := min(pos+100, len(s.events))
-	writeJSON(w, http.StatusOK, Object{"data": s.events[pos:end], "sync": syncToken(s.epoch, end), "has_more": end < len(s.events)})
+	end := min(pos+100, len(events))
+	writeJSON(w, http.StatusOK, Object{"data": events[pos:end], "sync": syncToken(s.epoch, end), "has_more": end < len(events)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -415,6 +637,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		e["phrase"] = "6 sad squid snuggle softly"
 	}
 	writeJSON(w, status, Object{"errors": []Object{e}})
+}
+
+// withTime renders a task with actual_time_minutes: the sum of its entries.
+func (s *Server) withTime(t Object) Object {
+	var sum float64
+	for _, e := range s.entries(fmt.Sprint(t["gid"])) {
+		v, _ := strconv.ParseFloat(fmt.Sprint(e["duration_minutes"]), 64)
+		sum += v
+	}
+	out := make(Object, len(t)+1)
+	for k, v := range t {
+		out[k] = v
+	}
+	out["actual_time_minutes"] = sum
+	return out
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -452,16 +689,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	isList := len(parts) == 1 && parts[0] == "tasks" || len(parts) == 3 && parts[0] == "tasks" && parts[2] == "subtasks"
+	if isList {
+		s.dmu.Lock()
+		if s.drift != nil {
+			s.driftN++
+			s.drift(Edit{s: s, now: Now()}, ListCall{N: s.driftN, Path: path, Query: q, Offset: q.Get("offset") != ""})
+		}
+		s.dmu.Unlock()
+	}
 	s.dmu.RLock()
 	defer s.dmu.RUnlock()
-	parts := strings.Split(strings.Trim(path, "/"), "/")
 	var list []Object
 	switch {
 	case len(parts) == 1 && parts[0] == "events":
 		s.serveEvents(w, q)
 		return
 	case len(parts) == 2 && parts[0] == "tasks":
-		t, _ := s.findTask(parts[1])
+		t, _, _ := s.findTask(parts[1])
 		if t == nil {
 			writeError(w, http.StatusNotFound, "task: Unknown object: "+parts[1])
 			return
@@ -470,44 +716,52 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if f := q.Get("opt_fields"); f != "" {
 			fields = strings.Split(f, ",")
 		}
+		if slices.Contains(fields, "actual_time_minutes") {
+			t = s.withTime(t)
+		}
 		writeJSON(w, http.StatusOK, Object{"data": project(t, fields)})
 		return
 	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "sections":
-		if parts[1] != s.data.gid() {
+		p := s.project(parts[1])
+		if p == nil {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+parts[1])
 			return
 		}
-		list = s.data.sections()
+		list = p.sections()
 	case len(parts) == 1 && parts[0] == "tasks":
 		if q.Get("project") == "" {
 			writeError(w, http.StatusBadRequest, "Must specify exactly one of project, tag, section, user task list, or assignee + workspace")
 			return
 		}
-		if q.Get("project") != s.data.gid() {
+		p := s.project(q.Get("project"))
+		if p == nil {
 			writeError(w, http.StatusNotFound, "project: Unknown object: "+q.Get("project"))
 			return
 		}
 		v := q.Get("modified_since")
+		var since time.Time
+		if v != "" {
+			var err error
+			if since, err = time.Parse(time.RFC3339, v); err != nil {
+				writeError(w, http.StatusBadRequest, "modified_since: Not a valid date-time: "+v)
+				return
+			}
+		}
 		if v == "" {
-			list = s.data.Tasks
+			list = p.Tasks
 			break
 		}
-		since, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "modified_since: Not a valid date-time: "+v)
-			return
-		}
-		for _, t := range s.data.Tasks {
-			if m, _ := time.Parse(time.RFC3339Nano, t["modified_at"].(string)); !m.Before(since) {
+		for _, t := range p.Tasks {
+			if m, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(t["modified_at"])); !m.Before(since) {
 				list = append(list, t)
 			}
 		}
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "subtasks":
-		list = s.data.Subtasks[parts[1]]
+		list = s.subtasks(parts[1])
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "stories":
-		list = s.data.Stories[parts[1]]
+		list = s.stories(parts[1])
 	case len(parts) == 3 && parts[0] == "tasks" && parts[2] == "time_tracking_entries":
-		list = s.data.Entries[parts[1]]
+		list = s.entries(parts[1])
 	default:
 		writeError(w, http.StatusNotFound, "Unknown object or path")
 		return
@@ -537,15 +791,19 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, path string, list 
 		b, err := base64.RawURLEncoding.DecodeString(o)
 		p, n, _ := strings.Cut(string(b), "|")
 		i, aerr := strconv.Atoi(n)
-		if err != nil || aerr != nil || p != path || i < 0 || i > len(list) {
+		if err != nil || aerr != nil || p != path || i < 0 {
 			writeError(w, http.StatusBadRequest, "offset: Invalid offset")
 			return
 		}
-		start = i
+		start = min(i, len(list)) // a list that shrank since: the rest is empty
 	}
 	end := min(start+limit, len(list))
 	data := make([]any, 0, end-start)
+	withTime := slices.Contains(fields, "actual_time_minutes")
 	for _, o := range list[start:end] {
+		if withTime {
+			o = s.withTime(o)
+		}
 		data = append(data, project(o, fields))
 	}
 	resp := Object{"data": data}

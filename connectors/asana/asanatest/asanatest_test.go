@@ -49,3 +49,26 @@ func TestNewServerOwnProjectAndToken(t *testing.T) {
 		t.Errorf("events recorded: %d", s.Events())
 	}
 }
+
+// actual_time_minutes is the sum of the task's entries, whatever integer
+// type their durations were built with.
+func TestActualTimeMinutes(t *testing.T) {
+	p := Project{Tasks: []Object{{"gid": "7", "resource_type": "task", "name": "t", "modified_at": "2026-01-01T00:00:00.000Z"}},
+		Entries: map[string][]Object{"7": {{"gid": "1", "duration_minutes": int64(30)}, {"gid": "2", "duration_minutes": 15}, {"gid": "3", "duration_minutes": 4.5}}}}
+	s := NewWith(t, p)
+	req, _ := http.NewRequest(http.MethodGet, s.BaseURL()+"/tasks/7?opt_fields=actual_time_minutes", nil)
+	req.Header.Set("Authorization", "Bearer "+Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var o struct {
+		Data struct {
+			Minutes float64 `json:"actual_time_minutes"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil || o.Data.Minutes != 49.5 {
+		t.Errorf("actual_time_minutes = %v (%v), want 49.5", o.Data.Minutes, err)
+	}
+}

@@ -2,8 +2,12 @@
 // reproduces the shapes and paging rules of the real Jira Cloud REST API (v3
 // and v2, agile 1.0) and, with Options.DataCenter, of Jira Data Center (REST
 // v2 only). It can inject faults: 429 with and without Retry-After, 5xx, and
-// revoked credentials. Every path is also served under
-// /ex/jira/{cloudId} (Cloud only).
+// revoked credentials; and behave like a busy site (drift.go): a Drift hook
+// run between search page requests, pages that repeat, shrink or come back
+// empty while saying more follow, 200 replies that are HTML or cut short,
+// moved issues (MoveIssue), renamed versions (RenameVersion) and raw field
+// values (Raw: lone surrogates, invalid UTF-8). Every path is also served
+// under /ex/jira/{cloudId} (Cloud only).
 //
 // Served (GET unless noted; /rest/api/2 and /rest/api/3 alike, /rest/api/3
 // answering 404 on Data Center):
@@ -22,7 +26,7 @@
 //	/rest/agile/1.0/board, /board/{id}, /board/{id}/configuration, /board/{id}/sprint, /sprint/{id}
 //
 // JQL supports AND, OR, parentheses, the fields project, key/issuekey, id,
-// created, updated, resolved, status, issuetype/type and resolution with
+// parent, created, updated, resolved, status, issuetype/type and resolution with
 // =, !=, <, <=, >, >=, IN, NOT IN, IS [NOT] EMPTY, and ORDER BY updated,
 // created, key or id. Like Jira it rejects unknown projects and statuses,
 // and keys of issues that do not exist.
@@ -132,8 +136,11 @@ type Options struct {
 	// OmitIsLast makes search/jql pages omit isLast.
 	OmitIsLast bool
 	// PageCap is the most issues on a search/jql page when fields other
-	// than id and key are requested (default 100; id/key only: 5000).
+	// than id and key are requested (default 100).
 	PageCap int
+	// IDPageCap is the most issues on a search/jql page of ids and keys
+	// only (default 5000).
+	IDPageCap int
 	// WorklogExclusion hides worklog changes newer than Now minus this
 	// from /worklog/updated and /worklog/deleted (default 1 minute;
 	// negative: hide nothing).
@@ -176,6 +183,18 @@ type Server struct {
 	faults   []*fault
 	revoked  bool
 	tokens   map[string]*pageToken
+
+	// Drift and page faults (drift.go).
+	drift       func(d *Dataset, c SearchCall)
+	driftN      int
+	lastIssue   Object // the last issue of the last search page served
+	lastSig     string // the fields and expand of that page
+	lastPage    string // the query, startAt and token of the last search
+	repeatPages int
+	shrinkPages int
+	shrinkSize  int
+	emptyPages  int
+	bodyFaults  []*bodyFault
 }
 
 // New starts a fake serving d; the caller must Close it.
@@ -200,6 +219,9 @@ func New(d *Dataset, opt Options) *Server {
 	}
 	if opt.PageCap <= 0 {
 		opt.PageCap = 100
+	}
+	if opt.IDPageCap <= 0 {
+		opt.IDPageCap = 5000
 	}
 	if opt.MaxResultsCap <= 0 {
 		opt.MaxResultsCap = 1000
@@ -352,12 +374,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	rep := s.route(r, path, q, body, base, auth, scopedOK)
 	var out []byte
+	contentType := "application/json;charset=UTF-8"
 	if rep.body != nil {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		_ = enc.Encode(rep.body)
+		if err := enc.Encode(rep.body); err != nil {
+			rep = jiraError(http.StatusInternalServerError, "fake: encode reply: "+err.Error())
+			buf.Reset()
+			_ = enc.Encode(rep.body)
+		}
 		out = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if rep.status == http.StatusOK {
+			if kind := s.takeBodyFault(path); kind != 0 {
+				out, contentType = badBody(kind, out)
+			}
+		}
 	}
 	s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: q, Body: body, Auth: auth, Status: rep.status})
 	s.mu.Unlock()
@@ -369,7 +401,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	if out != nil {
-		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.Header().Set("Content-Type", contentType)
 	}
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(out)
@@ -496,9 +528,9 @@ func (s *Server) routeAPI(c *call, sub string) reply {
 		if !s.opt.DataCenter {
 			return jiraError(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
 		}
-		return s.searchOffset(c)
+		return s.search(c, s.searchOffset)
 	case sub == "/search/jql" && (get || post) && !s.opt.DataCenter:
-		return s.searchJQL(c)
+		return s.search(c, s.searchJQL)
 	case sub == "/search/approximate-count" && post && !s.opt.DataCenter:
 		return s.approximateCount(c)
 	case sub == "/issue/bulkfetch" && post && !s.opt.DataCenter:

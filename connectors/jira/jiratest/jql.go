@@ -152,6 +152,7 @@ var jqlFields = map[string]string{
 	"updated": "updated", "updateddate": "updated", "created": "created", "createddate": "created",
 	"resolved": "resolutiondate", "resolutiondate": "resolutiondate",
 	"status": "status", "issuetype": "issuetype", "type": "issuetype", "resolution": "resolution",
+	"parent": "parent",
 }
 
 type jqlParser struct {
@@ -397,6 +398,15 @@ func (p *jqlParser) check(c *clause) error {
 			}
 			c.nums = append(c.nums, n)
 		}
+	case "parent":
+		if ordered {
+			return syntaxErr("The operator '%s' is not supported by the 'parent' field.", c.op)
+		}
+		for _, v := range c.values {
+			if s.lookup(v) == nil {
+				return &requestError{fmt.Sprintf("An issue with key '%s' does not exist for field 'parent'.", v)}
+			}
+		}
 	case "key":
 		for _, v := range c.values {
 			if _, _, ok := splitKey(v); !ok {
@@ -532,7 +542,7 @@ func (c *clause) match(is *Issue) bool {
 	if c.empty {
 		var present bool
 		switch c.field {
-		case "updated", "created", "resolutiondate", "project", "status", "issuetype", "resolution":
+		case "updated", "created", "resolutiondate", "project", "status", "issuetype", "resolution", "parent":
 			present = is.Fields[c.field] != nil
 		default:
 			present = true
@@ -566,6 +576,14 @@ func (c *clause) match(is *Issue) bool {
 				return 2 // different project: never in range
 			}
 			return cmpKey(is.Key, v)
+		}
+	case "parent":
+		p := fieldObj(is, "parent")
+		hit = func(i int) int {
+			if p != nil && (strings.EqualFold(fmt.Sprint(p["key"]), c.values[i]) || fmt.Sprint(p["id"]) == c.values[i]) {
+				return 0
+			}
+			return 1
 		}
 	case "resolution":
 		o := fieldObj(is, c.field)

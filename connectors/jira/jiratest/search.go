@@ -143,7 +143,7 @@ func (s *Server) searchJQL(c *call) reply {
 	if p.hasMax && p.maxResults > 0 {
 		limit = p.maxResults
 	}
-	pageCap := 5000
+	pageCap := s.opt.IDPageCap
 	if sel.heavy() || view.changelog {
 		pageCap = s.opt.PageCap
 	}
