@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/throughline/throughline/internal/demo"
+	"github.com/throughline/throughline/internal/web/api"
+	"github.com/throughline/throughline/warehouse"
 )
 
 const loadCommand = "THROUGHLINE_LOAD=1 THROUGHLINE_LOAD_SECONDS=60 go test -run TestLoadSQLAndScrapesDuringSync -v -timeout 10m ./cmd/throughline/"
@@ -160,7 +162,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 			var lat []time.Duration
 			for n := i; !stopped.Load(); n++ {
 				q := queries[n%len(queries)]
-				body, _ := json.Marshal(sqlRequest{SQL: q})
+				body, _ := json.Marshal(api.Request{SQL: q})
 				start := time.Now()
 				code, b, err := do("POST", "/api/v1/sql", string(body))
 				lat = append(lat, time.Since(start))
@@ -207,7 +209,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 			fail("sync-runs: %d %v %s", code, err, b)
 			return 0, ""
 		}
-		var runs []syncRun
+		var runs []warehouse.SyncRun
 		if err := json.Unmarshal(b, &runs); err != nil || len(runs) == 0 {
 			fail("sync-runs %s: %v", b, err)
 			return 0, ""
@@ -270,7 +272,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	syncOnce()
 	syncOnce()
 	sqlRow := func(q string) []any {
-		body, _ := json.Marshal(sqlRequest{SQL: q})
+		body, _ := json.Marshal(api.Request{SQL: q})
 		code, b, err := do("POST", "/api/v1/sql", string(body))
 		if err != nil || code != http.StatusOK {
 			t.Fatalf("%s: %d %v %s", q, code, err, b)

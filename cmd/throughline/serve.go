@@ -2,19 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
+	"github.com/throughline/throughline/internal/sqlworker"
+	"github.com/throughline/throughline/internal/web"
+	"github.com/throughline/throughline/internal/web/api"
+	"github.com/throughline/throughline/warehouse"
 )
 
 func runServe(ctx context.Context, g *globals, args []string) error {
@@ -143,32 +144,22 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.collector)
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorLog: nil}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "no compute has finished yet", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
+	srv := web.New(web.Options{Gatherer: reg, Ready: ready.Load, Logger: p.logger})
 	// From here on no SQL of this process reads files or changes settings;
 	// the SQL API relies on it.
 	if err := p.db.Lockdown(ctx); err != nil {
 		ln.Close()
 		return err
 	}
-	api, err := p.newSQLAPI(ctx, ln.Addr(), triggerSync)
+	a, closeAPI, err := p.newAPI(ctx, ln.Addr(), triggerSync)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer api.close()
-	api.register(mux)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	defer closeAPI()
+	a.Register(srv)
 	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ctx, ln); err != nil {
 			p.logger.Error("http server", "err", err)
 		}
 	})
@@ -183,12 +174,43 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	p.logger.Info("shutting down: waiting for the running job")
 	stopped := c.Stop() // no new jobs; wait for the running one
 	<-stopped.Done()
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(shutdown)
-	// The initial run (if any) finishes, or rolls back on the canceled context.
+	// The HTTP server shuts down on ctx; the initial run (if any) finishes, or rolls back on the canceled context.
 	wg.Wait()
 	return nil
+}
+
+// sqlPoolConns is how many API queries run at once; more wait for a
+// connection (within their time-out).
+const sqlPoolConns = 4
+
+// newAPI builds /api/v1 over a read pool of the warehouse. The caller has
+// locked the warehouse down (warehouse.DB.Lockdown). trigger starts a sync
+// and compute and reports false when a job is running.
+func (p *pipeline) newAPI(ctx context.Context, addr net.Addr, trigger func() bool) (*api.API, func(), error) {
+	pool := p.db.ReadPool(sqlPoolConns)
+	guard, err := warehouse.NewGuard(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	timeout := p.cfg.Server.StatementTimeout()
+	auth := web.Auth{}
+	if env := p.cfg.Server.SQLTokenEnv; env != "" {
+		auth.Token = os.Getenv(env)
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && auth.Token == "" {
+		// checkListen refuses this for serve; other callers get a closed API.
+		auth.Disabled = "this server listens beyond loopback without a token: set server.sql_token_env and export the variable to enable /api/v1"
+	}
+	a := api.New(api.Options{
+		Runner:  &sqlworker.Local{DB: pool, Guard: guard, Timeout: timeout},
+		Runs:    pool,
+		Trigger: trigger,
+		Auth:    auth,
+		Timeout: timeout,
+		Logger:  p.logger,
+	})
+	return a, func() { pool.Close() }, nil
 }
 
 type discardPrintf struct{}

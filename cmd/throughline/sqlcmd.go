@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/throughline/throughline/internal/sqlresult"
 )
 
 func runSQL(ctx context.Context, g *globals, args []string) error {
@@ -59,7 +61,15 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 	if res.Truncated {
 		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit); filter or aggregate in the query\n", res.RowCount)
 	}
-	return writeResult(w, res, *format)
+	return sqlresult.Write(w, res, cliFormat(*format))
+}
+
+// cliFormat is the encoder of a --format value.
+func cliFormat(f string) sqlresult.Format {
+	if f == "json" {
+		return sqlresult.JSONLines
+	}
+	return sqlresult.Format(f)
 }
 
 func cell(v any) string {

@@ -1,4 +1,4 @@
-package main
+package warehouse
 
 import (
 	"context"
@@ -6,36 +6,44 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"unicode"
 )
 
-// The SQL API runs untrusted statements. Its defences, each enough on its own
-// for the attacks it names, together:
+// Untrusted SQL (the SQL API, `throughline sql`) passes these defences, each
+// enough on its own for the attacks it names:
 //
-//  1. sqlGuard (this file): DuckDB parses the text (json_serialize_sql); it
-//     must be exactly one SELECT (WITH … SELECT, VALUES, FROM …, DESCRIBE,
+//  1. Guard (this file): DuckDB parses the text (json_serialize_sql); it must
+//     be exactly one SELECT (WITH … SELECT, VALUES, FROM …, DESCRIBE,
 //     SUMMARIZE, SHOW), and its tree may not call a function or name a
 //     relation that reads files, runs SQL from a string, changes server state
 //     or reveals configuration or environment.
-//  2. sqlRunner: the prepared statement must type as SELECT, and it runs in a
-//     READ ONLY transaction on a separate pool, with a time-out and a row limit.
-//  3. warehouse.Lockdown: external access is off and the configuration is
-//     locked for the whole database once serve has started.
+//  2. Query (query.go): the prepared statement must type as SELECT, and it
+//     runs in a READ ONLY transaction, with the caller's time-out and limits.
+//  3. Lockdown (readonly.go): external access is off and the configuration
+//     is locked for the whole database.
 
-// queryError is an error the SQL API reports to its client.
-type queryError struct {
-	Status int    // HTTP status
-	Code   string // read_only, parse, timeout, forbidden, unauthorized, bad_request, conflict, internal
-	Msg    string
+// QueryError is a statement refused or failed because of its text: the
+// client's mistake, with a code the SQL API answers.
+type QueryError struct {
+	Code string // one of the Code constants
+	Msg  string
 }
 
-func (e *queryError) Error() string { return e.Msg }
+func (e *QueryError) Error() string { return e.Msg }
 
-func queryErrorf(status int, code, format string, args ...any) *queryError {
-	return &queryError{Status: status, Code: code, Msg: fmt.Sprintf(format, args...)}
+// Codes of QueryError.
+const (
+	CodeParse      = "parse"       // not valid SQL
+	CodeBadRequest = "bad_request" // valid SQL that cannot run (unknown table, bad cast, …)
+	CodeReadOnly   = "read_only"   // not a query
+	CodeForbidden  = "forbidden"   // a query that reads files, runs SQL from strings, changes or reveals server state
+	CodeTimeout    = "timeout"     // interrupted at the time-out
+)
+
+func queryErrorf(code, format string, args ...any) *QueryError {
+	return &QueryError{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 // allowedTableFunctions are the only table functions (and table macros) a
@@ -96,26 +104,26 @@ var (
 var allowedSettings = map[string]bool{"timezone": true, "calendar": true}
 
 // deniedRelations are views (or bare table-function names) that reveal
-// paths, settings or logs. newSQLGuard adds every internal view whose
+// paths, settings or logs. NewGuard adds every internal view whose
 // definition calls a refused function.
 var deniedRelations = []string{"duckdb_databases", "pragma_database_list", "pg_settings", "pg_database",
 	"duckdb_logs", "duckdb_settings", "duckdb_secrets", "duckdb_extensions", "duckdb_temporary_files"}
 
-// sqlGuard classifies statements before they run.
-type sqlGuard struct {
+// Guard classifies untrusted statements before they run.
+type Guard struct {
 	deniedRelations map[string]bool
 }
 
-// rowQuerier is what the guard needs: *sql.DB or *sql.Conn.
-type rowQuerier interface {
+// Querier is what the guard needs: *sql.DB or *sql.Conn.
+type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// newSQLGuard builds a guard; it reads DuckDB's internal views and table
+// NewGuard builds a guard; it reads DuckDB's internal views and table
 // functions so that views over refused functions are refused too.
-func newSQLGuard(ctx context.Context, q rowQuerier) (*sqlGuard, error) {
-	g := &sqlGuard{deniedRelations: map[string]bool{}}
+func NewGuard(ctx context.Context, q Querier) (*Guard, error) {
+	g := &Guard{deniedRelations: map[string]bool{}}
 	for _, r := range deniedRelations {
 		g.deniedRelations[r] = true
 	}
@@ -173,11 +181,11 @@ type serialized struct {
 	Statements   []any  `json:"statements"`
 }
 
-// check refuses anything but one SELECT that calls only harmless functions.
-// It returns a *queryError, or another error when DuckDB could not be asked.
-func (g *sqlGuard) check(ctx context.Context, q rowQuerier, query string) error {
+// Check refuses anything but one SELECT that calls only harmless functions.
+// It returns a *QueryError, or another error when DuckDB could not be asked.
+func (g *Guard) Check(ctx context.Context, q Querier, query string) error {
 	if strings.TrimSpace(query) == "" {
-		return queryErrorf(http.StatusBadRequest, "bad_request", "empty query: send one SELECT statement")
+		return queryErrorf(CodeBadRequest, "empty query: send one SELECT statement")
 	}
 	var raw string
 	if err := q.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR)::VARCHAR", query).Scan(&raw); err != nil {
@@ -190,22 +198,22 @@ func (g *sqlGuard) check(ctx context.Context, q rowQuerier, query string) error 
 	if s.Error {
 		switch s.ErrorType {
 		case "parser":
-			return queryErrorf(http.StatusBadRequest, "parse", "Parser Error: %s", s.ErrorMessage)
+			return queryErrorf(CodeParse, "Parser Error: %s", s.ErrorMessage)
 		case "not implemented":
 			// DuckDB serializes SELECT statements only.
-			return queryErrorf(http.StatusForbidden, "read_only",
+			return queryErrorf(CodeReadOnly,
 				"%s statements are not allowed: the SQL API runs one read-only query (SELECT, WITH … SELECT, VALUES, FROM …, DESCRIBE, SUMMARIZE or SHOW)",
 				statementKeyword(query))
 		default:
-			return queryErrorf(http.StatusBadRequest, "parse", "%s", s.ErrorMessage)
+			return queryErrorf(CodeParse, "%s", s.ErrorMessage)
 		}
 	}
 	switch len(s.Statements) {
 	case 0:
-		return queryErrorf(http.StatusBadRequest, "bad_request", "empty query: send one SELECT statement")
+		return queryErrorf(CodeBadRequest, "empty query: send one SELECT statement")
 	case 1:
 	default:
-		return queryErrorf(http.StatusBadRequest, "bad_request", "%d statements: send exactly one statement per request", len(s.Statements))
+		return queryErrorf(CodeBadRequest, "%d statements: send exactly one statement per request", len(s.Statements))
 	}
 	return g.walk(s.Statements[0])
 }
@@ -246,7 +254,7 @@ func statementKeyword(query string) string {
 }
 
 // walk checks every node of a parse tree.
-func (g *sqlGuard) walk(v any) error {
+func (g *Guard) walk(v any) error {
 	switch x := v.(type) {
 	case []any:
 		for _, c := range x {
@@ -270,14 +278,14 @@ func (g *sqlGuard) walk(v any) error {
 
 const tableFunctionMark = "\x00table_function"
 
-func (g *sqlGuard) checkNode(m map[string]any) error {
+func (g *Guard) checkNode(m map[string]any) error {
 	typ, _ := m["type"].(string)
 	if typ == "TABLE_FUNCTION" {
 		if fn, ok := m["function"].(map[string]any); ok {
 			name, _ := fn["function_name"].(string)
 			name = strings.ToLower(name)
 			if !allowedTableFunctions[name] {
-				return queryErrorf(http.StatusForbidden, "forbidden",
+				return queryErrorf(CodeForbidden,
 					"table function %s is not allowed in the SQL API: it reads files, runs SQL, changes server state or reveals configuration (allowed: %s)",
 					name, strings.Join(slices.Sorted(maps.Keys(allowedTableFunctions)), ", "))
 			}
@@ -302,7 +310,7 @@ func checkFunction(name string, node map[string]any) error {
 		if setting, ok := constantString(node); ok && allowedSettings[strings.ToLower(setting)] {
 			return nil
 		}
-		return queryErrorf(http.StatusForbidden, "forbidden",
+		return queryErrorf(CodeForbidden,
 			"current_setting is not allowed in the SQL API except for current_setting('TimeZone') and current_setting('Calendar'): settings reveal server paths")
 	}
 	why, denied := deniedFunctions[name]
@@ -319,7 +327,7 @@ func checkFunction(name string, node map[string]any) error {
 		}
 	}
 	if denied && !allowedTableFunctions[name] {
-		return queryErrorf(http.StatusForbidden, "forbidden", "function %s is not allowed in the SQL API: it %s", name, why)
+		return queryErrorf(CodeForbidden, "function %s is not allowed in the SQL API: it %s", name, why)
 	}
 	return nil
 }
@@ -339,14 +347,14 @@ func constantString(node map[string]any) (string, bool) {
 	return s, ok
 }
 
-func (g *sqlGuard) checkRelation(name string) error {
+func (g *Guard) checkRelation(name string) error {
 	n := strings.ToLower(strings.Trim(name, `"`))
 	if strings.ContainsAny(n, `/\.:~*?`) {
-		return queryErrorf(http.StatusForbidden, "forbidden",
+		return queryErrorf(CodeForbidden,
 			"reading files (%q) is not allowed in the SQL API: query the warehouse tables", name)
 	}
 	if g.deniedRelations[n] {
-		return queryErrorf(http.StatusForbidden, "forbidden",
+		return queryErrorf(CodeForbidden,
 			"%s is not allowed in the SQL API: it reveals server paths, settings or logs", name)
 	}
 	return nil
