@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,12 +30,13 @@ func (g *Guard) Query(ctx context.Context, c *sql.Conn, query string, maxRows in
 	if err := g.Check(ctx, c, query); err != nil {
 		return err
 	}
-	// Bound the result before DuckDB materializes it: wrap the statement in
-	// a LIMIT when the wrapped text passes the same checks (it does not
-	// when, e.g., the query ends in a comment after a semicolon).
+	// DuckDB's Go driver materializes a result before the first row is
+	// read: let DuckDB stop after maxRows+1 rows by wrapping the statement
+	// in a LIMIT, when the wrapped text passes the same checks. The sink
+	// enforces the limits either way; this only saves memory.
 	run := query
 	if maxRows > 0 {
-		wrapped := "SELECT * FROM (\n" + strings.TrimRight(query, " \t\r\n;") + "\n) AS throughline_query LIMIT " + strconv.Itoa(maxRows+1)
+		wrapped := "SELECT * FROM (\n" + trimStatement(query) + "\n) AS throughline_query LIMIT " + strconv.Itoa(maxRows+1)
 		if g.Check(ctx, c, wrapped) == nil {
 			run = wrapped
 		}
@@ -64,6 +66,80 @@ func (g *Guard) Query(ctx context.Context, c *sql.Conn, query string, maxRows in
 	defer rows.Close()
 	return streamRows(rows, sink)
 }
+
+// trimStatement is query without the spaces, comments and semicolons after
+// its last token. Strings, quoted names and dollar-quoted text are skipped
+// whole, so a "--" or ";" inside one stays.
+func trimStatement(q string) string {
+	end := 0
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case strings.HasPrefix(q[i:], "--"):
+			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(q)
+			}
+		case strings.HasPrefix(q[i:], "/*"):
+			depth := 0
+			for i < len(q) {
+				if strings.HasPrefix(q[i:], "/*") {
+					depth++
+					i += 2
+				} else if strings.HasPrefix(q[i:], "*/") {
+					depth--
+					i += 2
+					if depth == 0 {
+						break
+					}
+				} else {
+					i++
+				}
+			}
+		case c == '\'' || c == '"':
+			escapes := c == '\'' && i > 0 && (q[i-1] == 'e' || q[i-1] == 'E')
+			j := i + 1
+			for j < len(q) {
+				if escapes && q[j] == '\\' {
+					j += 2
+					continue
+				}
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c {
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			i = min(j+1, len(q))
+			end = i
+		case c == '$':
+			tag := dollarTag.FindString(q[i:])
+			if tag == "" {
+				i++
+				end = i
+				break
+			}
+			if j := strings.Index(q[i+len(tag):], tag); j >= 0 {
+				i += len(tag) + j + len(tag)
+			} else {
+				i = len(q)
+			}
+			end = i
+		case c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		default:
+			i++
+			end = i
+		}
+	}
+	return q[:end]
+}
+
+var dollarTag = regexp.MustCompile(`^\$[A-Za-z_]*\$`)
 
 // statementType prepares query on c; query must be a single statement
 // (DuckDB executes every statement but the last while preparing).
@@ -144,22 +220,46 @@ func classifyQueryError(ctx context.Context, err error) error {
 	if !errors.As(err, &de) {
 		return fmt.Errorf("query: %w", err)
 	}
+	msg := CleanMessage(de.Msg)
 	switch de.Type {
 	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
-		return queryErrorf(CodeParse, "%s", de.Msg)
+		return queryErrorf(CodeParse, "%s", msg)
 	case duckdb.ErrorTypePermission:
-		return queryErrorf(CodeForbidden, "%s", de.Msg)
+		return queryErrorf(CodeForbidden, "%s", msg)
 	case duckdb.ErrorTypeTransaction:
-		if strings.Contains(de.Msg, "read-only") {
-			return queryErrorf(CodeReadOnly, "%s", de.Msg)
+		if strings.Contains(msg, "read-only") {
+			return queryErrorf(CodeReadOnly, "%s", msg)
 		}
 	case duckdb.ErrorTypeInterrupt:
-		return queryErrorf(CodeTimeout, "%s", de.Msg)
+		return queryErrorf(CodeTimeout, "%s", msg)
+	case duckdb.ErrorTypeOutOfMemory:
+		return queryErrorf(CodeResourceLimit, "the query needs more memory than a SQL query may use: filter, aggregate or add a LIMIT (%s)", firstLine(msg))
 	case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeConnection:
 		return fmt.Errorf("query: %w", err)
 	}
 	// Binder, catalog, conversion, …: the query is wrong; DuckDB says how.
-	return queryErrorf(CodeBadRequest, "%s", de.Msg)
+	return queryErrorf(CodeBadRequest, "%s", msg)
+}
+
+var (
+	// stackTrace starts the C++ stack DuckDB appends to some errors.
+	stackTrace = regexp.MustCompile(`(?s)\s*Stack Trace:.*`)
+	// absPath is an absolute file path of two or more parts.
+	absPath = regexp.MustCompile(`(^|[\s'"(=])/[^\s'"/]+(/[^\s'"]*)+`)
+)
+
+// CleanMessage strips what a client must not learn from a DuckDB message:
+// stack traces (they name the binary's path) and absolute file paths.
+func CleanMessage(msg string) string {
+	msg = stackTrace.ReplaceAllString(msg, "")
+	return absPath.ReplaceAllString(msg, "$1<path>")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // jsonValue converts a scanned DuckDB value to a JSON-native one. dbType is

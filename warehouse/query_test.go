@@ -93,6 +93,10 @@ func TestQueryResults(t *testing.T) {
 			Columns: cols("x", "INTEGER"), Rows: [][]any{{num("1")}}, RowCount: 1}},
 		{"time zone setting", "SELECT current_setting('TimeZone') AS tz", 0, sqlresult.Result{
 			Columns: cols("tz", "VARCHAR"), Rows: [][]any{{"Europe/Berlin"}}, RowCount: 1}},
+		{"qualified names", "SELECT (SELECT count(*) FROM memory.main.teams) + (SELECT count(*) FROM main.teams) + (SELECT count(*) FROM memory.teams) AS n", 0, sqlresult.Result{
+			Columns: cols("n", "BIGINT"), Rows: [][]any{{num("6")}}, RowCount: 1}},
+		{"harmless macros", "SELECT pg_typeof(1) AS t, list_histogram([1, 1, 2]) AS h", 0, sqlresult.Result{
+			Columns: cols("t", "VARCHAR", "h", "MAP(INTEGER, UBIGINT)"), Rows: [][]any{{"integer", []any{map[string]any{"key": num("1"), "value": num("2")}, map[string]any{"key": num("2"), "value": num("1")}}}}, RowCount: 1}},
 		{"catalogue", "SELECT column_name FROM duckdb_columns() WHERE table_name = 'teams' AND column_name = 'wip_limit'", 0, sqlresult.Result{
 			Columns: cols("column_name", "VARCHAR"), Rows: [][]any{{"wip_limit"}}, RowCount: 1}},
 	}
@@ -168,6 +172,24 @@ func TestQueryRefuses(t *testing.T) {
 		{"nextval", "SELECT nextval('sync_run_ids')", "forbidden", "nextval"},
 		{"summarize a file", "SUMMARIZE SELECT * FROM read_csv('/etc/passwd')", "forbidden", "read_csv"},
 		{"unknown table", "SELECT * FROM no_such_table", "bad_request", "no_such_table"},
+		// Issue #16: state, sleep, file names in qualified names, macros, parameters.
+		{"setseed", "SELECT setseed(0.42)", "forbidden", "setseed"},
+		{"sleep_ms", "SELECT sleep_ms(10)", "forbidden", "sleep_ms"},
+		{"pg_sleep (a macro)", "SELECT pg_sleep(0.01)", "forbidden", "pg_sleep"},
+		{"write_log", "SELECT write_log('x')", "forbidden", "write_log"},
+		{"currval", "SELECT currval('sync_run_ids')", "forbidden", "currval"},
+		{"plan from a string", "SELECT json_serialize_plan('SELECT * FROM read_csv(''/etc/passwd'')')", "forbidden", "json_serialize_plan"},
+		{"macro over a refused table function", "SELECT get_block_size('memory')", "forbidden", "get_block_size"},
+		{"schema-qualified csv", `SELECT * FROM "` + dir + `/items".csv`, "forbidden", "reading files"},
+		{"schema-qualified parquet", `SELECT * FROM "` + dir + `/items".parquet`, "forbidden", "reading files"},
+		{"schema-qualified json", `SELECT * FROM "` + dir + `/items".json`, "forbidden", "reading files"},
+		{"schema-qualified duckdb", `SELECT * FROM "` + dir + `/w".duckdb`, "forbidden", "reading files"},
+		{"catalog-qualified file", `SELECT * FROM "` + dir + `".items.csv`, "forbidden", "reading files"},
+		{"relative file as schema.table", "SELECT * FROM items.csv", "forbidden", "no such schema"},
+		{"unknown catalog", "SELECT * FROM elsewhere.main.teams", "forbidden", "no such schema"},
+		{"parameter $1", "SELECT $1", "bad_request", "parameters"},
+		{"parameter ?", "SELECT ?", "bad_request", "parameters"},
+		{"named parameter", "SELECT $x", "bad_request", "parameters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +207,27 @@ func TestQueryRefuses(t *testing.T) {
 	for _, f := range []string{"x.csv", "x2.csv", "y.duckdb", "z"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s was created", f)
+		}
+	}
+}
+
+func TestQueryErrorsAreCleaned(t *testing.T) {
+	g := openGuarded(t)
+	// An internal error (C++ assertion, stack trace) is not the client's:
+	// it is not a QueryError, so the API answers 500 with an id.
+	_, err := g.query(context.Background(), t, "SELECT * FROM repeat_row(1, num_rows := -1)", 0)
+	var qe *warehouse.QueryError
+	if err == nil || errors.As(err, &qe) {
+		t.Errorf("repeat_row(num_rows := -1): %v; want an internal error", err)
+	}
+	tests := []struct{ in, want string }{
+		{"Binder Error: x\n\nStack Trace:\n\n/usr/bin/throughline(duckdb::Exception) [0x1]\n", "Binder Error: x"},
+		{"IO Error: Cannot open file \"/var/lib/throughline/w.duckdb\": denied", "IO Error: Cannot open file \"<path>\": denied"},
+		{"Conversion Error: Could not convert string '1/2' to INT32", "Conversion Error: Could not convert string '1/2' to INT32"},
+	}
+	for _, tt := range tests {
+		if got := warehouse.CleanMessage(tt.in); got != tt.want {
+			t.Errorf("CleanMessage(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -210,4 +253,22 @@ func cols(nameType ...string) []sqlresult.Column {
 		cs = append(cs, sqlresult.Column{Name: nameType[i], Type: nameType[i+1]})
 	}
 	return cs
+}
+
+func TestQueryRowLimitHoldsAfterAComment(t *testing.T) {
+	g := openGuarded(t)
+	// The trailing comment once defeated the LIMIT wrapper and a billion
+	// rows were materialized (issue #16, finding 3).
+	for _, q := range []string{
+		"SELECT x FROM range(1000000000) t(x); -- c",
+		"SELECT x FROM range(1000000000) t(x) /* a /* nested */ comment */ ;",
+		"SELECT x, '--;' AS s, $$ ; -- $$ AS d FROM range(1000000000) t(x);\n-- done",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		res, err := g.query(ctx, t, q, 3)
+		cancel()
+		if err != nil || res.RowCount != 3 || !res.Truncated {
+			t.Errorf("%q: %v, %+v; want 3 rows, truncated", q, err, res)
+		}
+	}
 }

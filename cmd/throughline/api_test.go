@@ -22,7 +22,10 @@ import (
 	"github.com/throughline/throughline/warehouse"
 )
 
-const apiTestToken = "t0ken-for-tests"
+const (
+	apiTestToken      = "t0ken-for-tests"
+	apiTestAdminToken = "adm1n-t0ken-for-tests"
+)
 
 // apiServer is a running serve over a 400-item demo warehouse.
 type apiServer struct {
@@ -47,7 +50,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
 		"127.0.0.1:9187":                        ln.Addr().String(),
-		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_API_TEST_TOKEN, sql_timeout: 1s}",
+		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_API_TEST_TOKEN, admin_token_env: TL_API_TEST_ADMIN, sql_timeout: 1s}",
 	} {
 		if !strings.Contains(yaml, old) {
 			t.Fatalf("demo config lacks %q", old)
@@ -63,6 +66,7 @@ func startAPIServer(t *testing.T) *apiServer {
 		t.Fatal(err)
 	}
 	t.Setenv("TL_API_TEST_TOKEN", apiTestToken)
+	t.Setenv("TL_API_TEST_ADMIN", apiTestAdminToken)
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {
@@ -165,11 +169,18 @@ func num(s string) json.Number { return json.Number(s) }
 func TestSQLAPI(t *testing.T) {
 	s := startAPIServer(t)
 
-	t.Run("lockdown in effect", func(t *testing.T) {
-		var external, locked bool
-		err := s.p.db.QueryRow("SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").Scan(&external, &locked)
-		if err != nil || external || !locked {
-			t.Errorf("enable_external_access=%v lock_configuration=%v (%v); want false, true", external, locked, err)
+	t.Run("queries read the snapshot, not the warehouse", func(t *testing.T) {
+		// The owner runs only Throughline's own SQL: it is not locked down,
+		// so CSV imports take the bulk path inside serve too.
+		if !s.p.db.CanLoadFiles(context.Background()) {
+			t.Error("the serving warehouse cannot load files")
+		}
+		code, _, res, e := s.sql(t, "SELECT current_database() AS db", 0)
+		if code != http.StatusOK || res.Rows[0][0] != "w" {
+			t.Errorf("current_database(): %d %+v %+v", code, res, e)
+		}
+		if st, err := os.Stat(filepath.Join(s.dir, "w.snapshot.duckdb")); err != nil || st.Mode().Perm() != 0o444 {
+			t.Errorf("snapshot file: %v %v", st, err)
 		}
 	})
 
@@ -346,8 +357,24 @@ func TestSQLAPI(t *testing.T) {
 		if len(before) != 1 || before[0].SourceID != "demo-csv" || before[0].Status != "ok" || before[0].FinishedAt == nil {
 			t.Fatalf("sync runs after startup: %+v", before)
 		}
-		if code, _, b := s.do(t, "POST", "/api/v1/sync", ""); code != http.StatusAccepted {
+		// The SQL token reads; only the admin token starts a sync.
+		if code, _, b := s.do(t, "POST", "/api/v1/sync", ""); code != http.StatusForbidden || !strings.Contains(string(b), "admin token") {
+			t.Errorf("POST /api/v1/sync with the SQL token: %d %s; want 403", code, b)
+		}
+		if code, _, b := s.do(t, "POST", "/api/v1/sync", "", "Authorization", ""); code != http.StatusUnauthorized {
+			t.Errorf("POST /api/v1/sync without a token: %d %s; want 401", code, b)
+		}
+		admin := []string{"Authorization", "Bearer " + apiTestAdminToken}
+		if code, _, b := s.do(t, "POST", "/api/v1/sync", "", admin...); code != http.StatusAccepted {
 			t.Fatalf("POST /api/v1/sync: %d %s", code, b)
+		}
+		// Rate-limited: the next trigger within server.sync_min_interval (30s).
+		if code, h, b := s.do(t, "POST", "/api/v1/sync", "", admin...); code != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+			t.Errorf("second POST /api/v1/sync: %d %s, Retry-After %q; want 429", code, b, h.Get("Retry-After"))
+		}
+		// The admin token reads too.
+		if code, _, b := s.do(t, "GET", "/api/v1/sync-runs", "", admin...); code != http.StatusOK {
+			t.Errorf("sync-runs with the admin token: %d %s", code, b)
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -357,6 +384,13 @@ func TestSQLAPI(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("no second finished run within 30 s: %+v", rs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// The compute after it publishes a new snapshot.
+		for s.count(t, "sync_runs") != "2" {
+			if time.Now().After(deadline) {
+				t.Fatal("the SQL API does not see the second run within 30 s")
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,8 +80,20 @@ func (p *pipeline) serve(ctx context.Context, addr string, initial bool) error {
 func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) error {
 	var ready atomic.Bool
 	var wg sync.WaitGroup
-	// One writer at a time: a sync and a compute never overlap.
+	pool, err := p.newSQLWorkers()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer pool.Close()
+	// One writer at a time: a sync, a compute and a publication never
+	// overlap.
 	var writer sync.Mutex
+	publishLocked := func() {
+		if err := p.publish(ctx); err == nil {
+			pool.Publish()
+		}
+	}
 	syncLocked := func() {
 		if err := p.syncAll(ctx, "", false); err != nil {
 			p.logger.Error("scheduled sync failed", "err", err)
@@ -90,6 +104,7 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 			p.logger.Error("scheduled compute failed", "err", err)
 			return
 		}
+		publishLocked()
 		ready.Store(true)
 	}
 	runSync := func() {
@@ -134,39 +149,40 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	logger := cron.VerbosePrintfLogger(discardPrintf{})
 	c := cron.New(cron.WithLocation(p.cfg.Location), cron.WithChain(cron.SkipIfStillRunning(logger)))
 	if _, err := c.AddFunc(p.cfg.Schedules.Sync, withJitter(func() { runSync(); runCompute() })); err != nil {
+		ln.Close()
 		return usagef("schedules.sync: %v", err)
 	}
 	if p.cfg.Schedules.Compute != p.cfg.Schedules.Sync {
 		if _, err := c.AddFunc(p.cfg.Schedules.Compute, withJitter(runCompute)); err != nil {
+			ln.Close()
 			return usagef("schedules.compute: %v", err)
 		}
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.collector)
-	srv := web.New(web.Options{Gatherer: reg, Ready: ready.Load, Logger: p.logger})
-	// From here on no SQL of this process reads files or changes settings;
-	// the SQL API relies on it.
-	if err := p.db.Lockdown(ctx); err != nil {
-		ln.Close()
-		return err
-	}
-	a, closeAPI, err := p.newAPI(ctx, ln.Addr(), triggerSync)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer closeAPI()
-	a.Register(srv)
+	srv := web.New(web.Options{Gatherer: reg, Ready: ready.Load, Logger: p.logger, MaxConns: p.cfg.Server.MaxConnections})
+	runs := p.db.ReadPool(2)
+	defer runs.Close()
+	p.newAPI(ln.Addr(), pool, runs, triggerSync).Register(srv)
 	wg.Go(func() {
 		if err := srv.Serve(ctx, ln); err != nil {
 			p.logger.Error("http server", "err", err)
 		}
 	})
 	p.logger.Info("serving", "metrics", "http://"+ln.Addr().String()+"/metrics", "sync", p.cfg.Schedules.Sync, "compute", p.cfg.Schedules.Compute)
-	if initial {
-		wg.Go(func() { runSync(); runCompute() })
-	} else {
+	// The SQL API answers from the first publication on: the warehouse as
+	// it is now, then after every compute.
+	wg.Go(func() {
+		writer.Lock()
+		publishLocked()
+		writer.Unlock()
+		if initial {
+			runSync()
+			runCompute()
+		}
+	})
+	if !initial {
 		ready.Store(p.collector.Snapshot() != nil)
 	}
 	c.Start()
@@ -174,43 +190,77 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	p.logger.Info("shutting down: waiting for the running job")
 	stopped := c.Stop() // no new jobs; wait for the running one
 	<-stopped.Done()
-	// The HTTP server shuts down on ctx; the initial run (if any) finishes, or rolls back on the canceled context.
+	// The HTTP server shuts down on ctx; the initial run (if any)
+	// finishes, or rolls back on the canceled context.
 	wg.Wait()
 	return nil
 }
 
-// sqlPoolConns is how many API queries run at once; more wait for a
-// connection (within their time-out).
-const sqlPoolConns = 4
+// newSQLWorkers starts the processes that run the SQL API's queries on the
+// published snapshot (the snapshot comes later: see publish).
+func (p *pipeline) newSQLWorkers() (*sqlworker.Pool, error) {
+	s := p.cfg.Server
+	mem := s.WorkerMemoryBytes()
+	return sqlworker.New(sqlworker.Options{
+		Snapshot:     p.snapshotPath(),
+		Workers:      s.SQLWorkers,
+		Timeout:      s.StatementTimeout(),
+		TimeZone:     p.cfg.Timezone,
+		MemoryLimit:  strconv.FormatInt(mem/2/1e6, 10) + "MB",
+		AddressSpace: mem,
+		Logger:       p.logger,
+	})
+}
 
-// newAPI builds /api/v1 over a read pool of the warehouse. The caller has
-// locked the warehouse down (warehouse.DB.Lockdown). trigger starts a sync
-// and compute and reports false when a job is running.
-func (p *pipeline) newAPI(ctx context.Context, addr net.Addr, trigger func() bool) (*api.API, func(), error) {
-	pool := p.db.ReadPool(sqlPoolConns)
-	guard, err := warehouse.NewGuard(ctx, pool)
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
+// snapshotPath is where serve publishes the snapshot of the warehouse.
+func (p *pipeline) snapshotPath() string {
+	if p.cfg.Warehouse.Path == ":memory:" {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("throughline-%d.snapshot.duckdb", os.Getpid()))
 	}
-	timeout := p.cfg.Server.StatementTimeout()
+	return warehouse.SnapshotPath(p.cfg.Warehouse.Path)
+}
+
+// publish copies the warehouse to its snapshot file (what the SQL API and
+// PMOs' own tools read) and records the job.
+func (p *pipeline) publish(ctx context.Context) error {
+	start := time.Now()
+	pub, err := p.db.PublishSnapshot(ctx, p.snapshotPath())
+	p.collector.ObserveJob("publish", p.now(), time.Since(start), err == nil)
+	if err != nil {
+		p.logger.Error("publish the snapshot", "err", err)
+		return err
+	}
+	p.logger.Info("snapshot published", "path", pub.Path, "tables", pub.Tables, "bytes", pub.Bytes, "duration", pub.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// newAPI builds /api/v1: queries run in the worker pool, sync runs are read
+// from runs (a read pool of the warehouse), trigger starts a sync and
+// compute and reports false when a job is running.
+func (p *pipeline) newAPI(addr net.Addr, pool *sqlworker.Pool, runs warehouse.Querier, trigger func() bool) *api.API {
+	s := p.cfg.Server
 	auth := web.Auth{}
-	if env := p.cfg.Server.SQLTokenEnv; env != "" {
-		auth.Token = os.Getenv(env)
+	if s.SQLTokenEnv != "" {
+		auth.Token = os.Getenv(s.SQLTokenEnv)
+	}
+	if s.AdminTokenEnv != "" {
+		auth.AdminToken = os.Getenv(s.AdminTokenEnv)
 	}
 	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && auth.Token == "" {
 		// checkListen refuses this for serve; other callers get a closed API.
 		auth.Disabled = "this server listens beyond loopback without a token: set server.sql_token_env and export the variable to enable /api/v1"
 	}
-	a := api.New(api.Options{
-		Runner:  &sqlworker.Local{DB: pool, Guard: guard, Timeout: timeout},
-		Runs:    pool,
-		Trigger: trigger,
-		Auth:    auth,
-		Timeout: timeout,
-		Logger:  p.logger,
+	return api.New(api.Options{
+		Runner:            pool,
+		Runs:              runs,
+		Trigger:           trigger,
+		Auth:              auth,
+		Timeout:           s.StatementTimeout(),
+		MaxBytes:          s.MaxResultBytes(),
+		ClientConcurrency: s.SQLClientConcurrency,
+		SyncInterval:      s.SyncInterval(),
+		Logger:            p.logger,
 	})
-	return a, func() { pool.Close() }, nil
 }
 
 type discardPrintf struct{}

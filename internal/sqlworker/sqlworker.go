@@ -1,5 +1,10 @@
-// Package sqlworker runs untrusted SQL for the SQL API and hands back
-// encoded answers.
+// Package sqlworker runs the SQL API's untrusted queries in worker
+// processes (the same program, started with THROUGHLINE_SQL_WORKER=1) that
+// read the published snapshot of the warehouse, never the warehouse itself:
+// each worker has an address-space and a CPU-time limit, an empty
+// environment, a fresh DuckDB session per query, and is killed at the
+// request's time-out whatever DuckDB is doing, then replaced. A native crash
+// or a runaway query costs one request, never the server.
 package sqlworker
 
 import (
@@ -7,7 +12,6 @@ import (
 	"context"
 	"database/sql"
 	"io"
-	"time"
 
 	"github.com/throughline/throughline/internal/sqlresult"
 	"github.com/throughline/throughline/warehouse"
@@ -56,32 +60,4 @@ func encode(ctx context.Context, c *sql.Conn, guard *warehouse.Guard, req Reques
 	}
 	a := &Answer{RowCount: lim.RowCount(), Truncated: lim.Truncated(), Size: int64(buf.Len())}
 	return a, buf.Bytes(), nil
-}
-
-// Local runs queries in this process on a pool of connections (the
-// connections must be locked down: warehouse.DB.Lockdown).
-type Local struct {
-	DB      *sql.DB
-	Guard   *warehouse.Guard
-	Timeout time.Duration // 0: none
-}
-
-// Run answers req.
-func (l *Local) Run(ctx context.Context, req Request) (*Answer, error) {
-	if l.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.Timeout)
-		defer cancel()
-	}
-	c, err := l.DB.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	a, body, err := encode(ctx, c, l.Guard, req)
-	if err != nil {
-		return nil, err
-	}
-	a.Body = bytes.NewReader(body)
-	return a, nil
 }

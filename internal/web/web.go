@@ -93,6 +93,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Serve answers on ln until ctx ends, then shuts down gracefully (10 s for
 // requests in flight) and closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	cl := newConnLimiter(ln, s.opts.MaxConns)
 	srv := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
@@ -100,10 +101,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      s.opts.WriteTimeout,
 		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
+		ConnState:         cl.track,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(cl) }()
 	select {
 	case err := <-done:
 		return err

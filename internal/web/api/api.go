@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/throughline/throughline/internal/sqlresult"
@@ -33,18 +34,32 @@ type Runner interface {
 
 // Options configure the API.
 type Options struct {
-	Runner   Runner
-	Runs     warehouse.Querier // the warehouse (a read pool) for sync-runs
-	Trigger  func() bool       // starts a sync and compute; false while one runs
-	Auth     web.Auth
-	Timeout  time.Duration // of a SQL request, reported in time-out answers
-	MaxRows  int           // 0: DefaultMaxRows
-	MaxBytes int64         // 0: none
-	Logger   *slog.Logger
+	Runner  Runner
+	Runs    warehouse.Querier // the warehouse (a read pool) for sync-runs
+	Trigger func() bool       // starts a sync and compute; false while one runs
+	Auth    web.Auth
+	// Timeout bounds a SQL request from its arrival to its last byte sent
+	// (default 30s).
+	Timeout  time.Duration
+	MaxRows  int   // 0: DefaultMaxRows
+	MaxBytes int64 // 0: none
+	// ClientConcurrency is how many SQL requests one client address runs
+	// at once; more wait within their time-out (0: no limit).
+	ClientConcurrency int
+	// SyncInterval is the least time between two accepted sync triggers.
+	SyncInterval time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // API serves /api/v1.
-type API struct{ o Options }
+type API struct {
+	o       Options
+	clients *clientSlots
+
+	mu       sync.Mutex
+	lastSync time.Time
+}
 
 // New builds the API.
 func New(o Options) *API {
@@ -54,15 +69,26 @@ func New(o Options) *API {
 	if o.MaxRows <= 0 {
 		o.MaxRows = DefaultMaxRows
 	}
-	return &API{o: o}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &API{o: o, clients: newClientSlots(o.ClientConcurrency)}
 }
+
+// sendGrace is how long past a SQL request's time-out its answer may still
+// be written: the worker is stopped at the time-out, and a client that
+// reads slower than that loses the connection.
+const sendGrace = time.Second
 
 // Register adds the routes to s.
 func (a *API) Register(s interface{ Handle(string, http.Handler) }) {
 	auth := a.o.Auth.Require
 	s.Handle("POST /api/v1/sql", auth(http.HandlerFunc(a.handleSQL)))
 	s.Handle("GET /api/v1/sync-runs", auth(http.HandlerFunc(a.handleSyncRuns)))
-	s.Handle("POST /api/v1/sync", auth(http.HandlerFunc(a.handleSync)))
+	s.Handle("POST /api/v1/sync", a.o.Auth.RequireAdmin(http.HandlerFunc(a.handleSync)))
 	s.Handle("/api/v1/", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})))
@@ -88,6 +114,10 @@ func badRequest(status int, code, format string, args ...any) *requestError {
 
 func (a *API) handleSQL(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), a.o.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	http.NewResponseController(w).SetWriteDeadline(deadline.Add(sendGrace))
 	format, err := Negotiate(r.Header.Get("Accept"))
 	if err != nil {
 		a.writeError(w, err)
@@ -103,14 +133,26 @@ func (a *API) handleSQL(w http.ResponseWriter, r *http.Request) {
 		maxRows = req.MaxRows
 	}
 	a.o.Logger.Debug("sql api query", "sql", req.SQL)
-	ans, err := a.o.Runner.Run(r.Context(), sqlworker.Request{SQL: req.SQL, Format: format, MaxRows: maxRows, MaxBytes: a.o.MaxBytes})
-	log := a.o.Logger.With("duration", time.Since(start).Round(time.Millisecond))
+	client := clientKey(r)
+	release, err := a.clients.acquire(ctx, client)
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	defer release()
+	ans, err := a.o.Runner.Run(ctx, sqlworker.Request{SQL: req.SQL, Format: format, MaxRows: maxRows, MaxBytes: a.o.MaxBytes})
+	log := a.o.Logger.With("duration", time.Since(start).Round(time.Millisecond), "client", client)
 	if err != nil {
 		var qe *warehouse.QueryError
+		var ie *sqlworker.InternalError
 		switch {
 		case errors.As(err, &qe):
 			log.Info("sql api query refused", "code", qe.Code, "err", qe.Msg)
+		case errors.As(err, &ie):
+			// The pool logged the details under the id.
 		case errors.Is(err, context.Canceled):
+			log.Info("sql api client went away")
+			return
 		default:
 			log.Error("sql api query failed", "err", err)
 		}
@@ -188,39 +230,65 @@ func (a *API) handleSyncRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleSync(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if wait := a.lastSync.Add(a.o.SyncInterval).Sub(a.o.Now()); !a.lastSync.IsZero() && wait > 0 {
+		secs := int(wait.Round(time.Second) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
+		web.Error(w, http.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("a sync was started less than %s ago (server.sync_min_interval); try again in %s", a.o.SyncInterval, wait.Round(time.Second)))
+		return
+	}
 	if !a.o.Trigger() {
 		web.Error(w, http.StatusConflict, "conflict", "a sync or compute is running; try again when it has finished (GET /api/v1/sync-runs)")
 		return
 	}
+	a.lastSync = a.o.Now()
 	a.o.Logger.Info("sync triggered through the API")
 	web.JSON(w, http.StatusAccepted, map[string]string{"status": "started"})
 }
 
 // status is the HTTP status of a warehouse.QueryError code.
 var status = map[string]int{
-	warehouse.CodeParse:      http.StatusBadRequest,
-	warehouse.CodeBadRequest: http.StatusBadRequest,
-	warehouse.CodeReadOnly:   http.StatusForbidden,
-	warehouse.CodeForbidden:  http.StatusForbidden,
-	warehouse.CodeTimeout:    http.StatusGatewayTimeout,
+	warehouse.CodeParse:         http.StatusBadRequest,
+	warehouse.CodeBadRequest:    http.StatusBadRequest,
+	warehouse.CodeReadOnly:      http.StatusForbidden,
+	warehouse.CodeForbidden:     http.StatusForbidden,
+	warehouse.CodeTimeout:       http.StatusGatewayTimeout,
+	warehouse.CodeResourceLimit: http.StatusUnprocessableEntity,
 }
 
+// writeError answers err: the client's mistakes with their code and a
+// message without server paths, internal errors with an id that is in the
+// server log.
 func (a *API) writeError(w http.ResponseWriter, err error) {
 	var re *requestError
 	var qe *warehouse.QueryError
+	var ie *sqlworker.InternalError
 	switch {
 	case errors.As(err, &re):
 		web.Error(w, re.status, re.code, re.msg)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &qe) && qe.Code == warehouse.CodeTimeout):
+		msg := "the query did not finish"
+		if qe != nil {
+			msg = qe.Msg
+		}
 		web.Error(w, http.StatusGatewayTimeout, warehouse.CodeTimeout,
-			fmt.Sprintf("the query did not finish within %s and was interrupted (server.sql_timeout)", a.o.Timeout))
+			fmt.Sprintf("%s: the time-out is %s from the request's arrival to its last byte (server.sql_timeout)", msg, a.o.Timeout))
 	case qe != nil:
 		st, ok := status[qe.Code]
 		if !ok {
 			st = http.StatusBadRequest
 		}
 		web.Error(w, st, qe.Code, qe.Msg)
+	case errors.As(err, &ie):
+		web.Error(w, http.StatusInternalServerError, "internal", ie.Error())
+	case errors.Is(err, sqlworker.ErrNoSnapshot):
+		w.Header().Set("Retry-After", "1")
+		web.Error(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 	default:
-		web.Error(w, http.StatusInternalServerError, "internal", err.Error())
+		id := sqlworker.ErrorID()
+		a.o.Logger.Error("internal error", "id", id, "err", err)
+		web.Error(w, http.StatusInternalServerError, "internal", "internal error (error id "+id+" in the server log)")
 	}
 }
