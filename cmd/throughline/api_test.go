@@ -38,6 +38,13 @@ type apiServer struct {
 
 func startAPIServer(t *testing.T) *apiServer {
 	t.Helper()
+	return startAPIServerWith(t, "sql_timeout: 1s", slog.New(slog.DiscardHandler))
+}
+
+// startAPIServerWith starts serve with more server keys (YAML flow
+// mapping entries) and a logger.
+func startAPIServerWith(t *testing.T, serverKeys string, logger *slog.Logger) *apiServer {
+	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 3, Items: 400}); err != nil {
@@ -50,7 +57,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
 		"127.0.0.1:9187":                        ln.Addr().String(),
-		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_API_TEST_TOKEN, admin_token_env: TL_API_TEST_ADMIN, sql_timeout: 1s}",
+		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_API_TEST_TOKEN, admin_token_env: TL_API_TEST_ADMIN, " + serverKeys + "}",
 	} {
 		if !strings.Contains(yaml, old) {
 			t.Fatalf("demo config lacks %q", old)
@@ -72,7 +79,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPipeline(cfg, db, slog.New(slog.DiscardHandler))
+	p := newPipeline(cfg, db, logger)
 	p.progress = false
 	served := make(chan error, 1)
 	go func() { served <- p.serveOn(ctx, ln, true) }()

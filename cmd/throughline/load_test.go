@@ -47,6 +47,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		sqlClients = 50
 		scrapers   = 20
 		token      = "load-test-token"
+		adminToken = "load-test-admin-token"
 	)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -59,8 +60,9 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	}
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
-		"127.0.0.1:9187":                        ln.Addr().String(),
-		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_LOAD_TEST_TOKEN}",
+		"127.0.0.1:9187": ln.Addr().String(),
+		// The writer triggers syncs back to back, as before the rate limit.
+		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_LOAD_TEST_TOKEN, admin_token_env: TL_LOAD_TEST_ADMIN, sync_min_interval: 0s}",
 	} {
 		if !strings.Contains(yaml, old) {
 			t.Fatalf("demo config lacks %q", old)
@@ -76,6 +78,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TL_LOAD_TEST_TOKEN", token)
+	t.Setenv("TL_LOAD_TEST_ADMIN", adminToken)
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {
@@ -103,12 +106,21 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: sqlClients + scrapers + 4},
 	}
-	do := func(method, path, body string) (int, []byte, error) {
+	// Each SQL client is a PMO on its own machine: its own source address
+	// (127.0.0.10, …), as server.sql_client_concurrency counts per address.
+	sqlClient := func(i int) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
+		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2}}
+	}
+	doWith := func(client *http.Client, method, path, body string) (int, []byte, error) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {
 			return 0, nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
+		if method == "POST" && path == "/api/v1/sync" {
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+		}
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -120,6 +132,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, err
 	}
+	do := func(method, path, body string) (int, []byte, error) { return doWith(client, method, path, body) }
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(120 * time.Second)
@@ -159,12 +172,13 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range sqlClients {
 		wg.Go(func() {
+			c := sqlClient(i)
 			var lat []time.Duration
 			for n := i; !stopped.Load(); n++ {
 				q := queries[n%len(queries)]
 				body, _ := json.Marshal(api.Request{SQL: q})
 				start := time.Now()
-				code, b, err := do("POST", "/api/v1/sql", string(body))
+				code, b, err := doWith(c, "POST", "/api/v1/sql", string(body))
 				lat = append(lat, time.Since(start))
 				switch {
 				case err != nil:

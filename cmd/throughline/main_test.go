@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if sqlworker.IsWorker() {
 		os.Exit(sqlworker.Main())
 	}
+	if os.Getenv(holdEnvAddr) != "" {
+		os.Exit(holdConnections())
+	}
 	os.Exit(m.Run())
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/throughline/throughline/connectors"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlworker"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
 )
@@ -23,6 +24,7 @@ type pipeline struct {
 	db        *warehouse.DB
 	logger    *slog.Logger
 	collector *metrics.Collector
+	pool      *sqlworker.Pool // serve's SQL workers
 	now       func() time.Time
 	progress  bool // draw progress on a terminal
 }

@@ -86,6 +86,7 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 		return err
 	}
 	defer pool.Close()
+	p.pool = pool
 	// One writer at a time: a sync, a compute and a publication never
 	// overlap.
 	var writer sync.Mutex

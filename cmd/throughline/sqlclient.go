@@ -121,7 +121,7 @@ func queryFile(ctx context.Context, cfg *config.Config, query string) (*sqlresul
 	}
 	defer c.Close()
 	var col sqlresult.Collector
-	lim := sqlresult.Limit(sqlresult.Limits{MaxRows: api.DefaultMaxRows}, &col)
+	lim := sqlresult.Limit(sqlresult.Limits{MaxRows: api.DefaultMaxRows, MaxBytes: cfg.Server.MaxResultBytes()}, &col)
 	if err := guard.Query(ctx, c, query, api.DefaultMaxRows, lim); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 		w = f
 	}
 	if res.Truncated {
-		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit); filter or aggregate in the query\n", res.RowCount)
+		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit or server.sql_max_bytes); filter or aggregate in the query\n", res.RowCount)
 	}
 	return sqlresult.Write(w, res, cliFormat(*format))
 }

@@ -73,6 +73,7 @@ type Pool struct {
 	wg     sync.WaitGroup
 
 	started, died atomic.Int64 // for tests and logs
+	busy          atomic.Int64 // requests holding a worker
 }
 
 // proc is one worker process.
@@ -186,6 +187,9 @@ func (p *Pool) warm(w *proc) error {
 // ErrNoSnapshot reports that no snapshot has been published yet.
 var ErrNoSnapshot = errors.New("no snapshot of the warehouse is published yet: the SQL API answers once the server has published its first one")
 
+// Busy is the number of requests holding a worker now.
+func (p *Pool) Busy() int { return int(p.busy.Load()) }
+
 // Stats counts worker processes started and died (killed or crashed).
 func (p *Pool) Stats() (started, died int64) { return p.started.Load(), p.died.Load() }
 
@@ -269,13 +273,14 @@ func (p *Pool) replace(w *proc) {
 	p.wg.Go(func() {
 		w.kill()
 		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-			p.mu.Lock()
-			closed := p.closed
-			p.mu.Unlock()
-			if closed {
+			if p.isClosed() {
 				return
 			}
 			nw, err := p.start()
+			if err == nil && p.isClosed() {
+				nw.kill()
+				return
+			}
 			if err == nil {
 				if err := p.warm(nw); err != nil {
 					p.logger.Warn("a new SQL worker failed to open the snapshot", "err", err)
@@ -310,6 +315,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 	var w *proc
 	select {
 	case w = <-p.idle:
+		p.busy.Add(1)
 	case <-ctx.Done():
 		cancel()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -329,6 +335,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 		}
 		released = true
 		mu.Unlock()
+		p.busy.Add(-1)
 		close(done)
 		cancel()
 		if keep {
@@ -386,20 +393,20 @@ func (p *Pool) failed(head wireAnswer) error {
 // lost explains a worker that stopped answering: killed at the deadline or
 // because the client left, or dead (a crash, a limit).
 func (p *Pool) lost(ctx context.Context, w *proc, finish func(bool), err error) error {
-	// The pipe ends when the process does.
-	select {
-	case <-w.exited:
-	case <-time.After(2 * time.Second):
-		w.kill()
-	}
-	killed := ctx.Err() != nil && w.killed.Load()
-	finish(false)
-	if killed {
+	if ctx.Err() != nil && w.killed.Load() {
+		finish(false)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return &warehouse.QueryError{Code: warehouse.CodeTimeout, Msg: "the query did not finish within its time-out; its worker was stopped"}
 		}
 		return ctx.Err()
 	}
+	// The pipe ends when the process does: wait for its last words.
+	select {
+	case <-w.exited:
+	case <-time.After(2 * time.Second):
+		w.kill()
+	}
+	finish(false)
 	stderr := w.stderr.String()
 	switch {
 	case strings.Contains(stderr, "CPU-time limit"):
@@ -451,7 +458,8 @@ func (b *answerBody) Read(buf []byte) (int, error) {
 
 func (b *answerBody) close() { b.finish(b.keep && b.left == 0) }
 
-// Close stops every worker and waits for them.
+// Close stops every worker and waits for them: idle ones exit at the end
+// of their request pipe, busy ones are killed after a second.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
@@ -461,17 +469,25 @@ func (p *Pool) Close() error {
 	}
 	p.mu.Unlock()
 	for _, w := range procs {
-		w.in.Close() // the worker exits at the end of its requests
+		w.in.Close()
 	}
+	grace := time.After(time.Second)
 	for _, w := range procs {
 		select {
 		case <-w.exited:
-		case <-time.After(2 * time.Second):
-			w.kill()
+		case <-grace:
+			w.killed.Store(true)
+			w.cmd.Process.Kill()
 		}
 	}
 	p.wg.Wait()
 	return nil
+}
+
+func (p *Pool) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // tail keeps the last bytes written to it.

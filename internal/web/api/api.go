@@ -262,6 +262,8 @@ var status = map[string]int{
 // message without server paths, internal errors with an id that is in the
 // server log.
 func (a *API) writeError(w http.ResponseWriter, err error) {
+	// An error answer is short: it goes out even after a late time-out.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(5 * time.Second))
 	var re *requestError
 	var qe *warehouse.QueryError
 	var ie *sqlworker.InternalError
