@@ -13,18 +13,21 @@ import (
 	"unicode"
 )
 
-// Untrusted SQL (the SQL API, `throughline sql`) passes these defences, each
-// enough on its own for the attacks it names:
+// Untrusted SQL (the SQL API's workers, `throughline sql`) passes these
+// defences, each enough on its own for the attacks it names:
 //
 //  1. Guard (this file): DuckDB parses the text (json_serialize_sql); it must
 //     be exactly one SELECT (WITH … SELECT, VALUES, FROM …, DESCRIBE,
-//     SUMMARIZE, SHOW), and its tree may not call a function or name a
-//     relation that reads files, runs SQL from a string, changes server state
-//     or reveals configuration or environment.
+//     SUMMARIZE, SHOW), and its tree may call only reviewed functions and
+//     may not call a function (or a macro over one) or name a relation that
+//     reads files, runs SQL from a string, sleeps, changes session or server
+//     state or reveals configuration; no part of a table name may be a file.
 //  2. Query (query.go): the prepared statement must type as SELECT, and it
-//     runs in a READ ONLY transaction, with the caller's time-out and limits.
-//  3. Lockdown (readonly.go): external access is off and the configuration
-//     is locked for the whole database.
+//     runs in a READ ONLY transaction, with the caller's time-out and limits,
+//     on a database opened read-only and locked down (OpenSnapshot,
+//     Lockdown): external access off, configuration locked.
+//
+// The SQL API adds process isolation and limits: internal/sqlworker.
 
 // QueryError is a statement refused or failed because of its text: the
 // client's mistake, with a code the SQL API answers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,8 +32,13 @@ type Published struct {
 // rename: a reader that opens path gets the old snapshot or the new one,
 // never a mix. The file is made read-only (0444) so that tools open it
 // read-only; processes that still have the old file open keep reading it
-// until they close it, and the system frees its space then. The warehouse
-// must allow file access (not Lockdown).
+// until they close it, and the system frees its space then.
+//
+// A warehouse file is checkpointed and copied byte for byte (copy_file_range:
+// a reflink where the file system has them): the caller must keep every
+// write off the warehouse until it returns (serve holds its writer lock);
+// reads may go on. An in-memory warehouse is copied table by table
+// (ATTACH, COPY FROM DATABASE), which needs file access (not Lockdown).
 func (db *DB) PublishSnapshot(ctx context.Context, path string) (Published, error) {
 	start := time.Now()
 	p := Published{Path: path}
@@ -45,37 +51,18 @@ func (db *DB) PublishSnapshot(ctx context.Context, path string) (Published, erro
 			return fail(err)
 		}
 	}
-	c, err := db.Conn(ctx)
-	if err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").Scan(&p.Tables); err != nil {
 		return fail(err)
 	}
-	defer c.Close()
-	var name string
-	if err := c.QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+	copyTo := db.copyFile
+	if db.opts.Path == "" {
+		copyTo = db.copyTables
+	}
+	if err := copyTo(ctx, tmp); err != nil {
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
 		return fail(err)
 	}
-	if _, err := c.ExecContext(ctx, "ATTACH "+quote(tmp)+" AS throughline_publish"); err != nil {
-		return fail(err)
-	}
-	attached := true
-	defer func() {
-		if attached {
-			c.ExecContext(context.WithoutCancel(ctx), "DETACH throughline_publish")
-			os.Remove(tmp)
-			os.Remove(tmp + ".wal")
-		}
-	}()
-	if _, err := c.ExecContext(ctx, "COPY FROM DATABASE "+quoteIdent(name)+" TO throughline_publish"); err != nil {
-		return fail(err)
-	}
-	if err := c.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'throughline_publish'").Scan(&p.Tables); err != nil {
-		return fail(err)
-	}
-	// DETACH checkpoints: the file is complete, without a WAL.
-	if _, err := c.ExecContext(ctx, "DETACH throughline_publish"); err != nil {
-		return fail(err)
-	}
-	attached = false
 	if err := os.Chmod(tmp, 0o444); err != nil {
 		return fail(err)
 	}
@@ -96,6 +83,55 @@ func (db *DB) PublishSnapshot(ctx context.Context, path string) (Published, erro
 	p.Bytes = st.Size()
 	p.Duration = time.Since(start)
 	return p, nil
+}
+
+// copyFile checkpoints the warehouse (its WAL folds into the file) and
+// copies the file to tmp.
+func (db *DB) copyFile(ctx context.Context, tmp string) error {
+	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if st, err := os.Stat(db.opts.Path + ".wal"); err == nil && st.Size() > 0 {
+		return fmt.Errorf("the warehouse's WAL holds %d bytes after a checkpoint: a write is running", st.Size())
+	}
+	src, err := os.Open(db.opts.Path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("copy %s: %w", db.opts.Path, err)
+	}
+	return dst.Close()
+}
+
+// copyTables copies every table, view, sequence and comment into a new
+// database file at tmp.
+func (db *DB) copyTables(ctx context.Context, tmp string) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var name string
+	if err := c.QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "ATTACH "+quote(tmp)+" AS throughline_publish"); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "COPY FROM DATABASE "+quoteIdent(name)+" TO throughline_publish"); err != nil {
+		c.ExecContext(context.WithoutCancel(ctx), "DETACH throughline_publish")
+		return err
+	}
+	// DETACH checkpoints: the file is complete, without a WAL.
+	_, err = c.ExecContext(ctx, "DETACH throughline_publish")
+	return err
 }
 
 // syncFile flushes a file or folder to disk.

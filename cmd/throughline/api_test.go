@@ -240,13 +240,11 @@ func TestSQLAPI(t *testing.T) {
 		}{
 			{"count", "SELECT count(*) AS n FROM item_flow", 0, sqlresult.Result{
 				Columns: cols("n", "BIGINT"), Rows: [][]any{{num("400")}}, RowCount: 1}},
-			{"types", `SELECT 1::INTEGER AS i, 2.5::DOUBLE AS d, 1.25::DECIMAL(5,2) AS dec, 'x' AS s, true AS b, NULL::VARCHAR AS n,
-				DATE '2026-03-02' AS day, TIMESTAMPTZ '2026-03-02 10:30:00+00' AS ts, [1, 2] AS l, {'k': 'v'} AS st,
-				INTERVAL 36 HOUR AS iv, 12345678901234567890::HUGEINT AS h`, 0, sqlresult.Result{
-				Columns: cols("i", "INTEGER", "d", "DOUBLE", "dec", "DECIMAL(5,2)", "s", "VARCHAR", "b", "BOOLEAN", "n", "VARCHAR", "day", "DATE", "ts", "TIMESTAMPTZ", "l", "INTEGER[]", "st", `STRUCT("k" VARCHAR)`, "iv", "INTERVAL", "h", "HUGEINT"),
-				Rows: [][]any{{num("1"), num("2.5"), num("1.25"), "x", true, nil, "2026-03-02", "2026-03-02T10:30:00Z",
-					[]any{num("1"), num("2")}, map[string]any{"k": "v"}, "PT129600S", num("12345678901234567890")}},
-				RowCount: 1}},
+			// Every type's value is warehouse TestQueryResults'; here, that
+			// they survive the JSON wire.
+			{"types over the wire", `SELECT 1.25::DECIMAL(5,2) AS dec, TIMESTAMPTZ '2026-03-02 10:30:00+00' AS ts, [1, 2] AS l, NULL AS n`, 0, sqlresult.Result{
+				Columns: cols("dec", "DECIMAL(5,2)", "ts", "TIMESTAMPTZ", "l", "INTEGER[]", "n", "INTEGER"),
+				Rows:    [][]any{{num("1.25"), "2026-03-02T10:30:00Z", []any{num("1"), num("2")}, nil}}, RowCount: 1}},
 			{"order kept under the row limit", "SELECT x FROM range(10) t(x) ORDER BY x DESC", 3, sqlresult.Result{
 				Columns: cols("x", "BIGINT"), Rows: [][]any{{num("9")}, {num("8")}, {num("7")}}, RowCount: 3, Truncated: true}},
 			{"time zone setting", "SELECT current_setting('TimeZone') AS tz", 0, sqlresult.Result{

@@ -108,10 +108,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	}
 	// Each SQL client is a PMO on its own machine: its own source address
 	// (127.0.0.10, …), as server.sql_client_concurrency counts per address.
-	sqlClient := func(i int) *http.Client {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
-		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2}}
-	}
+	sqlClient := func(i int) *http.Client { return clientFrom(byte(10 + i)) }
 	doWith := func(client *http.Client, method, path, body string) (int, []byte, error) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {
