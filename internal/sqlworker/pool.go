@@ -311,19 +311,19 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline.Add(killGrace))
 	var w *proc
 	select {
 	case w = <-p.idle:
 		p.busy.Add(1)
 	case <-ctx.Done():
-		cancel()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, &warehouse.QueryError{Code: warehouse.CodeTimeout, Msg: "no SQL worker became free within the time-out: the server is busy"}
 		}
 		return nil, ctx.Err()
 	}
-	// Kill the worker when ctx ends before the answer is delivered.
+	// The worker interrupts DuckDB at the deadline itself; one that has
+	// not answered killGrace later is killed. A client that goes away gets
+	// its query interrupted, and killed killGrace later if it goes on.
 	var mu sync.Mutex
 	released := false
 	done := make(chan struct{})
@@ -337,37 +337,60 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 		mu.Unlock()
 		p.busy.Add(-1)
 		close(done)
-		cancel()
 		if keep {
 			p.idle <- w
 		} else {
 			p.replace(w)
 		}
 	}
+	var gone atomic.Bool // the client went away (else: the deadline)
 	go func() {
+		killAt := time.NewTimer(time.Until(deadline.Add(killGrace)))
+		defer killAt.Stop()
 		select {
-		case <-ctx.Done():
-			mu.Lock()
-			if !released {
-				w.killed.Store(true)
-				w.cmd.Process.Kill()
-			}
-			mu.Unlock()
 		case <-done:
+			return
+		case <-killAt.C:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				select { // the caller's deadline is ours: wait for the grace
+				case <-done:
+					return
+				case <-killAt.C:
+				}
+				break
+			}
+			gone.Store(true)
+			w.cmd.Process.Signal(syscall.SIGUSR1)
+			select {
+			case <-done:
+				return
+			case <-time.After(killGrace):
+			}
 		}
+		mu.Lock()
+		if !released {
+			w.killed.Store(true)
+			w.cmd.Process.Kill()
+		}
+		mu.Unlock()
 	}()
 	line, _ := json.Marshal(wireRequest{Request: req, Generation: p.generation.Load(), Remaining: time.Until(deadline)})
 	if _, err := w.in.Write(append(line, '\n')); err != nil {
-		return nil, p.lost(ctx, w, finish, err)
+		return nil, p.lost(w, gone.Load(), finish, err)
 	}
 	headLine, err := w.out.ReadBytes('\n')
 	if err != nil {
-		return nil, p.lost(ctx, w, finish, err)
+		return nil, p.lost(w, gone.Load(), finish, err)
 	}
 	var head wireAnswer
 	if err := json.Unmarshal(headLine, &head); err != nil {
 		finish(false)
 		return nil, fmt.Errorf("sql worker: answer: %w", err)
+	}
+	if head.Code == codeCanceled {
+		finish(!head.Retire && head.Size == 0)
+		return nil, context.Canceled
 	}
 	if head.Code != "" {
 		finish(!head.Retire && head.Size == 0)
@@ -390,15 +413,15 @@ func (p *Pool) failed(head wireAnswer) error {
 	return &warehouse.QueryError{Code: head.Code, Msg: head.Msg}
 }
 
-// lost explains a worker that stopped answering: killed at the deadline or
-// because the client left, or dead (a crash, a limit).
-func (p *Pool) lost(ctx context.Context, w *proc, finish func(bool), err error) error {
-	if ctx.Err() != nil && w.killed.Load() {
+// lost explains a worker that stopped answering: killed (at the deadline,
+// or after its client left), or dead (a crash, a limit).
+func (p *Pool) lost(w *proc, clientGone bool, finish func(bool), err error) error {
+	if w.killed.Load() {
 		finish(false)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &warehouse.QueryError{Code: warehouse.CodeTimeout, Msg: "the query did not finish within its time-out; its worker was stopped"}
+		if clientGone {
+			return context.Canceled
 		}
-		return ctx.Err()
+		return &warehouse.QueryError{Code: warehouse.CodeTimeout, Msg: "the query did not finish within its time-out; its worker was stopped"}
 	}
 	// The pipe ends when the process does: wait for its last words.
 	select {

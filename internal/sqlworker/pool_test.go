@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -252,6 +253,38 @@ func TestPoolClientGoneStopsTheQuery(t *testing.T) {
 	}
 	if res := mustRun(t, p, "SELECT 1 AS x"); res.RowCount != 1 {
 		t.Errorf("next query: %v", res)
+	}
+}
+
+func TestPoolClientGoneInterruptsTheQuery(t *testing.T) {
+	s := newSnapshot(t)
+	p := newPool(t, s, Options{Workers: 1, Timeout: time.Minute})
+	var from []string
+	for i := range 150 {
+		from = append(from, fmt.Sprintf("teams t%d", i))
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM range(1000000000) a, range(1000) b",
+		"SELECT count(*) FROM " + strings.Join(from, ", "), // planning
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := run(ctx, t, p, q, 0, 0)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%.40s: %v; want context.Canceled", q, err)
+		}
+		// Interrupted, or killed killGrace after the interrupt.
+		if d := time.Since(start); d > 300*time.Millisecond+killGrace+2*time.Second {
+			t.Errorf("%.40s: returned after %s", q, d)
+		}
+		if res := mustRun(t, p, "SELECT 1 AS x"); res.RowCount != 1 {
+			t.Errorf("next query: %v", res)
+		}
+	}
+	// DuckDB listened: the worker did not need replacing.
+	if started, died := p.Stats(); started != 1 || died != 0 {
+		t.Errorf("workers started %d, died %d; want 1, 0", started, died)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,6 +61,9 @@ type wireRequest struct {
 	Warm       bool          `json:"warm"`       // only open the snapshot; answer nothing
 }
 
+// codeCanceled answers a query interrupted because its client went away.
+const codeCanceled = "canceled"
+
 // wireAnswer heads each answer on the pipe; Size bytes of body follow.
 type wireAnswer struct {
 	RowCount  int    `json:"row_count"`
@@ -97,6 +101,18 @@ func Main() int {
 	}()
 	w := &worker{cfg: cfg}
 	defer w.close()
+	// SIGUSR1: the client went away; interrupt the query in flight.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, syscall.SIGUSR1)
+	go func() {
+		for range interrupt {
+			w.mu.Lock()
+			if w.cancel != nil {
+				w.cancel()
+			}
+			w.mu.Unlock()
+		}
+	}()
 	for {
 		line, err := in.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
@@ -133,6 +149,8 @@ func Main() int {
 // worker is the state of a worker process.
 type worker struct {
 	cfg         Config
+	mu          sync.Mutex
+	cancel      context.CancelFunc // of the query in flight
 	db          *warehouse.DB
 	guard       *warehouse.Guard
 	fingerprint string
@@ -192,7 +210,16 @@ func (w *worker) open(ctx context.Context, gen int64) error {
 
 // serve answers one request. A non-nil fatal error ends the worker.
 func (w *worker) serve(req wireRequest) (head wireAnswer, body []byte, fatal error) {
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.mu.Lock()
+	w.cancel = cancel
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.cancel = nil
+		w.mu.Unlock()
+	}()
 	timeout := w.cfg.Timeout
 	if req.Remaining > 0 && (timeout == 0 || req.Remaining < timeout) {
 		timeout = req.Remaining
@@ -238,6 +265,9 @@ func (w *worker) run(ctx context.Context, req Request) (*Answer, []byte, error) 
 
 // failure is the answer to a failed query.
 func failure(err error) wireAnswer {
+	if errors.Is(err, context.Canceled) {
+		return wireAnswer{Code: codeCanceled, Msg: "the client went away"}
+	}
 	var qe *warehouse.QueryError
 	if errors.As(err, &qe) {
 		// Out of memory leaves the allocator in an unknown state.

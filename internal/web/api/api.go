@@ -54,8 +54,9 @@ type Options struct {
 
 // API serves /api/v1.
 type API struct {
-	o       Options
-	clients *clientSlots
+	o        Options
+	clients  *clientSlots
+	failures *failures
 
 	mu       sync.Mutex
 	lastSync time.Time
@@ -75,7 +76,7 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &API{o: o, clients: newClientSlots(o.ClientConcurrency)}
+	return &API{o: o, clients: newClientSlots(o.ClientConcurrency), failures: &failures{now: o.Now, at: map[string][]time.Time{}}}
 }
 
 // sendGrace is how long past a SQL request's time-out its answer may still
@@ -134,6 +135,13 @@ func (a *API) handleSQL(w http.ResponseWriter, r *http.Request) {
 	}
 	a.o.Logger.Debug("sql api query", "sql", req.SQL)
 	client := clientKey(r)
+	if wait := a.failures.wait(client); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		a.writeError(w, badRequest(http.StatusTooManyRequests, "rate_limited",
+			"this client's queries crashed SQL workers or ran them out of memory %d times within %s: try again in %s",
+			failuresAllowed, failureWindow, wait.Round(time.Second)))
+		return
+	}
 	release, err := a.clients.acquire(ctx, client)
 	if err != nil {
 		a.writeError(w, err)
@@ -148,8 +156,12 @@ func (a *API) handleSQL(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &qe):
 			log.Info("sql api query refused", "code", qe.Code, "err", qe.Msg)
+			if qe.Code == warehouse.CodeResourceLimit {
+				a.failures.add(client)
+			}
 		case errors.As(err, &ie):
 			// The pool logged the details under the id.
+			a.failures.add(client)
 		case errors.Is(err, context.Canceled):
 			log.Info("sql api client went away")
 			return

@@ -133,3 +133,26 @@ func TestClientSlots(t *testing.T) {
 		t.Errorf("clients left behind: %v %v", c.slots, c.users)
 	}
 }
+
+func TestFailuresPerClient(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	f := &failures{now: func() time.Time { return now }, at: map[string][]time.Time{}}
+	for i := range failuresAllowed {
+		if w := f.wait("a"); w != 0 {
+			t.Fatalf("after %d failures: wait %s", i, w)
+		}
+		f.add("a")
+		now = now.Add(time.Second)
+	}
+	// Five in the last minute: wait until the first is a minute old.
+	if w := f.wait("a"); w != 55*time.Second {
+		t.Errorf("wait = %s, want 55s", w)
+	}
+	if w := f.wait("b"); w != 0 {
+		t.Errorf("another client waits %s", w)
+	}
+	now = now.Add(55 * time.Second)
+	if w := f.wait("a"); w != 0 {
+		t.Errorf("a minute after the first failure: wait %s", w)
+	}
+}

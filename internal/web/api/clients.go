@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/throughline/throughline/warehouse"
 )
@@ -56,6 +57,55 @@ func (c *clientSlots) acquire(ctx context.Context, client string) (release func(
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// Each query that costs a worker (a crash, running out of memory) counts
+// against its client: more than failuresAllowed in failureWindow and the
+// client's next queries are refused until the window has passed, so one
+// client cannot keep the server restarting workers.
+const (
+	failuresAllowed = 5
+	failureWindow   = time.Minute
+)
+
+// failures counts, per client, the queries that cost a worker.
+type failures struct {
+	mu  sync.Mutex
+	now func() time.Time
+	at  map[string][]time.Time
+}
+
+// add records one for client.
+func (f *failures) add(client string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.at[client] = append(f.recent(client), f.now())
+}
+
+// wait is how long client must wait before its next query (0: none).
+func (f *failures) wait(client string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.recent(client)
+	if len(r) == 0 {
+		delete(f.at, client)
+		return 0
+	}
+	f.at[client] = r
+	if len(r) < failuresAllowed {
+		return 0
+	}
+	return r[0].Add(failureWindow).Sub(f.now())
+}
+
+// recent drops the client's failures older than the window.
+func (f *failures) recent(client string) []time.Time {
+	r := f.at[client]
+	cut := f.now().Add(-failureWindow)
+	for len(r) > 0 && !r[0].After(cut) {
+		r = r[1:]
+	}
+	return r
 }
 
 // clientKey identifies a client: its address without the port.
