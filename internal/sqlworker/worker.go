@@ -233,12 +233,20 @@ func (w *worker) serve(req wireRequest) (head wireAnswer, body []byte, fatal err
 		}
 	}
 	if w.db == nil || req.Generation != w.generation {
-		if err := w.open(ctx, req.Generation); err != nil {
+		// Opening is not interrupted (a half-open database is no use to
+		// the next query); a client that left meanwhile is seen after it.
+		open, cancel := context.WithTimeout(context.Background(), max(timeout, time.Minute))
+		err := w.open(open, req.Generation)
+		cancel()
+		if err != nil {
 			return wireAnswer{Code: "internal", Msg: "the SQL worker could not open the snapshot", Internal: err.Error(), Retire: true}, nil, nil
 		}
 	}
 	if req.Warm {
 		return head, nil, nil
+	}
+	if ctx.Err() != nil {
+		return failure(ctx.Err()), nil, nil
 	}
 	a, body, err := w.run(ctx, req.Request)
 	if err != nil {
@@ -267,6 +275,9 @@ func (w *worker) run(ctx context.Context, req Request) (*Answer, []byte, error) 
 func failure(err error) wireAnswer {
 	if errors.Is(err, context.Canceled) {
 		return wireAnswer{Code: codeCanceled, Msg: "the client went away"}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return wireAnswer{Code: warehouse.CodeTimeout, Msg: "the query did not start within its time-out"}
 	}
 	var qe *warehouse.QueryError
 	if errors.As(err, &qe) {
