@@ -78,14 +78,17 @@ type Pool struct {
 
 // proc is one worker process.
 type proc struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser // requests
-	out    *bufio.Reader  // answers
-	outF   *os.File
-	stderr *tail
-	exited chan struct{} // closed when the process has been waited for
-	killed atomic.Bool   // by the pool: its death is expected
-	status string        // how it ended (after exited)
+	cmd  *exec.Cmd
+	in   io.WriteCloser // requests
+	out  *bufio.Reader  // answers
+	outF *os.File
+	// interrupts takes the numbers of requests whose client went away.
+	interrupts *os.File
+	seq        int64 // of the last request
+	stderr     *tail
+	exited     chan struct{} // closed when the process has been waited for
+	killed     atomic.Bool   // by the pool: its death is expected
+	status     string        // how it ended (after exited)
 }
 
 // New starts a pool of workers.
@@ -204,20 +207,30 @@ func (p *Pool) start() (*proc, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("sql worker: pipe: %w", err)
 	}
+	intR, intW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		ansR.Close()
+		ansW.Close()
+		return nil, fmt.Errorf("sql worker: pipe: %w", err)
+	}
 	cmd := p.o.Command()
 	cmd.Env = []string{workerEnv + "=1"}
 	cmd.Dir = filepath.Dir(p.o.Snapshot)
-	cmd.ExtraFiles = []*os.File{reqR, ansW}
-	w := &proc{cmd: cmd, in: reqW, out: bufio.NewReaderSize(ansR, 64<<10), outF: ansR, stderr: &tail{max: 8 << 10}, exited: make(chan struct{})}
+	cmd.ExtraFiles = []*os.File{reqR, ansW, intR}
+	w := &proc{cmd: cmd, in: reqW, out: bufio.NewReaderSize(ansR, 64<<10), outF: ansR, interrupts: intW, stderr: &tail{max: 8 << 10}, exited: make(chan struct{})}
 	cmd.Stdout = io.Discard // DuckDB's profiler prints there
 	cmd.Stderr = w.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	reqR.Close()
 	ansW.Close()
+	intR.Close()
 	if err != nil {
 		reqW.Close()
 		ansR.Close()
+		intW.Close()
 		return nil, fmt.Errorf("sql worker: start: %w", err)
 	}
 	cfg, _ := json.Marshal(Config{
@@ -229,6 +242,7 @@ func (p *Pool) start() (*proc, error) {
 		cmd.Wait()
 		reqW.Close()
 		ansR.Close()
+		intW.Close()
 		return nil, fmt.Errorf("sql worker: configure: %w", err)
 	}
 	p.started.Add(1)
@@ -240,6 +254,7 @@ func (p *Pool) start() (*proc, error) {
 		w.status = exitStatus(cmd.ProcessState, err)
 		reqW.Close()
 		ansR.Close()
+		intW.Close()
 		close(w.exited)
 		p.mu.Lock()
 		delete(p.procs, w)
@@ -344,6 +359,8 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 		}
 	}
 	var gone atomic.Bool // the client went away (else: the deadline)
+	w.seq++
+	seq := w.seq
 	go func() {
 		killAt := time.NewTimer(time.Until(deadline.Add(killGrace)))
 		defer killAt.Stop()
@@ -361,7 +378,11 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 				break
 			}
 			gone.Store(true)
-			w.cmd.Process.Signal(syscall.SIGUSR1)
+			mu.Lock()
+			if !released {
+				fmt.Fprintf(w.interrupts, "%d\n", seq)
+			}
+			mu.Unlock()
 			select {
 			case <-done:
 				return
@@ -375,7 +396,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 		}
 		mu.Unlock()
 	}()
-	line, _ := json.Marshal(wireRequest{Request: req, Generation: p.generation.Load(), Remaining: time.Until(deadline)})
+	line, _ := json.Marshal(wireRequest{Request: req, Generation: p.generation.Load(), Remaining: time.Until(deadline), Seq: seq})
 	if _, err := w.in.Write(append(line, '\n')); err != nil {
 		return nil, p.lost(w, gone.Load(), finish, err)
 	}

@@ -59,6 +59,7 @@ type wireRequest struct {
 	Generation int64         `json:"generation"` // of the snapshot to read
 	Remaining  time.Duration `json:"remaining"`  // of the request's time; 0: Config.Timeout
 	Warm       bool          `json:"warm"`       // only open the snapshot; answer nothing
+	Seq        int64         `json:"seq"`        // names the request on the interrupt pipe
 }
 
 // codeCanceled answers a query interrupted because its client went away.
@@ -75,8 +76,9 @@ type wireAnswer struct {
 	Retire    bool   `json:"retire,omitempty"`   // the worker exits after this answer
 }
 
-// Main runs a worker process: it reads requests from file descriptor 3 and
-// writes answers to file descriptor 4 until the pool closes the pipe. Its
+// Main runs a worker process: it reads requests from file descriptor 3,
+// writes answers to file descriptor 4 and reads the numbers of requests to
+// interrupt from file descriptor 5, until the pool closes the pipes. Its
 // standard output and error are the pool's to log. It returns the exit code.
 func Main() int {
 	in := bufio.NewReader(os.NewFile(3, "requests"))
@@ -101,13 +103,17 @@ func Main() int {
 	}()
 	w := &worker{cfg: cfg}
 	defer w.close()
-	// SIGUSR1: the client went away; interrupt the query in flight.
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, syscall.SIGUSR1)
+	// The interrupt pipe names requests whose client went away: the one in
+	// flight stops (a late name of a finished request does nothing).
 	go func() {
-		for range interrupt {
+		sc := bufio.NewScanner(os.NewFile(5, "interrupts"))
+		for sc.Scan() {
+			seq, err := strconv.ParseInt(sc.Text(), 10, 64)
+			if err != nil {
+				continue
+			}
 			w.mu.Lock()
-			if w.cancel != nil {
+			if w.cancel != nil && w.seq == seq {
 				w.cancel()
 			}
 			w.mu.Unlock()
@@ -151,6 +157,7 @@ type worker struct {
 	cfg         Config
 	mu          sync.Mutex
 	cancel      context.CancelFunc // of the query in flight
+	seq         int64              // its number
 	db          *warehouse.DB
 	guard       *warehouse.Guard
 	fingerprint string
@@ -213,7 +220,7 @@ func (w *worker) serve(req wireRequest) (head wireAnswer, body []byte, fatal err
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w.mu.Lock()
-	w.cancel = cancel
+	w.cancel, w.seq = cancel, req.Seq
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
