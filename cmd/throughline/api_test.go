@@ -120,9 +120,18 @@ func startAPIServerWith(t *testing.T, serverKeys string, logger *slog.Logger) *a
 // Authorization pair it sends the right token.
 func (s *apiServer) do(t *testing.T, method, path, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
+	code, h, b, err := s.send(http.DefaultClient, method, path, body, header...)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code, h, b
+}
+
+// send is do with a client of the caller's, returning transport errors.
+func (s *apiServer) send(c *http.Client, method, path, body string, header ...string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+apiTestToken)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -132,13 +141,13 @@ func (s *apiServer) do(t *testing.T, method, path, body string, header ...string
 		}
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
 }
 
 // sql posts a query as JSON and decodes the answer.

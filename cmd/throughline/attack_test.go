@@ -412,27 +412,14 @@ func clientFrom(n byte) *http.Client {
 	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// request GETs path, or POSTs body as JSON, with the SQL token.
+// request GETs path, or POSTs body (JSON), with the SQL token.
 func (s *apiServer) request(c *http.Client, path, body, accept string) (int, []byte, error) {
 	method := "GET"
 	if body != "" {
 		method = "POST"
 	}
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+apiTestToken)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	code, _, b, err := s.send(c, method, path, body, "Accept", accept)
+	return code, b, err
 }
 
 // stream POSTs body and counts the answer's bytes without keeping them.
