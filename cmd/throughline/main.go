@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlworker"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
@@ -57,6 +58,10 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 `
 
 func main() {
+	// The SQL API's worker processes are this program again.
+	if sqlworker.IsWorker() {
+		os.Exit(sqlworker.Main())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -8,7 +8,21 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/throughline/throughline/internal/sqlworker"
 )
+
+// TestMain lets the test binary serve as the SQL workers' program, as the
+// real binary does.
+func TestMain(m *testing.M) {
+	if sqlworker.IsWorker() {
+		os.Exit(sqlworker.Main())
+	}
+	if os.Getenv(holdEnvAddr) != "" {
+		os.Exit(holdConnections())
+	}
+	os.Exit(m.Run())
+}
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()

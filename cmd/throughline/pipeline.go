@@ -14,6 +14,7 @@ import (
 	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlworker"
 	"github.com/throughline/throughline/internal/ui"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
@@ -25,6 +26,7 @@ type pipeline struct {
 	db        *warehouse.DB
 	logger    *slog.Logger
 	collector *metrics.Collector
+	pool      *sqlworker.Pool // serve's SQL workers
 	now       func() time.Time
 	progress  bool      // draw progress on a terminal
 	pages     *ui.Store // the web pages' model; nil unless serving

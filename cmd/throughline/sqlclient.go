@@ -6,17 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlresult"
+	"github.com/throughline/throughline/internal/web"
+	"github.com/throughline/throughline/internal/web/api"
+	"github.com/throughline/throughline/warehouse"
 )
 
 // errNoServer reports that no Throughline server answers at server.listen.
@@ -28,9 +28,9 @@ const serverDialTimeout = 500 * time.Millisecond
 // queryServer runs query through the SQL API of the server at
 // cfg.Server.Listen. It returns errNoServer when nothing (or something
 // other than Throughline) listens there.
-func queryServer(ctx context.Context, cfg *config.Config, query string) (*queryResult, error) {
+func queryServer(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
 	addr := dialAddr(cfg.Server.Listen)
-	body, err := json.Marshal(sqlRequest{SQL: query})
+	body, err := json.Marshal(api.Request{SQL: query})
 	if err != nil {
 		return nil, err
 	}
@@ -38,8 +38,8 @@ func queryServer(ctx context.Context, cfg *config.Config, query string) (*queryR
 	if err != nil {
 		return nil, fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
 	}
-	req.Header.Set("Content-Type", mediaJSON)
-	req.Header.Set("Accept", mediaJSON)
+	req.Header.Set("Content-Type", sqlresult.MediaJSON)
+	req.Header.Set("Accept", sqlresult.MediaJSON)
 	if env := cfg.Server.SQLTokenEnv; env != "" {
 		if tok := os.Getenv(env); tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -59,13 +59,13 @@ func queryServer(ctx context.Context, cfg *config.Config, query string) (*queryR
 	}
 	defer resp.Body.Close()
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if resp.StatusCode == http.StatusNotFound || ct != mediaJSON {
+	if resp.StatusCode == http.StatusNotFound || ct != sqlresult.MediaJSON {
 		return nil, errNoServer // another program, or a server without the API
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if resp.StatusCode != http.StatusOK {
-		var e apiError
+		var e web.ErrorBody
 		if err := dec.Decode(&e); err != nil || e.Error == "" {
 			return nil, fmt.Errorf("the server at %s answered %s", addr, resp.Status)
 		}
@@ -74,7 +74,7 @@ func queryServer(ctx context.Context, cfg *config.Config, query string) (*queryR
 		}
 		return nil, fmt.Errorf("the server at %s refused the query (%s): %s", addr, e.Code, e.Error)
 	}
-	var res queryResult
+	var res sqlresult.Result
 	if err := dec.Decode(&res); err != nil {
 		return nil, fmt.Errorf("read the answer of the server at %s: %w", addr, err)
 	}
@@ -97,8 +97,9 @@ func dialAddr(listen string) string {
 }
 
 // queryFile runs query on the warehouse file, opened read-only, with the
-// same checks as the server's SQL API (no time-out: Ctrl-C stops it).
-func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryResult, error) {
+// same checks and limits as the server's SQL API (no time-out: Ctrl-C stops
+// it).
+func queryFile(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
 	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
 		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
 	}
@@ -110,76 +111,20 @@ func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryRes
 	if err := db.Lockdown(ctx); err != nil {
 		return nil, err
 	}
-	guard, err := newSQLGuard(ctx, db.DB)
+	guard, err := warehouse.NewGuard(ctx, db.DB)
 	if err != nil {
 		return nil, err
 	}
-	r := &sqlRunner{pool: db.DB, guard: guard, maxRows: sqlMaxRows}
-	return r.run(ctx, query, 0)
-}
-
-// writeResult prints a result as table, csv, json (one object per line),
-// arrow (an Arrow IPC stream) or parquet.
-func writeResult(w io.Writer, res *queryResult, format string) error {
-	switch format {
-	case "arrow":
-		return writeResultArrow(w, res)
-	case "parquet":
-		return writeResultParquet(w, res)
-	case "csv":
-		return writeResultCSV(w, res)
-	case "json":
-		var b bytes.Buffer
-		for _, row := range res.Rows {
-			b.Reset()
-			b.WriteByte('{')
-			for i, v := range row {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				k, _ := json.Marshal(res.Columns[i].Name)
-				val, err := json.Marshal(v)
-				if err != nil {
-					return err
-				}
-				b.Write(k)
-				b.WriteByte(':')
-				b.Write(val)
-			}
-			b.WriteString("}\n")
-			if _, err := w.Write(b.Bytes()); err != nil {
-				return err
-			}
-		}
-		return nil
-	default:
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		names := make([]string, len(res.Columns))
-		for i, c := range res.Columns {
-			names[i] = c.Name
-		}
-		fmt.Fprintln(tw, strings.Join(names, "\t"))
-		rec := make([]string, len(res.Columns))
-		for _, row := range res.Rows {
-			for i, v := range row {
-				rec[i] = tableCell(v)
-			}
-			fmt.Fprintln(tw, strings.Join(rec, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(w, "(%d rows)\n", res.RowCount)
-		return err
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// tableCell is textCell with fractions rounded to 4 places for reading.
-func tableCell(v any) string {
-	if n, ok := v.(json.Number); ok && strings.ContainsAny(n.String(), ".eE") {
-		if f, err := n.Float64(); err == nil {
-			return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', 4, 64), "0"), ".")
-		}
+	defer c.Close()
+	var col sqlresult.Collector
+	lim := sqlresult.Limit(sqlresult.Limits{MaxRows: api.DefaultMaxRows, MaxBytes: cfg.Server.MaxResultBytes()}, &col)
+	if err := guard.Query(ctx, c, query, api.DefaultMaxRows, lim); err != nil {
+		return nil, err
 	}
-	return strings.ReplaceAll(textCell(v), "\t", " ")
+	col.Result.Truncated = lim.Truncated()
+	return &col.Result, nil
 }
