@@ -159,6 +159,10 @@ func TestQueryRefuses(t *testing.T) {
 		{"settings without parentheses", "SELECT * FROM duckdb_settings", "forbidden", "duckdb_settings"},
 		{"pg_settings view", "SELECT * FROM pg_catalog.pg_settings", "forbidden", "pg_settings"},
 		{"databases view", "SELECT path FROM duckdb_databases", "forbidden", "duckdb_databases"},
+		// Internal views no static list names, refused because their
+		// definitions call refused table functions (NewGuard's scan).
+		{"internal view over a refused function", "SELECT * FROM pg_catalog.pg_depend", "forbidden", "pg_depend"},
+		{"internal view over prepared statements", "SELECT * FROM pg_catalog.pg_prepared_statements", "forbidden", "pg_prepared_statements"},
 		{"extensions", "SELECT * FROM duckdb_extensions()", "forbidden", "duckdb_extensions"},
 		{"getenv", "SELECT getenv('HOME')", "forbidden", "getenv"},
 		{"current_setting of a path", "SELECT current_setting('temp_directory')", "forbidden", "current_setting"},

@@ -28,28 +28,35 @@ import (
 
 const loadCommand = "THROUGHLINE_LOAD=1 THROUGHLINE_LOAD_SECONDS=60 go test -run TestLoadSQLAndScrapesDuringSync -v -timeout 10m ./cmd/throughline/"
 
+// loadEnv is the positive number in the environment variable name, else def.
+func loadEnv(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s %q: want a positive number", name, s)
+	}
+	return n
+}
+
 // TestLoadSQLAndScrapesDuringSync runs 50 SQL clients and 20 /metrics
 // scrapers against a real serve while a writer grows and edits the CSV
 // source and triggers syncs. Every request must succeed and no item may be
-// lost or doubled. Opt-in (CI does not run it): see loadCommand.
+// lost or doubled. Opt-in: see loadCommand; .ci/run runs it small.
 func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	if os.Getenv("THROUGHLINE_LOAD") != "1" {
 		t.Skip("load test; run it with: " + loadCommand)
 	}
-	seconds := 60
-	if s := os.Getenv("THROUGHLINE_LOAD_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			t.Fatalf("THROUGHLINE_LOAD_SECONDS %q: want a positive number of seconds", s)
-		}
-		seconds = n
-	}
+	seconds := loadEnv(t, "THROUGHLINE_LOAD_SECONDS", 60)
 	const (
-		sqlClients = 50
-		scrapers   = 20
 		token      = "load-test-token"
 		adminToken = "load-test-admin-token"
 	)
+	// CI runs it small (THROUGHLINE_LOAD_CLIENTS=5, _SCRAPERS=2, 10 s).
+	sqlClients, scrapers := loadEnv(t, "THROUGHLINE_LOAD_CLIENTS", 50), loadEnv(t, "THROUGHLINE_LOAD_SCRAPERS", 20)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 7, Items: 2000}); err != nil {

@@ -98,8 +98,8 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	// One writer at a time: a sync, a compute and a publication never
 	// overlap.
 	var writer sync.Mutex
-	publishLocked := func() {
-		if err := p.publish(ctx); err == nil {
+	publishLocked := func(startup bool) {
+		if err := p.publish(ctx, startup); err == nil {
 			pool.Publish()
 		}
 	}
@@ -113,7 +113,7 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 			p.logger.Error("scheduled compute failed", "err", err)
 			return
 		}
-		publishLocked()
+		publishLocked(false)
 		ready.Store(true)
 	}
 	runSync := func() {
@@ -188,7 +188,7 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	// it is now, then after every compute.
 	wg.Go(func() {
 		writer.Lock()
-		publishLocked()
+		publishLocked(true)
 		writer.Unlock()
 		if initial {
 			runSync()
@@ -250,10 +250,18 @@ func (p *pipeline) snapshotPath() string {
 
 // publish copies the warehouse to its snapshot file (what the SQL API and
 // PMOs' own tools read) and records the job.
-func (p *pipeline) publish(ctx context.Context) error {
+//
+// At start-up (startup true) a successful publication is not recorded as a
+// run of the publish task: it restores the read side of what the last run
+// left, and /metrics after a restart must be /metrics before it. A failure
+// is recorded either way.
+func (p *pipeline) publish(ctx context.Context, startup bool) error {
 	start := time.Now()
 	pub, err := p.db.PublishSnapshot(ctx, p.snapshotPath())
-	p.collector.ObserveJob("publish", p.now(), time.Since(start), err == nil)
+	if !startup || err != nil {
+		p.collector.ObserveJob("publish", p.now(), time.Since(start), err == nil)
+		p.saveState(ctx)
+	}
 	if err != nil {
 		p.logger.Error("publish the snapshot", "err", err)
 		return err

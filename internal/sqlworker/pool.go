@@ -43,6 +43,11 @@ type Options struct {
 	// Unguarded turns the guard off in the workers (tests of the other
 	// defences only).
 	Unguarded bool
+	// KillGrace is how long after a request's deadline (or its client's
+	// departure) a worker that has not answered is killed; default
+	// DefaultKillGrace. The worker interrupts DuckDB first, which answers a
+	// clean time-out when DuckDB listens.
+	KillGrace time.Duration
 }
 
 // Defaults of Options.
@@ -53,10 +58,8 @@ const (
 	DefaultAddressSpace = 2 << 30
 )
 
-// killGrace is how long after a request's deadline a worker that has not
-// answered is killed: the worker interrupts DuckDB at the deadline itself,
-// which answers a clean time-out when DuckDB listens.
-const killGrace = 500 * time.Millisecond
+// DefaultKillGrace is Options.KillGrace's default.
+const DefaultKillGrace = 500 * time.Millisecond
 
 // Pool runs queries in worker processes: a crash, a runaway allocation or a
 // planner that does not stop costs one worker, which is replaced, and never
@@ -98,6 +101,9 @@ func New(o Options) (*Pool, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.KillGrace <= 0 {
+		o.KillGrace = DefaultKillGrace
 	}
 	if o.MemoryLimit == "" {
 		o.MemoryLimit = DefaultMemoryLimit
@@ -337,8 +343,8 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 		return nil, ctx.Err()
 	}
 	// The worker interrupts DuckDB at the deadline itself; one that has
-	// not answered killGrace later is killed. A client that goes away gets
-	// its query interrupted, and killed killGrace later if it goes on.
+	// not answered KillGrace later is killed. A client that goes away gets
+	// its query interrupted, and killed KillGrace later if it goes on.
 	var mu sync.Mutex
 	released := false
 	done := make(chan struct{})
@@ -362,7 +368,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 	w.seq++
 	seq := w.seq
 	go func() {
-		killAt := time.NewTimer(time.Until(deadline.Add(killGrace)))
+		killAt := time.NewTimer(time.Until(deadline.Add(p.o.KillGrace)))
 		defer killAt.Stop()
 		select {
 		case <-done:
@@ -386,7 +392,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (*Answer, error) {
 			select {
 			case <-done:
 				return
-			case <-time.After(killGrace):
+			case <-time.After(p.o.KillGrace):
 			}
 		}
 		mu.Lock()

@@ -258,7 +258,9 @@ func TestPoolClientGoneStopsTheQuery(t *testing.T) {
 
 func TestPoolClientGoneInterruptsTheQuery(t *testing.T) {
 	s := newSnapshot(t)
-	p := newPool(t, s, Options{Workers: 1, Timeout: time.Minute})
+	// A grace long enough that only DuckDB's interrupt can answer in time,
+	// however loaded the machine: the worker must not need killing.
+	p := newPool(t, s, Options{Workers: 1, Timeout: time.Minute, KillGrace: 30 * time.Second})
 	var from []string
 	for i := range 150 {
 		from = append(from, fmt.Sprintf("teams t%d", i))
@@ -274,8 +276,8 @@ func TestPoolClientGoneInterruptsTheQuery(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%.40s: %v; want context.Canceled", q, err)
 		}
-		// Interrupted, or killed killGrace after the interrupt.
-		if d := time.Since(start); d > 300*time.Millisecond+killGrace+2*time.Second {
+		// Interrupted (not killed: see KillGrace).
+		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("%.40s: returned after %s", q, d)
 		}
 		if res := mustRun(t, p, "SELECT 1 AS x"); res.RowCount != 1 {

@@ -80,11 +80,18 @@ func TestConnectionCapClosesIdleConnectionsFirst(t *testing.T) {
 			t.Errorf("/healthz at the cap: %d %v", code, err)
 		}
 	}
-	for i, ic := range idle {
-		_, err := get(t, ic.c, ic.r, "/healthz")
-		if closed := err != nil; closed != (i < 4) {
-			t.Errorf("idle connection %d: err %v; want closed: %v", i, err, i < 4)
+	// Exactly four of the sixteen idle connections were closed. Which four
+	// is the longest idle by the server's clock, which notes a connection
+	// idle after the client has its answer: under load the order can differ
+	// from the order the test sent its requests in, so it is not asserted.
+	closed := 0
+	for _, ic := range idle {
+		if _, err := get(t, ic.c, ic.r, "/healthz"); err != nil {
+			closed++
 		}
+	}
+	if closed != 4 {
+		t.Errorf("%d idle connections closed for 4 new ones; want 4", closed)
 	}
 }
 
