@@ -137,14 +137,15 @@ var cookbookItems = []fxItem{
 	{key: "B2", project: "APP", typ: "Bug", assignee: "alice@example.com", class: "operational", milestone: "0.9", created: "-35 09:00",
 		steps: []string{"-16 09:00 In Progress", "-15 09:00 Done"}},
 	// Open APP work: 2.0 has C1 and C2 left, 2.1 has C3 left.
+	// C1 is as old as web's SLE (5 days): not past it.
 	{key: "C1", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "2.0", created: "-10 09:00",
-		steps: []string{"-3 09:00 In Progress"}, estimate: "16"},
+		steps: []string{"-4 09:00 In Progress"}, estimate: "16"},
 	{key: "C2", project: "APP", typ: "Story", assignee: "bob@example.com", milestone: "2.0", created: "-10 09:00",
 		estimate: "8", due: "7"},
 	{key: "C3", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "2.1", created: "-12 09:00",
 		steps: []string{"-9 09:00 In Progress"}},
-	// A Bug without a milestone: unclassified; waiting in review; overdue.
-	{key: "C4", project: "APP", typ: "Bug", assignee: "bob@example.com", created: "-5 09:00",
+	// Waiting in review; overdue.
+	{key: "C4", project: "APP", typ: "Story", assignee: "bob@example.com", created: "-5 09:00",
 		steps: []string{"-2 09:00 In Progress", "-1 09:00 In Review"}, estimate: "6", due: "-1"},
 	// An APP item the file gives to team data; nobody assigned.
 	{key: "E1", project: "APP", typ: "Story", team: "data", created: "-2 09:00"},
@@ -152,6 +153,9 @@ var cookbookItems = []fxItem{
 	// OPS (ops): operational.
 	{key: "O1", project: "OPS", typ: "Incident", assignee: "carol@example.com", created: "-101 09:00",
 		steps: []string{"-101 10:00 In Progress", "-100 10:00 Done"}},
+	// A false start, then done without a new start: a skipped start.
+	{key: "O2", project: "OPS", typ: "Incident", assignee: "carol@example.com", created: "-50 09:00",
+		steps: []string{"-48 09:00 In Progress", "-47 09:00 To Do", "-46 09:00 Done"}},
 	// A false start: In Progress, back to To Do, started again.
 	{key: "O3", project: "OPS", typ: "Incident", assignee: "carol@example.com", created: "-40 09:00",
 		steps: []string{"-38 09:00 In Progress", "-37 09:00 To Do", "-33 09:00 In Progress", "-30 09:00 Done"}},
@@ -167,9 +171,9 @@ var cookbookItems = []fxItem{
 		steps: []string{"0 09:00 In Progress"}, estimate: "2"},
 	{key: "O8", project: "OPS", typ: "Incident", assignee: "carol@example.com", created: "-25 09:00",
 		steps: []string{"-24 09:00 Done"}},
-	// Discarded.
+	// Discarded straight from To Do: not a skipped start.
 	{key: "O9", project: "OPS", typ: "Task", assignee: "dan@example.com", resolution: "Won't Do", created: "-9 09:00",
-		steps: []string{"-8 09:00 In Progress", "-7 09:00 Won't Do"}},
+		steps: []string{"-7 09:00 Won't Do"}},
 	// 96 h due Friday next week: 12 h on each of the 8 working days T .. T+9.
 	{key: "O10", project: "OPS", typ: "Incident", assignee: "carol@example.com", created: "-3 09:00",
 		estimate: "96", due: "9"},
@@ -297,17 +301,18 @@ func writeCookbookFixture(t *testing.T, dir string, c fxCal, cutoff time.Time, s
 		}
 		fmt.Fprintf(&timeOff, "%s,%s,%s\n", o[0], c.day(k), o[2])
 	}
-	// 2.0: the file's baseline is T+3; due T+5 at compute 1, T+1 at compute 2.
-	// Q-report: no baseline in the file; due T-5, then T-3.
+	// 2.0: the file's baseline is T+3; due T+5 at compute 1, T+2 at compute 2
+	// (its P50 and P85). 2.1 is due today. Q-report: no baseline in the
+	// file; due T-5, then T-3.
 	due20, dueQ := c.day(5), c.day(-5)
 	if secondDue {
-		due20, dueQ = c.day(1), c.day(-3)
+		due20, dueQ = c.day(2), c.day(-3)
 	}
 	files["main/milestones.csv"] = "name,project,start_date,due_date,baseline_due_date,completed_at\n" +
 		"0.9,APP,," + c.day(-14) + ",,\n" +
 		"1.0,APP,," + c.day(1) + ",,\n" +
 		"2.0,APP,," + due20 + "," + c.day(3) + ",\n" +
-		"2.1,APP,," + c.day(-1) + ",,\n" +
+		"2.1,APP,," + c.day(0) + ",,\n" +
 		"Q-report,DATA,," + dueQ + ",,\n"
 	files["main/items.csv"] = items.String()
 	files["main/status_changes.csv"] = changes.String()
