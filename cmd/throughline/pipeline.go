@@ -124,7 +124,7 @@ func (p *pipeline) params() metrics.Params {
 	c := p.cfg
 	pr := metrics.Params{
 		Now: p.now(), Location: c.Location, WindowDays: c.Metrics.WindowDays,
-		Trials: c.Metrics.Forecast.Trials, Seed: uint64(c.Metrics.Forecast.Seed),
+		Trials: c.Metrics.Forecast.Trials, Seed: uint64(c.Metrics.Forecast.Seed), ForecastMode: c.Metrics.Forecast.Mode,
 		Todo: c.Workflow.Todo, Started: c.Workflow.Started, Wait: c.Workflow.Wait, Done: c.Workflow.Done,
 		DiscardedResolutions: c.Workflow.DiscardedResolutions,
 		OperationalTypes:     c.WorkClass.Operational.ItemTypes, OperationalProjects: c.WorkClass.Operational.Projects,
