@@ -3,6 +3,8 @@ package ui
 import (
 	"net/http"
 	"time"
+
+	"github.com/throughline/throughline/metrics"
 )
 
 // teamSummary is one team's line on the portfolio.
@@ -100,17 +102,7 @@ func mean(ys []int) float64 {
 }
 
 // band names an allocation ratio (metrics.md, Capacity).
-func band(r float64) string {
-	switch {
-	case r > 1:
-		return "over-allocated"
-	case r > 0.85:
-		return "warning"
-	case r >= 0.6:
-		return "healthy"
-	}
-	return "under-loaded"
-}
+func band(r float64) string { return metrics.Band(r) }
 
 type portfolioData struct {
 	Teams      []teamSummary
