@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
@@ -260,5 +264,35 @@ func TestBacktestInCompute(t *testing.T) {
 	}
 	if d := cmp.Diff(wantErrs, errs); d != "" {
 		t.Errorf("forecast_backtest p85_error_days (-want +got):\n%s", d)
+	}
+	// The collector exposes both models' accuracy.
+	snap, err := metrics.LoadSnapshot(ctx, db.DB, p.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := metrics.NewCollector(metrics.Build{Version: "test", Revision: "abc", GoVersion: "go1.26"})
+	c.SetSnapshot(snap)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mae := 28.0 / 10 // days, as stored
+	exp := header(metrics.ForecastBacktestHit)
+	for _, model := range []string{"independent", "portfolio"} {
+		for _, pct := range []string{"50", "85", "95"} {
+			v := map[string]string{"independent": "0.7", "portfolio": "1"}[model]
+			exp += `throughline_forecast_backtest_hit_ratio{model="` + model + `",percentile="` + pct + `",project="BT"} ` + v + "\n"
+		}
+	}
+	exp += header(metrics.ForecastBacktestError) +
+		`throughline_forecast_backtest_p85_error_seconds{model="independent",project="BT"} ` + strconv.FormatFloat(mae*86400, 'g', -1, 64) + "\n" +
+		`throughline_forecast_backtest_p85_error_seconds{model="portfolio",project="BT"} 0` + "\n" +
+		header(metrics.BacktestOverallSample) +
+		`throughline_forecast_backtest_overall_checkpoints{model="independent"} 10` + "\n" +
+		`throughline_forecast_backtest_overall_checkpoints{model="portfolio"} 10` + "\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(exp), "throughline_forecast_backtest_hit_ratio",
+		"throughline_forecast_backtest_p85_error_seconds", "throughline_forecast_backtest_overall_checkpoints"); err != nil {
+		t.Error(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", problems, err)
 	}
 }
