@@ -266,6 +266,20 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read completions: %w", err)
 	}
+	err = each(ctx, c, `SELECT project, min(CAST(created_at AS DATE)) FROM item_flow WHERE project IS NOT NULL GROUP BY project`, func(r *sql.Rows) error {
+		var proj string
+		var since sql.NullTime
+		if err := r.Scan(&proj, &since); err != nil {
+			return err
+		}
+		if h := out[proj]; h != nil && since.Valid {
+			h.Since = dateOf(since.Time)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the first items: %w", err)
+	}
 	var hs []projectHistory
 	for _, proj := range slices.Sorted(mapKeys(out)) {
 		h := out[proj]

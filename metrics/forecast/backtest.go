@@ -23,6 +23,11 @@ type History struct {
 	// Milestones are every milestone of the project with items: those
 	// scored and those only competing for the throughput.
 	Milestones []PastMilestone
+	// Since is the first day the data covers (the project's first item's
+	// creation): a checkpoint whose window starts before it is not scored
+	// (unknown), since its window would count days before the data as days
+	// without completions. Zero: no limit.
+	Since time.Time
 }
 
 // PastMilestone is a milestone as the backtest sees it.
@@ -78,7 +83,7 @@ type Checkpoint struct {
 	// Share is s at the checkpoint (1 for the independent model).
 	Share float64
 	// Known is false when the window before the checkpoint has no
-	// completion: no forecast, not scored.
+	// completion, or starts before History.Since: no forecast, not scored.
 	Known         bool
 	P50, P85, P95 time.Time // zero when unknown or beyond the horizon
 	Actual        time.Time // the milestone's finish
@@ -92,7 +97,8 @@ type Checkpoint struct {
 // Backtest re-runs the forecasts of the scored milestones of h as of every
 // Monday during their lives (after Start, up to and including Finished),
 // each using only the completions before that Monday and the scope open at
-// it (metrics.md "Backtest"). In the portfolio model all milestones of h
+// it (metrics.md "Backtest"). A checkpoint whose window starts before
+// h.Since is listed unknown. In the portfolio model all milestones of h
 // with items open at the checkpoint are forecast together, in the order of
 // their due dates as known before it (none last), then name. Checkpoints
 // come in date order, then queue order.
@@ -170,6 +176,10 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 		return due
 	}
 
+	since := int64(math.MinInt64)
+	if !h.Since.IsZero() {
+		since = dayNumber(civil(h.Since))
+	}
 	var out []Checkpoint
 	for _, c := range slices.Sorted(mapKeys(checkpoints)) {
 		samples := make([]int, window)
@@ -196,6 +206,15 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 			}
 			cp.ErrorDays = int(p.finish - p85)
 			return cp
+		}
+		if c-int64(window) < since {
+			// The window reaches before the data: not scored.
+			for _, i := range checkpoints[c] {
+				if rem := open(&ps[i], c); rem > 0 {
+					out = append(out, scored(i, rem, 0, Result{}))
+				}
+			}
+			continue
 		}
 		if o.Independent {
 			for _, i := range checkpoints[c] {

@@ -127,6 +127,17 @@ func TestBacktestUnknownWithoutThroughput(t *testing.T) {
 	if a := Summarize(got); a != (Accuracy{Milestones: 1, Checkpoints: 1, Unknown: 1}) {
 		t.Errorf("Summarize = %+v, want 1 milestone, 1 unknown checkpoint, no rates", a)
 	}
+	// The data begins on day 5: the window before day 14 (days 4..13)
+	// reaches before it: unknown, even with completions in it.
+	comps[10] = 1
+	h.Since = on(5)
+	if got := Backtest(h, BacktestOptions{Window: 10, Trials: 100}); len(got) != 1 || got[0].Known {
+		t.Errorf("Backtest with the window before the data = %+v, want one unknown checkpoint", got)
+	}
+	h.Since = on(4)
+	if got := Backtest(h, BacktestOptions{Window: 10, Trials: 100}); len(got) != 1 || !got[0].Known {
+		t.Errorf("Backtest with the window within the data = %+v, want one known checkpoint", got)
+	}
 }
 
 // finishCDF returns F(n) = P(finish day <= n) for n = 0..maxN of r items
