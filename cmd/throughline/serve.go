@@ -173,6 +173,7 @@ func (p *pipeline) serveOn(ctx context.Context, ln net.Listener, initial bool) e
 	}
 	defer api.close()
 	api.register(mux)
+	registerPlanAPI(mux, api.auth, p.planInputs, p.logger)
 	if err := p.mountPages(ctx, mux, initial); err != nil {
 		ln.Close()
 		return err

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/throughline/throughline/metrics"
+	"github.com/throughline/throughline/metrics/plan"
 )
 
 // Querier is what loading the page model needs; *sql.DB satisfies it.
@@ -62,6 +65,11 @@ type Params struct {
 	// Started lists the started statuses in workflow order (config
 	// workflow.started): the columns of the aging chart.
 	Started []string
+	// Trials and Seed are the forecasts' (metrics.forecast), for the planner.
+	Trials int
+	Seed   uint64
+	// ForecastMode is metrics.forecast.mode.
+	ForecastMode string
 }
 
 // Model is everything the pages show, loaded once after each compute.
@@ -89,8 +97,35 @@ type Model struct {
 	Schema        []Table
 	Projects      []string // project keys with items
 	WorkClasses   []string
-	LoadDuration  time.Duration
-	started       []string // workflow order of started statuses
+	// Backtest is the forecast accuracy per project and model; project "*"
+	// is every project together.
+	Backtest []Accuracy
+	// ForecastMode is the model of the milestone forecasts.
+	ForecastMode string
+	// Plan are the assignment planner's inputs.
+	Plan         *plan.Inputs
+	LoadDuration time.Duration
+	started      []string // workflow order of started statuses
+}
+
+// Accuracy is one row of forecast_backtest_summary.
+type Accuracy struct {
+	Project, Model                 string
+	Milestones, Checkpoints, Known int
+	HitP50, HitP85, HitP95         float64
+	MAEDays, BiasDays              float64
+	Since                          time.Time
+}
+
+// Accuracy returns the backtest of a project ("*": all) in the configured
+// model, or nil.
+func (m *Model) Accuracy(project string) *Accuracy {
+	for i, a := range m.Backtest {
+		if a.Project == project && a.Model == m.ForecastMode {
+			return &m.Backtest[i]
+		}
+	}
+	return nil
 }
 
 // Team is one team's flow.
@@ -294,8 +329,11 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 		p.WindowDays = 90
 	}
 	local := p.Now.In(p.Location)
+	if p.ForecastMode == "" {
+		p.ForecastMode = metrics.ModePortfolio
+	}
 	m := &Model{LoadedAt: p.Now, ComputedAt: p.Now, Location: p.Location, WindowDays: p.WindowDays, Thresholds: p.Alerts,
-		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), started: p.Started}
+		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), started: p.Started, ForecastMode: p.ForecastMode}
 	l := &loader{ctx: ctx, q: q, m: m, p: p, links: newLinker(p.Sources)}
 	for _, step := range []struct {
 		name string
@@ -304,6 +342,7 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 		{"runs", l.runs}, {"teams", l.teams}, {"throughput", l.throughput}, {"wip", l.wip},
 		{"finished", l.finished}, {"aging", l.aging}, {"milestones", l.milestones}, {"burn-up", l.burnUp},
 		{"capacity", l.capacity}, {"quality", l.quality}, {"schema", l.schema}, {"lists", l.lists},
+		{"backtest", l.backtest}, {"planner", l.planner},
 	} {
 		if err := step.f(); err != nil {
 			return nil, fmt.Errorf("load pages (%s): %w", step.name, err)
@@ -812,6 +851,25 @@ func (l *loader) capacity() error {
 		l.m.Available = append(l.m.Available, p)
 		return err
 	})
+}
+
+// backtest reads the forecast accuracy (forecast_backtest_summary).
+func (l *loader) backtest() error {
+	return l.each(`SELECT project, model, milestones, checkpoints, checkpoints - unknown_checkpoints, coalesce(hit_rate_p50, 0),
+			coalesce(hit_rate_p85, 0), coalesce(hit_rate_p95, 0), coalesce(p85_mae_days, 0), coalesce(p85_bias_days, 0), since
+		FROM forecast_backtest_summary ORDER BY project = '*', project, model`, func(r *sql.Rows) error {
+		var a Accuracy
+		err := r.Scan(&a.Project, &a.Model, &a.Milestones, &a.Checkpoints, &a.Known, &a.HitP50, &a.HitP85, &a.HitP95, &a.MAEDays, &a.BiasDays, &a.Since)
+		l.m.Backtest = append(l.m.Backtest, a)
+		return err
+	})
+}
+
+// planner loads the assignment planner's inputs.
+func (l *loader) planner() error {
+	in, err := plan.Load(l.ctx, l.q, plan.Params{Now: l.p.Now, Location: l.p.Location, WindowDays: l.p.WindowDays, Trials: l.p.Trials, Seed: l.p.Seed})
+	l.m.Plan = in
+	return err
 }
 
 func (l *loader) quality() error {

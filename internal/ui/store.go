@@ -28,6 +28,7 @@ func (s *Store) Refresh(ctx context.Context, q Querier, p Params) error {
 // ConfigParams are the Load parameters of a config.
 func ConfigParams(cfg *config.Config) Params {
 	p := Params{Location: cfg.Location, WindowDays: cfg.Metrics.WindowDays, Started: cfg.Workflow.Started,
+		Trials: cfg.Metrics.Forecast.Trials, Seed: uint64(cfg.Metrics.Forecast.Seed), ForecastMode: cfg.Metrics.Forecast.Mode,
 		Alerts: Thresholds{AllocationRatio: cfg.Alerts.AllocationRatio, LoggedUtilization: cfg.Alerts.LoggedUtilization,
 			OnTimeProbability: cfg.Alerts.OnTimeProbability}}
 	for _, s := range cfg.Sources {
