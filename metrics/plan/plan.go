@@ -403,7 +403,9 @@ func b2i(b bool) int {
 }
 
 // civil is t's calendar date as midnight UTC.
-func civil(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func civil(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 // weekStart is the Monday of t's ISO week.
 func weekStart(t time.Time) time.Time {
