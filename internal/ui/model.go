@@ -213,11 +213,19 @@ type Milestone struct {
 	ForecastStart               time.Time
 	Trials                      int
 	Percentiles                 []int // completion day (1 = ForecastStart) at percentiles 1..100
-	DeliverySlip                int
-	HasDeliverySlip             bool
-	LastCompletion              time.Time
-	BurnUp                      []BurnUpWeek
-	DueHistory                  []DueChange
+	// Model is the forecast's model (portfolio or independent); in the
+	// portfolio model Share is s, Position the place in the project's queue
+	// (1 = first), Ahead the items of the milestones before it, and
+	// AheadOf those milestones, first first.
+	Model           string
+	Share           float64
+	Position, Ahead int
+	AheadOf         []*Milestone
+	DeliverySlip    int
+	HasDeliverySlip bool
+	LastCompletion  time.Time
+	BurnUp          []BurnUpWeek
+	DueHistory      []DueChange
 }
 
 // BurnUpWeek is a milestone's scope and completed items at the end of a week.
@@ -638,7 +646,8 @@ func (l *loader) milestones() error {
 	err := l.each(`SELECT s.milestone_id, s.name, coalesce(s.project, ''), s.status, s.due_date, s.baseline_due_date,
 			s.scope, s.completed, s.remaining, s.due_date_changes, s.slip_days, s.baseline_variance_days, s.on_time_probability,
 			s.delivery_slip_days, s.last_completion,
-			f.p50_date, f.p70_date, f.p85_date, f.p95_date, f.computed_at, f.start_date, f.trials, f.day_percentiles
+			f.p50_date, f.p70_date, f.p85_date, f.p95_date, f.computed_at, f.start_date, f.trials, f.day_percentiles,
+			coalesce(f.model, ''), coalesce(f.milestone_share, 1), coalesce(f.queue_position, 0), coalesce(f.ahead_items, 0)
 		FROM milestone_status s
 		LEFT JOIN (SELECT * FROM milestone_forecasts QUALIFY row_number() OVER (PARTITION BY milestone_id ORDER BY computed_at DESC) = 1) f
 			ON f.milestone_id = s.milestone_id AND s.status <> 'done'
@@ -649,7 +658,8 @@ func (l *loader) milestones() error {
 		var onTime sql.NullFloat64
 		var pcts any
 		if err := r.Scan(&ms.ID, &ms.Name, &ms.Project, &ms.Status, &due, &base, &ms.Scope, &ms.Completed, &ms.Remaining,
-			&ms.DueChanges, &slip, &variance, &onTime, &dslip, &last, &p50, &p70, &p85, &p95, &at, &fstart, &trials, &pcts); err != nil {
+			&ms.DueChanges, &slip, &variance, &onTime, &dslip, &last, &p50, &p70, &p85, &p95, &at, &fstart, &trials, &pcts,
+			&ms.Model, &ms.Share, &ms.Position, &ms.Ahead); err != nil {
 			return err
 		}
 		ms.Due, ms.Baseline, ms.LastCompletion = due.Time, base.Time, last.Time
@@ -670,6 +680,19 @@ func (l *loader) milestones() error {
 	})
 	if err != nil {
 		return err
+	}
+	// The portfolio queue of each project: the milestones before each.
+	queues := map[string][]*Milestone{}
+	for _, ms := range l.m.Milestones {
+		if ms.Model == "portfolio" && ms.Position > 0 {
+			queues[ms.Project] = append(queues[ms.Project], ms)
+		}
+	}
+	for _, q := range queues {
+		slices.SortFunc(q, func(a, b *Milestone) int { return cmp.Compare(a.Position, b.Position) })
+		for i, ms := range q {
+			ms.AheadOf = q[:i:i]
+		}
 	}
 	slices.SortStableFunc(l.m.Milestones, func(a, b *Milestone) int {
 		return cmp.Or(cmp.Compare(statusRank(a.Status), statusRank(b.Status)), compareOnTime(a, b),

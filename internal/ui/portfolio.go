@@ -109,6 +109,17 @@ type portfolioData struct {
 	Milestones []*Milestone
 	Alerts     []Alert
 	Open       int // open milestones before the project filter
+	// Accuracy is the backtest per project (the project filter applies)
+	// and over all, in the configured model, with the other model's P85
+	// hit rate beside it.
+	Accuracy []accuracyRow
+	Since    time.Time
+}
+
+// accuracyRow is a project's backtest in the configured model.
+type accuracyRow struct {
+	Accuracy
+	Other *Accuracy // the other model, when it scored anything
 }
 
 func buildPortfolio(m *Model, r *http.Request) (*page, int) {
@@ -159,6 +170,25 @@ func buildPortfolio(m *Model, r *http.Request) (*page, int) {
 		}
 	}
 	p.chart("milestones", map[string]any{"today": day(m.Today), "rows": ranges})
+	acc := p.addTable("accuracy", "Forecast accuracy (backtest)", "project", "model", "milestones", "checkpoints scored",
+		"P50 hit rate", "P85 hit rate", "P95 hit rate", "mean P85 error days", "P85 bias days", "other model", "other model P85 hit rate")
+	for _, a := range m.Backtest {
+		if a.Model != m.ForecastMode || a.Known == 0 || (p.Filters.Project != "" && a.Project != p.Filters.Project && a.Project != "*") {
+			continue
+		}
+		row := accuracyRow{Accuracy: a}
+		other, otherHit := "", ""
+		for i, o := range m.Backtest {
+			if o.Project == a.Project && o.Model != a.Model && o.Known > 0 {
+				row.Other = &m.Backtest[i]
+				other, otherHit = o.Model, fmtFloat(o.HitP85, 3)
+			}
+		}
+		d.Accuracy = append(d.Accuracy, row)
+		d.Since = a.Since
+		acc.add(a.Project, a.Model, itoa(a.Milestones), itoa(a.Known), fmtFloat(a.HitP50, 3), fmtFloat(a.HitP85, 3), fmtFloat(a.HitP95, 3),
+			fmtFloat(a.MAEDays, 1), fmtFloat(a.BiasDays, 1), other, otherHit)
+	}
 	al := p.addTable("alerts", "Alert conditions now", "alert", "subject", "detail")
 	for _, a := range m.Alerts {
 		al.add(a.Name, a.Subject, a.Detail)

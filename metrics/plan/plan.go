@@ -363,8 +363,9 @@ func spreadHours(hours float64, start, end, today time.Time) map[int]float64 {
 
 // rank orders the answers, best first: known forecasts first; with a due
 // date by on-time probability (highest first), then peak allocation
-// (lowest first); without one by P85 date (earliest first), then peak
-// allocation; then name.
+// (lowest first) — except among teams that cannot make the date at all
+// (0 %), which go by how soon they would finish (P85) first; without a due
+// date by P85 date (earliest first), then peak allocation; then name.
 func rank(ts []TeamAnswer, due bool) {
 	peak := func(t TeamAnswer) float64 {
 		if t.PeakAllocation == nil {
@@ -385,6 +386,9 @@ func rank(ts []TeamAnswer, due bool) {
 		if due && a.OnTime != nil && b.OnTime != nil {
 			if c := cmp.Compare(*b.OnTime, *a.OnTime); c != 0 {
 				return c
+			}
+			if *a.OnTime == 0 {
+				return cmp.Or(p85(a).Compare(p85(b)), cmp.Compare(peak(a), peak(b)), strings.Compare(a.Team, b.Team))
 			}
 			return cmp.Or(cmp.Compare(peak(a), peak(b)), p85(a).Compare(p85(b)), strings.Compare(a.Team, b.Team))
 		}

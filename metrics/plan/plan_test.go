@@ -188,6 +188,30 @@ func TestPlanRequestErrors(t *testing.T) {
 	}
 }
 
+func TestPlanRanking(t *testing.T) {
+	// Due on day 3: no team makes it. Among those, the sooner finish first,
+	// whatever the load: fast (day 7, 90 % peak) before slow (day 10, 0 %
+	// without hours). Due on day 12: both make it: the lower peak first.
+	in := inputs()
+	in.Teams[1].HourItems = 0 // slow: no worklogs, no load added
+	for _, tt := range []struct {
+		due  int
+		want []string
+	}{{3, []string{"fast", "slow", "idle"}}, {12, []string{"slow", "fast", "idle"}}} {
+		got, err := in.Plan(Request{Items: 10, Due: Date{day(tt.due)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ta := range got.Teams {
+			names = append(names, ta.Team)
+		}
+		if !slices.Equal(names, tt.want) {
+			t.Errorf("due day %d: ranking %v, want %v", tt.due, names, tt.want)
+		}
+	}
+}
+
 func TestPlanProjectFilterAndJSON(t *testing.T) {
 	got, err := inputs().Plan(Request{Items: 4, Project: "WEB"})
 	if err != nil {
