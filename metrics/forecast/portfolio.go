@@ -130,6 +130,9 @@ func simulatePortfolio(days [][]int32, lo, hi int, src *rand.PCG, s []int, thin 
 	q := len(cum)
 	for t := lo; t < hi; t++ {
 		total, day, next := 0, int32(0), 0
+		// target and gate are the first unfinished entry's cum and nb: a day
+		// that reaches neither needs no settling (the common case).
+		target, gate := cum[0], nb[0]
 		for next < q && day < maxDays {
 			x := src.Uint64()
 			day++
@@ -142,7 +145,12 @@ func simulatePortfolio(days [][]int32, lo, hi int, src *rand.PCG, s []int, thin 
 				}
 				total += s[m>>32]
 			}
-			total, next = settle(days, t, day, total, next, cum, nb)
+			if total >= target || gate > day {
+				total, next = settle(days, t, day, total, next, cum, nb)
+				if next < q {
+					target, gate = cum[next], nb[next]
+				}
+			}
 			if next >= q || day >= maxDays {
 				break
 			}
@@ -156,7 +164,12 @@ func simulatePortfolio(days [][]int32, lo, hi int, src *rand.PCG, s []int, thin 
 				}
 				total += s[m>>32]
 			}
-			total, next = settle(days, t, day, total, next, cum, nb)
+			if total >= target || gate > day {
+				total, next = settle(days, t, day, total, next, cum, nb)
+				if next < q {
+					target, gate = cum[next], nb[next]
+				}
+			}
 		}
 		for ; next < q; next++ {
 			days[next][t] = maxDays + 1 // beyond the horizon
@@ -185,18 +198,17 @@ func settle(days [][]int32, t int, day int32, total, next int, cum []int, nb []i
 	return total, next
 }
 
-// guideBits is log2 of the number of buckets of a thinTable's guide.
-const guideBits = 8
-
 // thinTable draws a day's counted items: a sample drawn uniformly from the
 // window, each of its items kept with probability share. Their
 // distribution is the mixture over the samples of Binomial(sample, share);
-// a draw inverts its cumulative distribution, scaled to 2^32, at a uniform
-// 32-bit value (exact up to 2^-32 per value), starting from a guide table
-// (Chen and Asau) so that a draw costs a step or two.
+// a draw is one 32-bit uniform through Walker's alias table (Vose's
+// construction): its product with the number of values picks a column
+// (high bits) and a coin (low bits) that keeps the column's value or gives
+// its alias. Every value's probability is exact to within (values)·2^-32.
 type thinTable struct {
-	cdf   []uint32 // P(X <= k)·2^32 for k = 0..len-1; X <= len always
-	guide [1 << guideBits]int32
+	n     uint64
+	prob  []uint32 // keep the column's value when the coin is below it
+	alias []int32
 }
 
 func newThinTable(s []int, share float64) *thinTable {
@@ -213,31 +225,47 @@ func newThinTable(s []int, share float64) *thinTable {
 			pmf[k] += w * p
 		}
 	}
-	t := &thinTable{cdf: make([]uint32, most)}
-	cdf := 0.0
-	for k := range most {
-		cdf += pmf[k]
-		t.cdf[k] = uint32(min(math.Round(cdf*(1<<32)), math.MaxUint32))
-	}
-	for j := range t.guide {
-		// The first k whose scaled CDF is above the bucket's lowest value.
-		low := uint32(j) << (32 - guideBits)
-		k := 0
-		for k < len(t.cdf) && t.cdf[k] <= low {
-			k++
+	n := len(pmf)
+	t := &thinTable{n: uint64(n), prob: make([]uint32, n), alias: make([]int32, n)}
+	scaled := make([]float64, n)
+	var small, large []int
+	for k, p := range pmf {
+		scaled[k] = p * float64(n)
+		if scaled[k] < 1 {
+			small = append(small, k)
+		} else {
+			large = append(large, k)
 		}
-		t.guide[j] = int32(k)
+	}
+	for len(small) > 0 && len(large) > 0 {
+		l, g := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		t.prob[l] = uint32(math.Round(scaled[l] * (1 << 32)))
+		t.alias[l] = int32(g)
+		scaled[g] -= 1 - scaled[l]
+		if scaled[g] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, g)
+		}
+	}
+	// What is left has probability 1 (up to rounding): always itself.
+	for _, k := range append(small, large...) {
+		t.prob[k] = math.MaxUint32
+		t.alias[k] = int32(k)
 	}
 	return t
 }
 
-// draw returns the smallest k with u < P(X <= k)·2^32.
+// draw returns the counted items for the uniform u. (Written so that the
+// compiler selects without a branch: the coin is a coin flip to the CPU.)
 func (t *thinTable) draw(u uint32) int {
-	k := int(t.guide[u>>(32-guideBits)])
-	for k < len(t.cdf) && t.cdf[k] <= u {
-		k++
+	m := uint64(u) * t.n
+	k := m >> 32
+	v := uint64(t.alias[k])
+	if uint32(m) < t.prob[k] {
+		v = k
 	}
-	return k
+	return int(v)
 }
 
 // binomialPMF is P(X = k) for k = 0..n of X ~ Binomial(n, p), from the log

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // constantResult is the result of a milestone finishing on day n in every
@@ -104,26 +105,46 @@ func TestPortfolioThinningExpectation(t *testing.T) {
 			t.Errorf("milestone %d (r=%d): mean finish day %.4f, want %v ± %.4f", i, r, mean, want, 4*se)
 		}
 	}
-	// The thinning draw itself: a day of [2] thinned at 1/2 is
-	// Binomial(2, 1/2): 0, 1, 2 with 1/4, 1/2, 1/4, a scaled CDF of exactly
-	// 2^30, 3·2^30. A day of [1, 3] is the mixture ½·Bin(1, ½) + ½·Bin(3, ½):
-	// 5/16, 7/16, 3/16, 1/16, a CDF of 5/16, 12/16, 15/16.
+	// The thinning draw itself: the probability of each value over all 2^32
+	// uniforms, counted exactly from the alias table, is the mixture's: a
+	// day of [2] thinned at 1/2 is Binomial(2, 1/2), 1/4, 1/2, 1/4; a day of
+	// [1, 3] is ½·Bin(1, ½) + ½·Bin(3, ½): 5/16, 7/16, 3/16, 1/16; a day of
+	// [0, 5, 9] at 0.3 is the mixture of three binomials.
+	mix := func(samples []int, s float64) []float64 {
+		most := slices.Max(samples)
+		out := make([]float64, most+1)
+		for _, v := range samples {
+			for k := 0; k <= v; k++ {
+				c := 1.0
+				for j := range k {
+					c = c * float64(v-j) / float64(j+1)
+				}
+				out[k] += c * math.Pow(s, float64(k)) * math.Pow(1-s, float64(v-k)) / float64(len(samples))
+			}
+		}
+		return out
+	}
 	for _, tt := range []struct {
 		samples []int
-		cdf     []uint32
-		draws   map[uint32]int
+		share   float64
+		want    []float64
 	}{
-		{[]int{2}, []uint32{1 << 30, 3 << 30}, map[uint32]int{0: 0, 1<<30 - 1: 0, 1 << 30: 1, 3<<30 - 1: 1, 3 << 30: 2, math.MaxUint32: 2}},
-		{[]int{1, 3}, []uint32{5 << 28, 12 << 28, 15 << 28}, map[uint32]int{0: 0, 5<<28 - 1: 0, 5 << 28: 1, 12 << 28: 2, 15<<28 - 1: 2, 15 << 28: 3, math.MaxUint32: 3}},
+		{[]int{2}, 0.5, []float64{0.25, 0.5, 0.25}},
+		{[]int{1, 3}, 0.5, []float64{5.0 / 16, 7.0 / 16, 3.0 / 16, 1.0 / 16}},
+		{[]int{0, 5, 9}, 0.3, mix([]int{0, 5, 9}, 0.3)},
 	} {
-		tab := newThinTable(tt.samples, 0.5)
-		if diff := cmp.Diff(tt.cdf, tab.cdf); diff != "" {
-			t.Errorf("%v thinned at 1/2: CDF (-want +got):\n%s", tt.samples, diff)
+		tab := newThinTable(tt.samples, tt.share)
+		got := make([]float64, len(tt.want))
+		n := uint64(len(tab.prob))
+		for k := range n {
+			lo := (k<<32 + n - 1) / n     // first u of column k
+			hi := ((k+1)<<32 + n - 1) / n // first u of the next
+			keep := min((k<<32+uint64(tab.prob[k])+n-1)/n, hi) - lo
+			got[k] += float64(keep) / (1 << 32)
+			got[tab.alias[k]] += float64(hi-lo-keep) / (1 << 32)
 		}
-		for u, want := range tt.draws {
-			if got := tab.draw(u); got != want {
-				t.Errorf("%v: draw(u=%d) = %d, want %d", tt.samples, u, got, want)
-			}
+		if diff := cmp.Diff(tt.want, got, cmpopts.EquateApprox(0, float64(n)/(1<<32)+1e-12)); diff != "" {
+			t.Errorf("%v thinned at %v: P(value) over every uniform (-want +got):\n%s", tt.samples, tt.share, diff)
 		}
 	}
 }
@@ -307,14 +328,40 @@ func portfolios(n int) []PortfolioInput {
 }
 
 // BenchmarkPortfolio200Milestones forecasts 200 open milestones (50
-// projects of 4) in the portfolio model; BenchmarkWhen200Milestones is the
-// same milestones one by one, the baseline.
+// projects of 4) in the portfolio model. Baselines in the same run: the
+// same 200 milestones one by one (When, the independent model), and When
+// on each project's total remaining with its samples: as many simulated
+// days as the portfolio without thinning, so the ratio to it is the cost
+// of the thinning (1/s more days, a table draw a day) and the queue.
 func BenchmarkPortfolio200Milestones(b *testing.B) {
 	ins := portfolios(200)
-	for b.Loop() {
-		for _, in := range ins {
-			Portfolio(in)
+	b.Run("portfolio", func(b *testing.B) {
+		for b.Loop() {
+			for _, in := range ins {
+				Portfolio(in)
+			}
 		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*200), "ns/milestone")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*200), "ns/milestone")
+	})
+	b.Run("independent", func(b *testing.B) {
+		ms := milestones(200)
+		for b.Loop() {
+			for _, in := range ms {
+				When(in)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*200), "ns/milestone")
+	})
+	b.Run("totals-baseline", func(b *testing.B) {
+		for b.Loop() {
+			for _, in := range ins {
+				total := 0
+				for _, m := range in.Milestones {
+					total += m.Remaining
+				}
+				When(Input{Samples: in.Samples, Remaining: total, Start: in.Start, Trials: in.Trials, Seed: in.Seed})
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*200), "ns/milestone")
+	})
 }
