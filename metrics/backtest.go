@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -145,6 +146,7 @@ type projectHistory struct {
 // and today, its daily completions up to today and every milestone with
 // items (scope items' creation and finish days, due-date history).
 func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]projectHistory, error) {
+	l := loader{ctx: ctx, q: c}
 	type ms struct {
 		forecast.PastMilestone
 		project string
@@ -152,7 +154,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	byID := map[string]*ms{}
 	var order []*ms
 	scored := map[string]bool{}
-	err := each(ctx, c, `SELECT s.milestone_id, s.name, s.project, s.start_date, s.done,
+	err := l.each(`SELECT s.milestone_id, s.name, s.project, s.start_date, s.done,
 			coalesce(s.last_completion, CAST(s.completed_at AS DATE)), s.baseline_due_date
 		FROM ms_scope s WHERE s.project IS NOT NULL AND s.scope > 0 ORDER BY s.milestone_id`, func(r *sql.Rows) error {
 		m := &ms{}
@@ -183,7 +185,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read milestones: %w", err)
 	}
-	err = each(ctx, c, `SELECT w.milestone_id, CAST(f.created_at AS DATE), CASE WHEN f.completed THEN f.finish_day END
+	err = l.each(`SELECT w.milestone_id, CAST(f.created_at AS DATE), CASE WHEN f.completed THEN f.finish_day END
 		FROM work_items w JOIN item_flow f USING (item_id)
 		WHERE w.milestone_id IS NOT NULL AND NOT w.deleted AND f.created_at IS NOT NULL`, func(r *sql.Rows) error {
 		var id string
@@ -204,7 +206,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read milestone items: %w", err)
 	}
-	err = each(ctx, c, `SELECT milestone_id, CAST(observed_at AS DATE), new_due_date FROM milestone_due_changes
+	err = l.each(`SELECT milestone_id, CAST(observed_at AS DATE), new_due_date FROM milestone_due_changes
 		ORDER BY milestone_id, observed_at`, func(r *sql.Rows) error {
 		var id string
 		var at time.Time
@@ -248,7 +250,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 		n, m int
 	}
 	days := map[string][]day{}
-	err = each(ctx, c, `SELECT f.project, f.finish_day, count(*), count(w.milestone_id)
+	err = l.each(`SELECT f.project, f.finish_day, count(*), count(w.milestone_id)
 		FROM item_flow f LEFT JOIN work_items w USING (item_id)
 		WHERE f.completed AND NOT f.discarded AND f.project IS NOT NULL AND f.finish_day <= ?
 		GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
@@ -266,7 +268,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read completions: %w", err)
 	}
-	err = each(ctx, c, `SELECT project, min(CAST(created_at AS DATE)) FROM item_flow WHERE project IS NOT NULL GROUP BY project`, func(r *sql.Rows) error {
+	err = l.each(`SELECT project, min(CAST(created_at AS DATE)) FROM item_flow WHERE project IS NOT NULL GROUP BY project`, func(r *sql.Rows) error {
 		var proj string
 		var since sql.NullTime
 		if err := r.Scan(&proj, &since); err != nil {
@@ -281,7 +283,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 		return nil, fmt.Errorf("read the first items: %w", err)
 	}
 	var hs []projectHistory
-	for _, proj := range slices.Sorted(mapKeys(out)) {
+	for _, proj := range slices.Sorted(maps.Keys(out)) {
 		h := out[proj]
 		h.First = today
 		if ds := days[proj]; len(ds) > 0 {
@@ -344,7 +346,8 @@ func storeCheckpoints(ctx context.Context, c *sql.Conn, project, model string, c
 // readCheckpoints reads a project's stored checkpoints of a model.
 func readCheckpoints(ctx context.Context, c *sql.Conn, project, model string) ([]forecast.Checkpoint, error) {
 	var out []forecast.Checkpoint
-	err := each(ctx, c, `SELECT `+checkpointColumns+` FROM forecast_backtest WHERE project = ? AND model = ?
+	l := loader{ctx: ctx, q: c}
+	err := l.each(`SELECT `+checkpointColumns+` FROM forecast_backtest WHERE project = ? AND model = ?
 		ORDER BY checkpoint`, func(r *sql.Rows) error {
 		var cp forecast.Checkpoint
 		var p50, p85, p95 sql.NullTime
@@ -368,29 +371,4 @@ func readCheckpoints(ctx context.Context, c *sql.Conn, project, model string) ([
 		return nil
 	}, project, model)
 	return out, err
-}
-
-// each runs query on c and calls scan for every row.
-func each(ctx context.Context, c *sql.Conn, query string, scan func(*sql.Rows) error, args ...any) error {
-	rows, err := c.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,10 +25,7 @@ func runForecast(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -74,7 +70,8 @@ func printAccuracy(ctx context.Context, w io.Writer, db *sql.DB, project, mode s
 		fmt.Fprintln(w, "Forecast accuracy: no milestone completed in the last 365 days, nothing to backtest.")
 		return nil
 	}
-	rows, err := db.QueryContext(ctx, `SELECT CASE project WHEN '*' THEN 'all' ELSE project END AS project, model, milestones, checkpoints,
+	rows, err := db.QueryContext(ctx, `SELECT CASE project WHEN '*' THEN 'all' ELSE project END AS project, model, milestones,
+			checkpoints - unknown_checkpoints AS checkpoints, unknown_checkpoints AS unscored,
 			coalesce(format('{:.0f}%', 100 * hit_rate_p50), '') AS p50_hit, coalesce(format('{:.0f}%', 100 * hit_rate_p85), '') AS p85_hit,
 			coalesce(format('{:.0f}%', 100 * hit_rate_p95), '') AS p95_hit,
 			coalesce(format('{:.1f}', p85_mae_days), '') AS p85_error_days, coalesce(format('{:+.1f}', p85_bias_days), '') AS p85_bias_days
@@ -86,7 +83,8 @@ func printAccuracy(ctx context.Context, w io.Writer, db *sql.DB, project, mode s
 	}
 	defer rows.Close()
 	fmt.Fprintf(w, "Forecast accuracy on your history (backtest: forecasts re-run each Monday in the life of every milestone\n"+
-		"completed since %s; a P85 hit rate near 85%% is well calibrated, bias > 0 means later than forecast):\n", since.Time.Format(time.DateOnly))
+		"completed since %s; a P85 hit rate near 85%% is well calibrated, bias > 0 means later than forecast;\n"+
+		"unscored: checkpoints without a full throughput window before them):\n", since.Time.Format(time.DateOnly))
 	return writeRows(w, rows, "table")
 }
 

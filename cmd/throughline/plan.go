@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -82,10 +81,7 @@ func runPlan(ctx context.Context, g *globals, args []string) error {
 // planFile answers from the warehouse file, opened read-only, with the
 // inputs as of the last compute.
 func planFile(ctx context.Context, cfg *config.Config, req plan.Request) (*plan.Answer, error) {
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +118,7 @@ func writePlan(w io.Writer, a *plan.Answer) error {
 	}
 	fmt.Fprintf(w, "New work: %s, from %s; %s (%d seeded trials each):\n", what, a.Start, how, a.Trials)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "rank\tteam\titems\thours\tafter_items\tp50\tp85\ton_time\tpeak_allocation\t")
+	fmt.Fprintln(tw, "rank\tteam\titems\thours\tafter_items\tp50\tp85\ton_time\tpeak_allocation\tover_allocated\t")
 	opt := func(v *float64, f string) string {
 		if v == nil {
 			return "—"
@@ -146,15 +142,15 @@ func writePlan(w io.Writer, a *plan.Answer) error {
 			v := 100 * *t.OnTime
 			onTime = &v
 		}
-		peak := "—"
+		peak, over := "—", ""
 		if t.PeakAllocation != nil {
 			peak = fmt.Sprintf("%.0f%% %s", 100**t.PeakAllocation, t.PeakBand)
-			if t.OverAllocated {
-				peak += " (OVER)"
-			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", t.Rank, t.Team, items, opt(t.Hours, "%.0f"), t.AheadItems,
-			date(t.P50), date(t.P85), opt(onTime, "%.0f%%"), peak)
+		if t.OverAllocated {
+			over = "OVER"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", t.Rank, t.Team, items, opt(t.Hours, "%.0f"), t.AheadItems,
+			date(t.P50), date(t.P85), opt(onTime, "%.0f%%"), peak, over)
 		if t.Reason != "" {
 			reasons = append(reasons, t.Team+": "+t.Reason)
 		} else if t.Hours == nil {

@@ -110,10 +110,7 @@ func dialAddr(listen string) string {
 // queryFile runs query on the warehouse file, opened read-only, with the
 // same checks as the server's SQL API (no time-out: Ctrl-C stops it).
 func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryResult, error) {
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -107,10 +108,7 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 	if window <= 0 {
 		window = 90
 	}
-	maxDays := o.MaxDays
-	if maxDays <= 0 {
-		maxDays = DefaultMaxDays
-	}
+	_, maxDays := limits(o.Trials, o.MaxDays)
 	first := dayNumber(civil(h.First))
 	prefix := func(v []int) []int {
 		p := make([]int, len(v)+1)
@@ -181,7 +179,7 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 		since = dayNumber(civil(h.Since))
 	}
 	var out []Checkpoint
-	for _, c := range slices.Sorted(mapKeys(checkpoints)) {
+	for _, c := range slices.Sorted(maps.Keys(checkpoints)) {
 		samples := make([]int, window)
 		for k := range samples {
 			samples[k] = sum(all, c-int64(window)+int64(k), c-int64(window)+int64(k)+1)
@@ -277,16 +275,6 @@ func nextMonday(d int64) int64 {
 		return d
 	}
 	return d + 7 - off
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Accuracy summarises checkpoints: the hit rates of the P50, P85 and P95

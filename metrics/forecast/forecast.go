@@ -103,15 +103,7 @@ type Result struct {
 // entry of Days is 0, and the on-time probability is 1 if Due is on or after
 // the day before Start (0 if Due is zero or earlier).
 func When(in Input) Result {
-	trials := in.Trials
-	if trials <= 0 {
-		trials = DefaultTrials
-	}
-	maxDays := in.MaxDays
-	if maxDays <= 0 {
-		maxDays = DefaultMaxDays
-	}
-	maxDays = min(maxDays, math.MaxInt32-1)
+	trials, maxDays := limits(in.Trials, in.MaxDays)
 	start := civil(in.Start)
 
 	if in.Remaining == 0 {
@@ -128,6 +120,18 @@ func When(in Input) Result {
 		simulateWhen(days[lo:hi], &src, s, in.Remaining, int32(maxDays))
 	})
 	return summarize(days, start, in.Due, maxDays)
+}
+
+// limits returns the trials and horizon of a run: the defaults for values
+// <= 0, the horizon capped for 32-bit day numbers.
+func limits(trials, maxDays int) (int, int) {
+	if trials <= 0 {
+		trials = DefaultTrials
+	}
+	if maxDays <= 0 {
+		maxDays = DefaultMaxDays
+	}
+	return trials, min(maxDays, math.MaxInt32-1)
 }
 
 // summarize sorts the completion days of the trials (all in [1, maxDays+1])

@@ -55,15 +55,7 @@ type PortfolioInput struct {
 // With one milestone and Share 1 the trials are exactly When's: the same
 // draws from the same streams.
 func Portfolio(in PortfolioInput) []Result {
-	trials := in.Trials
-	if trials <= 0 {
-		trials = DefaultTrials
-	}
-	maxDays := in.MaxDays
-	if maxDays <= 0 {
-		maxDays = DefaultMaxDays
-	}
-	maxDays = min(maxDays, math.MaxInt32-1)
+	trials, maxDays := limits(in.Trials, in.MaxDays)
 	start := civil(in.Start)
 
 	out := make([]Result, len(in.Milestones))
@@ -123,7 +115,9 @@ func Portfolio(in PortfolioInput) []Result {
 // simulatePortfolio fills days[k][lo:hi] with the finish day of queue
 // entry k in trials lo..hi-1. A day costs half a 64-bit draw: without
 // thinning (thin nil) it picks the day's sample, as simulateWhen does; with
-// thinning it draws the day's counted items from their distribution.
+// thinning it draws the day's counted items from their distribution. The
+// two halves are written out, as in simulateWhen: a helper for them (a
+// method or a loop over the halves) made the loop several times slower.
 func simulatePortfolio(days [][]int32, lo, hi int, src *rand.PCG, s []int, thin *thinTable, cum []int, nb []int32, maxDays int32) {
 	n := uint64(len(s))
 	thresh := -uint32(n) % uint32(n)

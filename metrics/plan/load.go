@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/throughline/throughline/metrics/forecast"
 )
 
 // Querier is what Load needs; *sql.DB satisfies it.
@@ -13,7 +15,9 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Params are the inputs of Load besides the warehouse: the compute's.
+// Params are the inputs of Load besides the warehouse: the compute's
+// (metrics.window_days and metrics.forecast; Trials 0 is
+// forecast.DefaultTrials).
 type Params struct {
 	Now        time.Time
 	Location   *time.Location
@@ -30,13 +34,10 @@ func Load(ctx context.Context, q Querier, p Params) (*Inputs, error) {
 		p.Location = time.UTC
 	}
 	if p.WindowDays <= 0 {
-		p.WindowDays = 90
+		return nil, fmt.Errorf("load the planner: window of %d days", p.WindowDays)
 	}
 	if p.Trials <= 0 {
-		p.Trials = 10000
-	}
-	if p.Seed == 0 {
-		p.Seed = 1
+		p.Trials = forecast.DefaultTrials
 	}
 	in := &Inputs{Today: civil(p.Now.In(p.Location)), WindowDays: p.WindowDays, Trials: p.Trials, Seed: p.Seed}
 	first := in.Today.AddDate(0, 0, -p.WindowDays+1)
