@@ -1,10 +1,12 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,8 +74,7 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		last time.Time
 	}
 	var dones []doneMs
-	rows, err = c.QueryContext(ctx, `SELECT milestone_id, name, coalesce(project, ''), due_date, remaining, scope, last_completion FROM ms_scope
-		ORDER BY coalesce(project, ''), due_date NULLS LAST, name, milestone_id`)
+	rows, err = c.QueryContext(ctx, `SELECT milestone_id, name, coalesce(project, ''), due_date, remaining, scope, last_completion FROM ms_scope`)
 	if err != nil {
 		return fmt.Errorf("forecast: read milestones: %w", err)
 	}
@@ -93,10 +94,18 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		}
 	}
 	rows.Close()
+	// One queue per project, in order (forecast.QueueKey).
+	key := func(o open) forecast.QueueKey {
+		k := forecast.QueueKey{Name: o.name, ID: o.id}
+		if o.due.Valid {
+			k.Due = dateOf(o.due.Time)
+		}
+		return k
+	}
+	slices.SortFunc(opens, func(a, b open) int { return cmp.Or(strings.Compare(a.project, b.project), key(a).Compare(key(b))) })
 
 	// One forecast per open milestone, with the model's inputs. In the
-	// portfolio model the open milestones of a project are one queue (the
-	// order above: due date, none last, then name).
+	// portfolio model the open milestones of a project are one queue.
 	type stored struct {
 		o      open
 		r      forecast.Result
@@ -184,8 +193,7 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 	return nil
 }
 
-// milestoneShare is s of metrics.md: of the completions in the window, the
-// share that belonged to some milestone; 1 when none did (or none at all).
+// milestoneShare is s of the window's completions (forecast.Share).
 func milestoneShare(all, milestone map[time.Time]int) float64 {
 	n, m := 0, 0
 	for _, v := range all {
@@ -194,10 +202,7 @@ func milestoneShare(all, milestone map[time.Time]int) float64 {
 	for _, v := range milestone {
 		m += v
 	}
-	if n == 0 || m == 0 {
-		return 1
-	}
-	return float64(m) / float64(n)
+	return forecast.Share(n, m)
 }
 
 func dateOf(t time.Time) time.Time {

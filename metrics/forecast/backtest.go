@@ -184,10 +184,7 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 		for k := range samples {
 			samples[k] = sum(all, c-int64(window)+int64(k), c-int64(window)+int64(k)+1)
 		}
-		share := 1.0
-		if n, m := sum(all, c-int64(window), c), sum(ms, c-int64(window), c); n > 0 && m > 0 {
-			share = float64(m) / float64(n)
-		}
+		share := Share(sum(all, c-int64(window), c), sum(ms, c-int64(window), c))
 		date := time.Unix(c*86400, 0).UTC()
 		scored := func(i, remaining, ahead int, r Result) Checkpoint {
 			p := &ps[i]
@@ -236,7 +233,7 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 			}
 		}
 		slices.SortFunc(q, func(a, b queued) int {
-			return cmp.Or(compareDue(a.due, b.due), cmp.Compare(ps[a.i].m.Name, ps[b.i].m.Name), cmp.Compare(ps[a.i].m.ID, ps[b.i].m.ID))
+			return QueueKey{a.due, ps[a.i].m.Name, ps[a.i].m.ID}.Compare(QueueKey{b.due, ps[b.i].m.Name, ps[b.i].m.ID})
 		})
 		in := PortfolioInput{Samples: samples, Share: share, Start: date, Trials: o.Trials, Seed: o.Seed, MaxDays: maxDays}
 		for _, x := range q {
@@ -254,17 +251,26 @@ func Backtest(h History, o BacktestOptions) []Checkpoint {
 	return out
 }
 
-// compareDue orders due dates, none last.
-func compareDue(a, b time.Time) int {
+// QueueKey places a milestone in its project's portfolio queue.
+type QueueKey struct {
+	Due      time.Time // zero: none
+	Name, ID string
+}
+
+// Compare orders a queue (metrics.md): by due date, those without one
+// last, then name, then id.
+func (a QueueKey) Compare(b QueueKey) int {
+	var due int
 	switch {
-	case a.IsZero() && b.IsZero():
-		return 0
-	case a.IsZero():
-		return 1
-	case b.IsZero():
-		return -1
+	case a.Due.IsZero() && b.Due.IsZero():
+	case a.Due.IsZero():
+		due = 1
+	case b.Due.IsZero():
+		due = -1
+	default:
+		due = a.Due.Compare(b.Due)
 	}
-	return a.Compare(b)
+	return cmp.Or(due, cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 }
 
 // nextMonday is the first Monday on or after day number d (1970-01-05, day

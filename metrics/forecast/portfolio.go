@@ -44,6 +44,16 @@ type PortfolioInput struct {
 	MaxDays int
 }
 
+// Share is s of metrics.md, the probability that a completed item counts
+// toward the milestones: of the completions of a window (all), the share
+// that belonged to some milestone (milestone); 1 when none did.
+func Share(all, milestone int) float64 {
+	if all <= 0 || milestone <= 0 {
+		return 1
+	}
+	return float64(min(milestone, all)) / float64(all)
+}
+
 // Portfolio runs a portfolio "when" forecast (metrics.md "Portfolio
 // forecast"): each trial draws one day's throughput d at a time from
 // in.Samples, counts each of the d items with probability in.Share (a

@@ -105,20 +105,19 @@ func Load(ctx context.Context, q Querier, p Params) (*Inputs, error) {
 			if err := r.Scan(&name, &n, &m); err != nil {
 				return err
 			}
-			if t := team(name); t != nil && n > 0 && m > 0 {
-				t.Share = float64(m) / float64(n)
+			if t := team(name); t != nil {
+				t.Share = forecast.Share(n, m)
 			}
 			return nil
 		}, []any{first, in.Today}},
-		{"open milestones", `SELECT f.team, s.name, coalesce(s.project, ''), s.due_date, count(*)
+		{"open milestones", `SELECT f.team, s.milestone_id, s.name, coalesce(s.project, ''), s.due_date, count(*)
 			FROM work_items w JOIN item_flow f USING (item_id) JOIN milestone_status s ON s.milestone_id = w.milestone_id
 			WHERE NOT w.deleted AND NOT f.completed AND f.work_class = 'project' AND s.status <> 'done'
-			GROUP BY f.team, s.milestone_id, s.name, s.project, s.due_date
-			ORDER BY f.team, s.due_date NULLS LAST, s.name, s.milestone_id`, func(r *sql.Rows) error {
+			GROUP BY f.team, s.milestone_id, s.name, s.project, s.due_date`, func(r *sql.Rows) error {
 			var name string
 			var qd Queued
 			var due sql.NullTime
-			if err := r.Scan(&name, &qd.Milestone, &qd.Project, &due, &qd.Remaining); err != nil {
+			if err := r.Scan(&name, &qd.id, &qd.Milestone, &qd.Project, &due, &qd.Remaining); err != nil {
 				return err
 			}
 			if due.Valid {
@@ -166,6 +165,9 @@ func Load(ctx context.Context, q Querier, p Params) (*Inputs, error) {
 				byName[in.Teams[k].Name] = &in.Teams[k]
 			}
 		}
+	}
+	for _, t := range in.Teams {
+		slices.SortFunc(t.Queue, func(a, b Queued) int { return a.key().Compare(b.key()) })
 	}
 	return in, nil
 }

@@ -52,8 +52,9 @@ type Team struct {
 	// Share is s of its project work: the share of those completions that
 	// belonged to a milestone (1 when none did).
 	Share float64
-	// Queue is its open milestone scope, in due-date order (none last),
-	// then name: the project-work items of open milestones it carries.
+	// Queue is its open milestone scope in queue order
+	// (forecast.QueueKey): the project-work items of open milestones it
+	// carries.
 	Queue []Queued
 	// HoursPerItem is the median of the hours logged on each of its
 	// finished project-work items of the window that has worklogs
@@ -70,6 +71,12 @@ type Queued struct {
 	Milestone, Project string
 	Due                time.Time // zero: none
 	Remaining          int
+	id                 string // the milestone's id, last in the queue order
+}
+
+// key is the milestone's place in the queue.
+func (q Queued) key() forecast.QueueKey {
+	return forecast.QueueKey{Due: q.Due, Name: q.Milestone, ID: q.id}
 }
 
 // Week is a team's capacity and planned load of a week.
