@@ -185,9 +185,23 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read milestones: %w", err)
 	}
+	// Only the projects with a scored milestone are read further.
+	var projects rows
+	for _, p := range slices.Sorted(maps.Keys(scored)) {
+		projects.add(p)
+	}
+	if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bt_projects (project VARCHAR)`); err != nil {
+		return nil, err
+	}
+	if len(projects.args) > 0 {
+		if _, err := c.ExecContext(ctx, `INSERT INTO bt_projects VALUES `+strings.Join(projects.tuples, ", "), projects.args...); err != nil {
+			return nil, err
+		}
+	}
 	err = l.each(`SELECT w.milestone_id, CAST(f.created_at AS DATE), CASE WHEN f.completed THEN f.finish_day END
 		FROM work_items w JOIN item_flow f USING (item_id)
-		WHERE w.milestone_id IS NOT NULL AND NOT w.deleted AND f.created_at IS NOT NULL`, func(r *sql.Rows) error {
+		WHERE w.milestone_id IS NOT NULL AND NOT w.deleted AND f.created_at IS NOT NULL
+		  AND w.milestone_id IN (SELECT milestone_id FROM ms_scope WHERE project IN (SELECT project FROM bt_projects))`, func(r *sql.Rows) error {
 		var id string
 		var created time.Time
 		var finished sql.NullTime
@@ -252,7 +266,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	days := map[string][]day{}
 	err = l.each(`SELECT f.project, f.finish_day, count(*), count(w.milestone_id)
 		FROM item_flow f LEFT JOIN work_items w USING (item_id)
-		WHERE f.completed AND NOT f.discarded AND f.project IS NOT NULL AND f.finish_day <= ?
+		WHERE f.completed AND NOT f.discarded AND f.project IN (SELECT project FROM bt_projects) AND f.finish_day <= ?
 		GROUP BY ALL ORDER BY ALL`, func(r *sql.Rows) error {
 		var proj string
 		var x day
@@ -268,7 +282,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read completions: %w", err)
 	}
-	err = l.each(`SELECT project, min(CAST(created_at AS DATE)) FROM item_flow WHERE project IS NOT NULL GROUP BY project`, func(r *sql.Rows) error {
+	err = l.each(`SELECT project, min(CAST(created_at AS DATE)) FROM item_flow WHERE project IN (SELECT project FROM bt_projects) GROUP BY project`, func(r *sql.Rows) error {
 		var proj string
 		var since sql.NullTime
 		if err := r.Scan(&proj, &since); err != nil {
