@@ -47,6 +47,7 @@ Usage:
   throughline serve    [--config FILE]
   throughline sql      [--config FILE] [--format table|csv|json] [--out FILE] "SELECT …"
   throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
+  throughline plan     [--config FILE] --items N | --hours H [--team T] [--project P] [--start YYYY-MM-DD] [--due YYYY-MM-DD] [--format table|json]
   throughline check    [--config FILE]
   throughline dashboards [--config FILE] [--out DIR]
   throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--job NAME] [--instance ADDR] [--label NAME=VALUE]
@@ -79,6 +80,7 @@ var commands = map[string]command{
 	"sql":      runSQL,
 	"check":    runCheck,
 	"forecast": runForecast,
+	"plan":     runPlan,
 	"version":  runVersion,
 
 	"dashboards": runDashboards,

@@ -298,6 +298,7 @@ func (p *pipeline) newAPI(addr net.Addr, pool *sqlworker.Pool, runs warehouse.Qu
 		ClientConcurrency: s.SQLClientConcurrency,
 		SyncInterval:      s.SyncInterval(),
 		Logger:            p.logger,
+		Plan:              p.planInputs,
 	})
 }
 

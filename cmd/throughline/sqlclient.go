@@ -29,56 +29,78 @@ const serverDialTimeout = 500 * time.Millisecond
 // cfg.Server.Listen. It returns errNoServer when nothing (or something
 // other than Throughline) listens there.
 func queryServer(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
-	addr := dialAddr(cfg.Server.Listen)
-	body, err := json.Marshal(api.Request{SQL: query})
-	if err != nil {
+	var res sqlresult.Result
+	if err := callServer(ctx, cfg, "/api/v1/sql", api.Request{SQL: query}, &res); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1/sql", bytes.NewReader(body))
+	return &res, nil
+}
+
+// callServer posts req as JSON to path on the server at cfg.Server.Listen
+// (with the bearer token of server.sql_token_env) and decodes a 200 answer
+// into res. It returns errNoServer when nothing (or something other than
+// Throughline) listens there.
+func callServer(ctx context.Context, cfg *config.Config, path string, req, res any) error {
+	addr := dialAddr(cfg.Server.Listen)
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
+		return err
 	}
-	req.Header.Set("Content-Type", sqlresult.MediaJSON)
-	req.Header.Set("Accept", sqlresult.MediaJSON)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
+	}
+	hr.Header.Set("Content-Type", sqlresult.MediaJSON)
+	hr.Header.Set("Accept", sqlresult.MediaJSON)
 	if env := cfg.Server.SQLTokenEnv; env != "" {
 		if tok := os.Getenv(env); tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
+			hr.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: serverDialTimeout}).DialContext},
 		Timeout:   cfg.Server.StatementTimeout() + 30*time.Second,
 	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(hr)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return nil, errNoServer
+			return errNoServer
 		}
-		return nil, fmt.Errorf("query the server at %s: %w", addr, err)
+		return fmt.Errorf("ask the server at %s: %w", addr, err)
 	}
 	defer resp.Body.Close()
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.StatusCode == http.StatusNotFound || ct != sqlresult.MediaJSON {
-		return nil, errNoServer // another program, or a server without the API
+		return errNoServer // another program, or a server without the endpoint
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if resp.StatusCode != http.StatusOK {
 		var e web.ErrorBody
 		if err := dec.Decode(&e); err != nil || e.Error == "" {
-			return nil, fmt.Errorf("the server at %s answered %s", addr, resp.Status)
+			return fmt.Errorf("the server at %s answered %s", addr, resp.Status)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && cfg.Server.SQLTokenEnv != "" {
-			return nil, fmt.Errorf("the server at %s: %s; export %s with the server's token", addr, e.Error, cfg.Server.SQLTokenEnv)
+			return fmt.Errorf("the server at %s: %s; export %s with the server's token", addr, e.Error, cfg.Server.SQLTokenEnv)
 		}
-		return nil, fmt.Errorf("the server at %s refused the query (%s): %s", addr, e.Code, e.Error)
+		return &serverError{Addr: addr, Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
 	}
-	var res sqlresult.Result
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("read the answer of the server at %s: %w", addr, err)
+	if err := dec.Decode(res); err != nil {
+		return fmt.Errorf("read the answer of the server at %s: %w", addr, err)
 	}
-	return &res, nil
+	return nil
+}
+
+// serverError is a request the server refused, with its answer's code.
+type serverError struct {
+	Addr      string
+	Status    int
+	Code, Msg string
+}
+
+func (e *serverError) Error() string {
+	return fmt.Sprintf("the server at %s refused the request (%s): %s", e.Addr, e.Code, e.Msg)
 }
 
 // dialAddr turns a listen address into one to connect to.
@@ -100,10 +122,7 @@ func dialAddr(listen string) string {
 // same checks and limits as the server's SQL API (no time-out: Ctrl-C stops
 // it).
 func queryFile(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

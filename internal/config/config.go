@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
+	"github.com/throughline/throughline/metrics"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -242,6 +243,10 @@ type Metrics struct {
 type Forecast struct {
 	Trials int   `yaml:"trials"`
 	Seed   int64 `yaml:"seed"`
+	// Mode is the model of the milestone forecasts: portfolio (default; the
+	// open milestones of a project together, in due-date order) or
+	// independent (each alone with all of the project's throughput).
+	Mode string `yaml:"mode"`
 }
 
 // Alerts sets the _config of the generated Prometheus rules and Grafana
@@ -387,6 +392,9 @@ func (c *Config) defaults() error {
 	if c.Metrics.Forecast.Seed == 0 {
 		c.Metrics.Forecast.Seed = 1
 	}
+	if c.Metrics.Forecast.Mode == "" {
+		c.Metrics.Forecast.Mode = metrics.ModePortfolio
+	}
 	if len(c.Workflow.DiscardedResolutions) == 0 {
 		c.Workflow.DiscardedResolutions = DefaultDiscarded
 	}
@@ -517,6 +525,10 @@ func (c *Config) validate() error {
 	}
 	if c.Metrics.Forecast.Trials < 100 || c.Metrics.Forecast.Trials > 1_000_000 {
 		add(0, "metrics.forecast.trials %d: want 100..1000000", c.Metrics.Forecast.Trials)
+	}
+	if m := c.Metrics.Forecast.Mode; m != metrics.ModePortfolio && m != metrics.ModeIndependent {
+		add(0, "metrics.forecast.mode %q: want %s (the open milestones of a project forecast together, the default) or %s (each milestone alone)",
+			m, metrics.ModePortfolio, metrics.ModeIndependent)
 	}
 	a := c.Alerts
 	if a.AllocationRatio < 0 || a.LoggedUtilization < 0 {

@@ -24,8 +24,27 @@ func TestSampleParses(t *testing.T) {
 		srv.SQLWorkers != 4 || srv.SQLClientConcurrency != 2 || srv.MaxConnections != 1024 || srv.SyncInterval() != 30*time.Second {
 		t.Errorf("server = %+v", srv)
 	}
-	if c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 {
+	if c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 || c.Metrics.Forecast.Mode != "portfolio" {
 		t.Errorf("metrics = %+v", c.Metrics)
+	}
+}
+
+func TestForecastMode(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"timezone: UTC\n", "portfolio"}, // the default
+		{"metrics: {forecast: {mode: portfolio}}\n", "portfolio"},
+		{"metrics: {forecast: {mode: independent}}\n", "independent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Metrics.Forecast.Mode != tt.want {
+				t.Errorf("metrics.forecast.mode = %q, want %q", c.Metrics.Forecast.Mode, tt.want)
+			}
+		})
 	}
 }
 
@@ -67,6 +86,7 @@ func TestConfigErrors(t *testing.T) {
 		{"window_days negative", "metrics: {window_days: -1}\n", []string{"metrics.window_days -1: want 1..3650"}},
 		{"window_days too long", "metrics: {window_days: 3651}\n", []string{"metrics.window_days 3651"}},
 		{"trials 0 is not the default", "metrics: {forecast: {trials: 0}}\n", []string{"metrics.forecast.trials 0: want 100..1000000"}},
+		{"unknown forecast mode", "metrics: {forecast: {mode: Portfolio}}\n", []string{`metrics.forecast.mode "Portfolio": want portfolio`, "or independent"}},
 		{"sle_days negative", "teams:\n  - {name: a, sle_days: -1}\n", []string{"teams[0] (a): wip_limit and sle_days must not be negative"}},
 		{"wip_limit negative", "teams:\n  - {name: a, wip_limit: -1}\n", []string{"teams[0] (a)", "must not be negative"}},
 	}

@@ -1,5 +1,6 @@
 // Package api is /api/v1 of `throughline serve`: ad-hoc SQL (POST
-// /api/v1/sql), the sync runs and the sync trigger. It registers on a
+// /api/v1/sql), the sync runs, the sync trigger and the planner (POST
+// /api/v1/plan). It registers on a
 // web.Server; the queries run in a Runner (the SQL worker pool).
 package api
 
@@ -20,6 +21,7 @@ import (
 	"github.com/throughline/throughline/internal/sqlresult"
 	"github.com/throughline/throughline/internal/sqlworker"
 	"github.com/throughline/throughline/internal/web"
+	"github.com/throughline/throughline/metrics/plan"
 	"github.com/throughline/throughline/warehouse"
 )
 
@@ -50,6 +52,9 @@ type Options struct {
 	SyncInterval time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// Plan, when set, serves POST /api/v1/plan: the planner's inputs of
+	// the last compute, nil before the first.
+	Plan func() *plan.Inputs
 }
 
 // API serves /api/v1.
@@ -90,6 +95,9 @@ func (a *API) Register(s interface{ Handle(string, http.Handler) }) {
 	s.Handle("POST /api/v1/sql", auth(http.HandlerFunc(a.handleSQL)))
 	s.Handle("GET /api/v1/sync-runs", auth(http.HandlerFunc(a.handleSyncRuns)))
 	s.Handle("POST /api/v1/sync", a.o.Auth.RequireAdmin(http.HandlerFunc(a.handleSync)))
+	if a.o.Plan != nil {
+		s.Handle("POST /api/v1/plan", auth(http.HandlerFunc(a.handlePlan)))
+	}
 	s.Handle("/api/v1/", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})))
