@@ -106,26 +106,29 @@ type fxItem struct {
 // cookbookItems: what each item is there for is said once here; its numbers
 // are worked out in cookbook_test.go.
 var cookbookItems = []fxItem{
-	// APP (web) finishes exactly one item a day on T-7 .. T, so both
-	// computes' 7-day windows sample 1,1,1,1,1,1,1: every forecast trial
-	// finishes n items on day n.
-	{key: "A-7", project: "APP", typ: "Story", assignee: "alice@example.com", created: "-10 09:00",
+	// APP (web) finishes exactly one item a day on T-7 .. T, all of them
+	// milestone 1.0's, so both computes' 7-day windows sample 1,1,1,1,1,1,1
+	// and every completion of the window was milestone work (share s = 1):
+	// in every trial of the portfolio forecast the open milestones take one
+	// item a day in queue order, so n items left behind m items ahead finish
+	// on day m + n.
+	{key: "A-7", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "1.0", created: "-10 09:00",
 		steps: []string{"-9 10:00 In Progress", "-7 16:00 Done"}},
 	// In Review is a wait status: 1 day active, 1 day waiting.
-	{key: "A-6", project: "APP", typ: "Story", assignee: "bob@example.com", created: "-8 09:00",
+	{key: "A-6", project: "APP", typ: "Story", assignee: "bob@example.com", milestone: "1.0", created: "-8 09:00",
 		steps: []string{"-8 10:00 In Progress", "-7 10:00 In Review", "-6 10:00 Done"}},
 	// Reopened into In Progress: keeps its start, finishes at its last Done.
-	{key: "A-5", project: "APP", typ: "Story", assignee: "alice@example.com", created: "-14 09:00",
+	{key: "A-5", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "1.0", created: "-14 09:00",
 		steps: []string{"-12 09:00 In Progress", "-9 09:00 Done", "-7 09:00 In Progress", "-5 09:00 Done"}},
 	// Done at 15:30 UTC on T-5's UTC date = 00:30 on T-4 in Tokyo.
-	{key: "A-4", project: "APP", typ: "Story", assignee: "bob@example.com", created: "-6 09:00",
+	{key: "A-4", project: "APP", typ: "Story", assignee: "bob@example.com", milestone: "1.0", created: "-6 09:00",
 		steps: []string{"-5 09:00 In Progress", "-5 15:30Z Done"}},
 	{key: "A-3", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "1.0", created: "-20 09:00",
 		steps: []string{"-6 09:00 In Progress", "-4 09:00 In Review", "-3 09:00 Done"}},
 	// Skipped start: To Do straight to Done.
-	{key: "A-2", project: "APP", typ: "Story", assignee: "alice@example.com", created: "-3 09:00",
+	{key: "A-2", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "1.0", created: "-3 09:00",
 		steps: []string{"-2 11:00 Done"}},
-	{key: "A-1", project: "APP", typ: "Story", assignee: "bob@example.com", created: "-4 09:00",
+	{key: "A-1", project: "APP", typ: "Story", assignee: "bob@example.com", milestone: "1.0", created: "-4 09:00",
 		steps: []string{"-2 15:00 In Progress", "-1 10:00 Done"}},
 	// Finishes after compute 1: completes milestone 1.0.
 	{key: "A0", project: "APP", typ: "Story", assignee: "alice@example.com", milestone: "1.0", created: "-10 09:00",

@@ -271,28 +271,32 @@ func cookbookWant(c fxCal) map[string][][]string {
 		},
 
 		// 2.0: first seen due T+5 with the file's baseline T+3 (one move),
-		// then due T+2 (another), which is its P50 and P85 (below): on track.
+		// then due T+2 (another), before its P50 T+3 (below): off track.
 		// Q-report: first seen due T-5 (the baseline), then T-3.
 		"Milestones with the most due-date changes": {
-			r("APP", "2.0", 2, d(3), d(2), -1, "on_track"),
+			r("APP", "2.0", 2, d(3), d(2), -1, "off_track"),
 			r("DATA", "Q-report", 1, d(-5), d(-3), 2, "overdue"),
 		},
 
-		// APP's samples are 1 a day: n items left finish on T+n in every
-		// trial, none by a due date before that. 2.1 (C3 left) is due today:
-		// not overdue, but before its P50 T+1: off track, slip 1. 2.0 (C1,
-		// C2 left, due T+2 = P50 = P85) is on track. Q-report: overdue;
-		// DATA finished nothing in the window, so no forecast.
+		// APP's samples are 1 a day, all milestone work (s = 1): the queue
+		// takes one item a day. 2.1 (C3 left, due today) is first in the
+		// queue: T+1 in every trial; due today is not overdue, but before
+		// its P50: off track, slip 1, on time in no trial. 2.0 (C1, C2 left,
+		// due T+2) comes after it: T+3, off track, slip 1; the tie is broken
+		// by the due date. Q-report: overdue; DATA finished nothing in the
+		// window, so no forecast.
 		"Milestones at risk: forecast against due date": {
 			r("APP", "2.1", "off_track", d(0), d(1), d(1), 1, 0, 1),
+			r("APP", "2.0", "off_track", d(2), d(3), d(3), 1, 0, 2),
 			r("DATA", "Q-report", "overdue", d(-3), null, null, null, null, 1),
 		},
 
-		// 1.0: compute 1 (T-1) forecast A0, 1 item left, for day 1 = T in
-		// every trial; A0 finished on T: every trial on or before it
-		// (percentile 1), none below 0.85. 0.9 was done before either compute.
+		// 1.0: compute 1 (T-1) queued 2.1 (C3, due T) before it, so A0, its
+		// 1 item left, was forecast for day 2 = T+1 in every trial; A0
+		// finished on T: no trial on or before it (percentile 0), which is
+		// within the P85. 0.9 was done before either compute.
 		"Forecast calibration of completed milestones": {
-			r("APP", "1.0", d(0), 1, 1, 0),
+			r("APP", "1.0", d(0), 1, 0, 1),
 			r("APP", "0.9", d(-15), 0, null, null),
 		},
 
