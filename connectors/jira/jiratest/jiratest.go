@@ -15,7 +15,9 @@
 //	/_edge/tenant_info (no auth), /oauth/token/accessible-resources
 //	/rest/api/N/serverInfo, /myself
 //	/rest/api/N/search (GET, POST)      Cloud: 410 (CHANGE-2046); DC: offset search
-//	/rest/api/N/search/jql (GET, POST)  Cloud: token-paged search
+//	/rest/api/N/search/jql (GET, POST)  Cloud: token-paged search (a query with an
+//	                                    id lower bound in id order is served from an
+//	                                    id index, live, as Jira's index serves it)
 //	/rest/api/N/search/approximate-count (POST), /issue/bulkfetch (POST)  Cloud
 //	/rest/api/N/issue/{idOrKey}[?fields&expand=changelog]
 //	/rest/api/N/issue/{idOrKey}/changelog  Cloud
@@ -179,6 +181,7 @@ type Server struct {
 	data     *Dataset
 	byKey    map[string]*Issue
 	byID     map[string]*Issue
+	idOrder  []*Issue // every issue by ascending id, built when first needed after a change
 	requests []Request
 	faults   []*fault
 	revoked  bool
@@ -266,6 +269,7 @@ func (s *Server) Mutate(f func(d *Dataset)) {
 func (s *Server) reindex() {
 	s.byKey = make(map[string]*Issue, len(s.data.Issues))
 	s.byID = make(map[string]*Issue, len(s.data.Issues))
+	s.idOrder = nil
 	for _, is := range s.data.Issues {
 		is.ds = s.data
 		s.byKey[strings.ToUpper(is.Key)] = is

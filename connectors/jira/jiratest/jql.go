@@ -625,6 +625,59 @@ func (c *clause) match(is *Issue) bool {
 	return compare(hit(0), c.op)
 }
 
+// keysetBound reports whether q is a keyset query: ordered by id ascending
+// (or not ordered: id order is the default) with an id lower bound that
+// every match must pass (an `id > N` or `id >= N` joined by AND at the top);
+// after is the highest id excluded.
+func (q *jqlQuery) keysetBound() (after int64, ok bool) {
+	if len(q.order) > 1 || len(q.order) == 1 && (q.order[0].field != "id" || q.order[0].desc) {
+		return 0, false
+	}
+	var walk func(n jqlNode)
+	walk = func(n jqlNode) {
+		switch n := n.(type) {
+		case andNode:
+			for _, c := range n {
+				walk(c)
+			}
+		case *clause:
+			if n.field != "id" || len(n.nums) != 1 {
+				return
+			}
+			b := int64(-1)
+			switch n.op {
+			case ">":
+				b = n.nums[0]
+			case ">=":
+				b = n.nums[0] - 1
+			}
+			if b >= 0 && (!ok || b > after) {
+				after, ok = b, true
+			}
+		}
+	}
+	walk(q.where)
+	return after, ok
+}
+
+// matchAfter returns the first n visible issues matching q with an id above
+// after, in id order: a keyset page as an index serves it, reading only
+// from the bound on.
+func (s *Server) matchAfter(q *jqlQuery, after int64, n int) []*Issue {
+	if s.idOrder == nil {
+		s.idOrder = slices.Clone(s.data.Issues)
+		slices.SortStableFunc(s.idOrder, func(a, b *Issue) int { return cmp.Compare(idNum(a), idNum(b)) })
+	}
+	i, _ := slices.BinarySearchFunc(s.idOrder, after+1, func(is *Issue, t int64) int { return cmp.Compare(idNum(is), t) })
+	var out []*Issue
+	for ; i < len(s.idOrder) && len(out) < n; i++ {
+		if is := s.idOrder[i]; !is.Deleted && q.where.match(is) {
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
 // matchAndSort returns the visible issues matching q, sorted.
 func (s *Server) matchAndSort(q *jqlQuery) []*Issue {
 	var out []*Issue

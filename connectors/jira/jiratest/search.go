@@ -17,6 +17,11 @@ type pageToken struct {
 	sig    string // the query it belongs to
 	offset int
 	ids    []string // search: matching issue ids, in order, fixed at the first page
+	// A keyset query (an id lower bound, id order) is served live, as
+	// Jira's index serves it: the next page is the matches after the last
+	// id served (keyset), not a list fixed at the first page.
+	keyset *jqlQuery
+	after  int64
 }
 
 func (s *Server) newToken(t *pageToken) string {
@@ -118,6 +123,16 @@ func (s *Server) searchJQL(c *call) reply {
 		changelogCap: s.opt.EmbeddedChangelogCap, newestFirst: true}
 	sig := strings.TrimSpace(p.jql)
 
+	limit := 50
+	if p.hasMax && p.maxResults > 0 {
+		limit = p.maxResults
+	}
+	pageCap := s.opt.IDPageCap
+	if sel.heavy() || view.changelog {
+		pageCap = s.opt.PageCap
+	}
+	limit = min(limit, pageCap)
+
 	var st *pageToken
 	if p.hasToken {
 		st = s.tokens[p.token]
@@ -132,34 +147,45 @@ func (s *Server) searchJQL(c *call) reply {
 		if q.where == nil {
 			return jiraError(http.StatusBadRequest, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
 		}
-		matched := s.matchAndSort(q)
-		st = &pageToken{kind: "search", sig: sig, ids: make([]string, len(matched))}
-		for i, is := range matched {
-			st.ids[i] = is.ID
+		if after, ok := q.keysetBound(); ok {
+			st = &pageToken{kind: "search", sig: sig, keyset: q, after: after}
+		} else {
+			matched := s.matchAndSort(q)
+			st = &pageToken{kind: "search", sig: sig, ids: make([]string, len(matched))}
+			for i, is := range matched {
+				st.ids[i] = is.ID
+			}
 		}
 	}
 
-	limit := 50
-	if p.hasMax && p.maxResults > 0 {
-		limit = p.maxResults
-	}
-	pageCap := s.opt.IDPageCap
-	if sel.heavy() || view.changelog {
-		pageCap = s.opt.PageCap
-	}
-	limit = min(limit, pageCap)
-
 	issues := []Object{}
-	end := min(st.offset+limit, len(st.ids))
-	for _, id := range st.ids[st.offset:end] {
-		if is := s.byID[id]; is != nil && !is.Deleted {
+	var last bool
+	var next *pageToken
+	if st.keyset != nil {
+		page := s.matchAfter(st.keyset, st.after, limit+1)
+		last = len(page) <= limit
+		page = page[:min(limit, len(page))]
+		for _, is := range page {
 			issues = append(issues, s.renderIssue(c, is, view))
+		}
+		if !last {
+			next = &pageToken{kind: "search", sig: sig, keyset: st.keyset, after: idNum(page[len(page)-1])}
+		}
+	} else {
+		end := min(st.offset+limit, len(st.ids))
+		for _, id := range st.ids[st.offset:end] {
+			if is := s.byID[id]; is != nil && !is.Deleted {
+				issues = append(issues, s.renderIssue(c, is, view))
+			}
+		}
+		last = end >= len(st.ids)
+		if !last {
+			next = &pageToken{kind: "search", sig: sig, offset: end, ids: st.ids}
 		}
 	}
 	out := Object{"issues": issues}
-	last := end >= len(st.ids)
-	if !last {
-		out["nextPageToken"] = s.newToken(&pageToken{kind: "search", sig: sig, offset: end, ids: st.ids})
+	if next != nil {
+		out["nextPageToken"] = s.newToken(next)
 	} else if s.opt.NullLastToken {
 		out["nextPageToken"] = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,5 +347,71 @@ func TestApproximateCountAndIssueBulkfetch(t *testing.T) {
 	issues, errs := list(o["issues"]), list(o["issueErrors"])
 	if len(issues) != 2 || issues[0].(Object)["key"] != "WEB-1" || issues[1].(Object)["key"] != "OPS-2" || len(errs) != 1 {
 		t.Errorf("bulkfetch %s", r.raw)
+	}
+}
+
+// A keyset query (an id lower bound, id order) is served as an index
+// serves it: the matches after the bound in id order, and a next page that
+// continues after the last id served, live (an issue deleted meanwhile is
+// not served).
+func TestSearchJQLKeyset(t *testing.T) {
+	d := Generate(GenOptions{Issues: 250, Seed: 3})
+	s := NewTest(t, d, Options{})
+	var web []int64 // WEB's issue ids, ascending
+	for _, is := range d.Issues {
+		if p, _ := is.Fields["project"].(Object); str(p["key"]) == "WEB" {
+			web = append(web, idNum(is))
+		}
+	}
+	slices.Sort(web)
+	bound := web[39]
+	want := slices.Clone(web[40:])
+	gone := want[45] // deleted after the first page: never served
+	want = slices.DeleteFunc(want, func(id int64) bool { return id == gone })
+
+	var got []int64
+	var sizes []int
+	token := ""
+	for page := 0; ; page++ {
+		if page > 10 {
+			t.Fatal("too many pages")
+		}
+		body := Object{"jql": "project = WEB AND id > " + strconv.FormatInt(bound, 10) + " ORDER BY id ASC", "fields": []string{"summary"}, "maxResults": 30}
+		if token != "" {
+			body["nextPageToken"] = token
+		}
+		o := do(t, http.MethodPost, s.URL+"/rest/api/3/search/jql", body).obj(t)
+		issues := list(o["issues"])
+		sizes = append(sizes, len(issues))
+		for _, is := range issues {
+			n, err := strconv.ParseInt(str(is.(Object)["id"]), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, n)
+		}
+		if page == 0 {
+			s.Mutate(func(d *Dataset) {
+				for _, is := range d.Issues {
+					if idNum(is) == gone {
+						is.Deleted = true
+					}
+				}
+			})
+		}
+		tok, _ := o["nextPageToken"].(string)
+		if tok == "" {
+			if o["isLast"] != true {
+				t.Errorf("last page isLast = %v", o["isLast"])
+			}
+			break
+		}
+		token = tok
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ids served:\n got %v\nwant %v", got, want)
+	}
+	if n := len(want); !slices.Equal(sizes, []int{30, 30, n - 60}) {
+		t.Errorf("page sizes %v, want [30 30 %d]", sizes, n-60)
 	}
 }
