@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -476,9 +477,23 @@ func (r *rows) add(vals ...any) {
 	r.args = append(r.args, vals...)
 }
 
+// zoneCache holds zoneOffsets per zone name and years (a scan of 130 years
+// costs tens of milliseconds, a noticeable share of a small compute).
+var zoneCache sync.Map
+
 // zoneOffsets lists (start, offset) pairs in Unix seconds: the zone's UTC
 // offset from start until the next pair. The first pair starts at -2^40.
 func zoneOffsets(loc *time.Location, fromYear, toYear int) [][2]int64 {
+	key := fmt.Sprintf("%s/%d/%d", loc, fromYear, toYear)
+	if v, ok := zoneCache.Load(key); ok && loc.String() != "Local" {
+		return v.([][2]int64)
+	}
+	out := scanZone(loc, fromYear, toYear)
+	zoneCache.Store(key, out)
+	return out
+}
+
+func scanZone(loc *time.Location, fromYear, toYear int) [][2]int64 {
 	offset := func(u int64) int64 {
 		_, o := time.Unix(u, 0).In(loc).Zone()
 		return int64(o)

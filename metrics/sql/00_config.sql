@@ -42,8 +42,10 @@ LEFT JOIN cfg_workflow w ON w.status = lower(c.status);
 -- an equality join on it gives local days without casting row by row.
 CREATE OR REPLACE TEMP TABLE tz_days AS
 WITH d AS (SELECT u AS ud FROM range(-25567, 47482) t(u)),
-a AS (SELECT d.ud, o.off AS off0 FROM d ASOF LEFT JOIN tz_offsets o ON d.ud * 86400 >= o.start_epoch)
-SELECT a.ud, a.off0, coalesce(min(x.start_epoch), 9000000000000000000) AS switch_at,
-    coalesce(arg_min(x.off, x.start_epoch), a.off0) AS off1
-FROM a LEFT JOIN tz_offsets x ON x.start_epoch > a.ud * 86400 AND x.start_epoch < (a.ud + 1) * 86400
-GROUP BY a.ud, a.off0;
+a AS (SELECT d.ud, o.off AS off0 FROM d ASOF LEFT JOIN tz_offsets o ON d.ud * 86400 >= o.start_epoch),
+-- The first switch after the start of each UTC day that has one (a switch
+-- at 00:00 UTC is the day's starting offset already).
+x AS (SELECT start_epoch // 86400 AS ud, min(start_epoch) AS switch_at, arg_min(off, start_epoch) AS off1
+      FROM tz_offsets WHERE start_epoch > 0 AND start_epoch % 86400 <> 0 GROUP BY 1)
+SELECT a.ud, a.off0, coalesce(x.switch_at, 9000000000000000000) AS switch_at, coalesce(x.off1, a.off0) AS off1
+FROM a LEFT JOIN x ON x.ud = a.ud;
