@@ -36,6 +36,7 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 	inc := warehousetest.Open(t, equivZone)
 	full := warehousetest.Open(t, equivZone)
 	m := newEquivModel(uint64(seed))
+	incremental := 0 // computes that recomputed only the changed items
 
 	commit := func(b ingest.Batch) {
 		t.Helper()
@@ -56,8 +57,8 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 		if _, err := metrics.Compute(ctx, full.DB, p); err != nil {
 			t.Fatalf("step %d (%s): full compute: %v", step, what, err)
 		}
-		if step > 0 && ri.Full {
-			t.Fatalf("step %d (%s): the compute recomputed every item (%s), want only the changed ones", step, what, ri.Reason)
+		if step > 0 && !ri.Full {
+			incremental++
 		}
 		a, b := equivDump(t, inc), equivDump(t, full)
 		if d := cmp.Diff(b, a); d != "" {
@@ -77,6 +78,11 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 		b, what := m.change()
 		commit(b)
 		compute(step, what)
+	}
+	// A sync that changes most items is recomputed whole (the comparison
+	// then proves little): most must not.
+	if incremental < steps*3/4 {
+		t.Errorf("%d of %d computes recomputed only the changed items, want at least 3/4", incremental, steps)
 	}
 	if !m.crossedDST {
 		t.Errorf("the clock never crossed the DST change (now %s): extend the steps", m.now)
@@ -498,7 +504,7 @@ func (m *equivModel) change() (ingest.Batch, string) {
 			}
 			for _, id := range slices.Sorted(mapKeys(m.worklogs)) {
 				w := m.worklogs[id]
-				switch m.r.IntN(12) {
+				switch m.r.IntN(40) {
 				case 0:
 					w.Seconds += 1800
 					m.worklogs[id] = w

@@ -175,14 +175,22 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		b.People = append(slices.Clip(b.People), people...)
 	}
-	if b.Snapshot || bulk {
+	// A bulk snapshot over stored items is stored by difference
+	// (mergeSnapshot): only what changed is replaced and recorded.
+	merge := false
+	if bulk && b.Snapshot {
+		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.work_items WHERE source_id = ?)", source).Scan(&merge); err != nil {
+			return fmt.Errorf("read stored items: %w", err)
+		}
+	}
+	if (b.Snapshot || bulk) && !merge {
 		// Every item of the source may have changed.
 		if err := ch.all(ctx, c); err != nil {
 			return err
 		}
 	}
 	if b.Snapshot {
-		if err := clearSource(ctx, c, source); err != nil {
+		if err := clearSource(ctx, c, source, merge); err != nil {
 			return err
 		}
 	}
@@ -373,6 +381,23 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 
+	if merge {
+		var rest, filled []stage
+		for _, s := range stages {
+			if s.fill != "" {
+				filled = append(filled, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		if len(filled) != 3 {
+			return fmt.Errorf("store a re-read source: %d bulk tables, want items, histories and worklogs", len(filled))
+		}
+		if err := mergeSnapshot(ctx, c, ch, source, filled[0], filled[1], filled[2]); err != nil {
+			return err
+		}
+		stages = rest
+	}
 	for _, s := range stages {
 		if err := upsert(ctx, c, s); err != nil {
 			return err
@@ -733,13 +758,20 @@ func clearWorklogProblems(ctx context.Context, c *sql.Conn, source string, ids [
 // its items with their histories, worklogs and sprint memberships, raw
 // payloads, projects, sprints, time off, people's accounts (and people left
 // without any), and input problems. Milestones are swept by keepMilestones.
-func clearSource(ctx context.Context, c *sql.Conn, source string) error {
+func clearSource(ctx context.Context, c *sql.Conn, source string, keepItems bool) error {
 	items := `(SELECT item_id FROM main.work_items WHERE source_id = $1)`
-	for _, q := range []struct{ what, sql string }{
-		{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
-		{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
-		{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items},
-		{"items", `DELETE FROM main.work_items WHERE source_id = $1`},
+	var steps []struct{ what, sql string }
+	if !keepItems {
+		steps = append(steps, []struct{ what, sql string }{
+			{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
+			{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
+		}...)
+	}
+	steps = append(steps, struct{ what, sql string }{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items})
+	if !keepItems {
+		steps = append(steps, struct{ what, sql string }{"items", `DELETE FROM main.work_items WHERE source_id = $1`})
+	}
+	for _, q := range append(steps, []struct{ what, sql string }{
 		{"raw payloads", `DELETE FROM main.raw_payloads WHERE source_id = $1`},
 		{"projects", `DELETE FROM main.projects WHERE source_id = $1`},
 		{"sprints", `DELETE FROM main.sprints WHERE source_id = $1`},
@@ -751,7 +783,7 @@ func clearSource(ctx context.Context, c *sql.Conn, source string) error {
 		{"people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.cleared_people)
 			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
 		{"problems", `DELETE FROM main.ingest_problems WHERE source_id = $1`},
-	} {
+	}...) {
 		var args []any
 		if strings.Contains(q.sql, "$1") {
 			args = []any{source}
