@@ -192,6 +192,9 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		// What this compute consumed; marks a sync committed meanwhile are
 		// not visible here and stay for the next compute.
 		{"clear the changed items", "DELETE FROM compute_dirty", nil},
+		{"clear the changed items", "DELETE FROM compute_old_histories", nil},
+		{"clear the changed items", "DELETE FROM compute_old_changes", nil},
+		{"clear the changed items", "DELETE FROM compute_old_worklogs", nil},
 		{"record the state", "DELETE FROM compute_state", nil},
 		{"record the state", "INSERT INTO compute_state VALUES (?, ?, ?)", []any{hash, p.Now.UTC(), today}},
 		{"prune job_runs", "DELETE FROM job_runs WHERE started_at < ?", []any{started.AddDate(0, 0, -90)}},
@@ -240,7 +243,7 @@ func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Re
 	var all bool
 	var dirty, items int
 	if err := c.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE item_id IS NULL) > 0, count(DISTINCT item_id),
-		(SELECT count(*) FROM flow_item_state) FROM compute_dirty`).Scan(&all, &dirty, &items); err != nil {
+		(SELECT count(*) FROM work_items) FROM compute_dirty`).Scan(&all, &dirty, &items); err != nil {
 		return fmt.Errorf("compute: read the changed items: %w", err)
 	}
 	switch {

@@ -35,6 +35,7 @@ func mergeSnapshot(ctx context.Context, c *sql.Conn, ch changed, source string, 
 			CAST(%[1]s.author_id AS VARCHAR), CAST(%[1]s.approximated_from AS VARCHAR))`, t)
 	}
 	cols := strings.Join(items.columns, ", ")
+	saved := false
 	steps := []struct{ what, sql string }{
 		// What the source says now, typed as stored.
 		{"read items", `CREATE OR REPLACE TEMP TABLE merge_items AS SELECT * FROM main.work_items LIMIT 0`},
@@ -64,7 +65,7 @@ func mergeSnapshot(ctx context.Context, c *sql.Conn, ch changed, source string, 
 			UNION ALL SELECT item_id FROM temp.main.merge_hist_changed WHERE ` + onSQL(ch) + `
 			UNION ALL SELECT new_item FROM temp.main.merge_worklogs_changed WHERE new_item IS NOT NULL AND ` + onSQL(ch) + `
 			UNION ALL SELECT old_item FROM temp.main.merge_worklogs_changed WHERE old_item IS NOT NULL AND ` + onSQL(ch)},
-		// Replace what differs.
+		// Replace what differs (saveOld first).
 		{"replace items", `DELETE FROM main.work_items WHERE item_id IN (SELECT item_id FROM temp.main.merge_items_changed)`},
 		{"replace items", `INSERT INTO main.work_items (` + cols + `) SELECT ` + cols + ` FROM temp.main.merge_items
 			WHERE item_id IN (SELECT item_id FROM temp.main.merge_items_changed)`},
@@ -76,6 +77,16 @@ func mergeSnapshot(ctx context.Context, c *sql.Conn, ch changed, source string, 
 			WHERE worklog_id IN (SELECT worklog_id FROM temp.main.merge_worklogs_changed)`},
 	}
 	for _, st := range steps {
+		if st.what == "replace items" && !saved {
+			// What the last compute read of them, before it changes.
+			if err := ch.oldHistories(ctx, c, `SELECT item_id FROM temp.main.merge_hist_changed`); err != nil {
+				return err
+			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM temp.main.merge_worklogs_changed`); err != nil {
+				return err
+			}
+			saved = true
+		}
 		if _, err := c.ExecContext(ctx, st.sql); err != nil {
 			return fmt.Errorf("store the re-read source: %s: %w", st.what, err)
 		}

@@ -325,6 +325,9 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE worklog_id IN (SELECT k FROM temp.main.worklog_keys)`); err != nil {
 				return err
 			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT k AS worklog_id FROM temp.main.worklog_keys`); err != nil {
+				return err
+			}
 		}
 		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
 			return err
@@ -340,6 +343,14 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		keys := make([]driver.Value, len(b.WorklogsOf))
 		for i, k := range b.WorklogsOf {
 			keys[i] = id(source, k)
+		}
+		if ch.on {
+			if err := keyTable(ctx, c, "worklogs_of", keys); err != nil {
+				return fmt.Errorf("save the worklogs a batch changes: %w", err)
+			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN (SELECT k FROM temp.main.worklogs_of)`); err != nil {
+				return err
+			}
 		}
 		if err := deleteKeys(ctx, c, "worklogs", "item_id", keys); err != nil {
 			return err
@@ -398,6 +409,20 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		stages = rest
 	}
+	if len(b.Transitions) > 0 && ch.on {
+		var keys []driver.Value
+		for _, group := range lastHistories(b.Transitions) {
+			if len(group) > 0 {
+				keys = append(keys, id(source, group[0].ItemKey))
+			}
+		}
+		if err := keyTable(ctx, c, "history_keys", keys); err != nil {
+			return fmt.Errorf("save the histories a batch replaces: %w", err)
+		}
+		if err := ch.oldHistories(ctx, c, `SELECT k AS item_id FROM temp.main.history_keys`); err != nil {
+			return err
+		}
+	}
 	for _, s := range stages {
 		if err := upsert(ctx, c, s); err != nil {
 			return err
@@ -455,6 +480,10 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		// An item deleted at the source (or out of scope) takes its
 		// worklogs with it: they no longer count as logged time.
 		if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE item_id IN
+			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
+			return err
+		}
+		if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN
 			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
 			return err
 		}
@@ -1054,6 +1083,10 @@ func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, p
 		{"record changed items", `INSERT INTO main.compute_dirty
 			SELECT item_id FROM main.work_items WHERE assignee_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch) + `
 			UNION ALL SELECT DISTINCT item_id FROM main.worklogs WHERE person_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch)},
+		{"save moved worklogs", `INSERT INTO main.compute_old_worklogs
+			SELECT worklog_id, item_id, person_id, started_at, seconds FROM main.worklogs
+			WHERE person_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch) + `
+				AND worklog_id NOT IN (SELECT worklog_id FROM main.compute_old_worklogs)`},
 		{"move assignees", `UPDATE main.work_items w SET assignee_id = m.new_id FROM temp.main.moved_people m WHERE w.assignee_id = m.old_id`},
 		{"move worklogs", `UPDATE main.worklogs w SET person_id = m.new_id FROM temp.main.moved_people m WHERE w.person_id = m.old_id`},
 		{"move authors", `UPDATE main.status_changes w SET author_id = m.new_id FROM temp.main.moved_people m WHERE w.author_id = m.old_id`},

@@ -74,25 +74,87 @@ CREATE OR REPLACE TEMP TABLE flow_changes_read AS
 SELECT item_id, seq, changed_at, from_status, to_status, from_stage, to_stage, from_category, to_category, approximated_from FROM status_changes
 WHERE item_id IN (SELECT item_id FROM temp.main.flow_items);
 CREATE OR REPLACE TEMP VIEW flow_changes AS SELECT * FROM temp.main.flow_changes_read;
+
+-- What the last compute read of them: the item's team and class then
+-- (item_flow: live items; n continues after the items for those removed
+-- since), and its history then (saved by the store when a sync replaced
+-- it, else the one stored now).
+CREATE OR REPLACE TEMP TABLE flow_old_items AS
+WITH k AS (
+    SELECT n, item_id, source_id FROM flow_items
+    UNION ALL
+    SELECT CAST((SELECT coalesce(max(n), 0) FROM flow_items) + row_number() OVER () AS INTEGER), item_id,
+        (SELECT any_value(o.source_id) FROM compute_old_changes o WHERE o.item_id = d.item_id)
+    FROM temp.main.flow_dirty d WHERE item_id NOT IN (SELECT item_id FROM flow_items)
+)
+SELECT k.n, k.item_id, k.source_id, f.item_id IS NOT NULL AS live, f.team, f.work_class, CAST(NULL AS INTEGER) AS g
+FROM k LEFT JOIN item_flow f ON f.item_id = k.item_id;
+
+CREATE OR REPLACE TEMP VIEW flow_old_changes AS
+SELECT item_id, seq, changed_at, from_status, to_status, NULL AS from_stage, NULL AS to_stage, from_category, to_category, approximated_from
+FROM compute_old_changes WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty)
+UNION ALL
+SELECT * FROM temp.main.flow_changes_read WHERE item_id NOT IN (SELECT item_id FROM compute_old_histories);
 {{end}}
 
 -- Each kind of status change (source, statuses and categories before and
--- after) gets an id in status_kinds, which counts the items having one.
-{{if .Full}}DELETE FROM status_kinds;{{end}}
-INSERT INTO status_kinds
-SELECT CAST(coalesce((SELECT max(kid) FROM status_kinds), 0)
-        + row_number() OVER (ORDER BY a.source_id, a.to_status, a.to_category, a.from_status, a.from_category) AS INTEGER),
-    a.source_id, a.to_status, a.to_category, a.from_status, a.from_category, 0
-FROM (SELECT DISTINCT fi.source_id, s.to_status, s.to_category, s.from_status, s.from_category
-      FROM flow_changes s JOIN flow_items fi ON fi.item_id = s.item_id) a
-WHERE NOT EXISTS (SELECT 1 FROM status_kinds k WHERE k.source_id = a.source_id
-    AND k.to_status IS NOT DISTINCT FROM a.to_status AND k.to_category IS NOT DISTINCT FROM a.to_category
-    AND k.from_status IS NOT DISTINCT FROM a.from_status AND k.from_category IS NOT DISTINCT FROM a.from_category);
+-- after) of the recomputed items, and their count (items in work_items):
+-- status_kinds keeps the counts over all items (the old changes out, the
+-- new ones in), from which the status map is listed.
+CREATE OR REPLACE TEMP TABLE sc_agg AS
+SELECT fi.source_id, s.to_status, s.to_category, s.from_status, s.from_category, count(*) AS cnt
+FROM flow_changes s JOIN flow_items fi ON fi.item_id = s.item_id
+GROUP BY ALL;
+{{if .Full}}
+DELETE FROM status_kinds;
+INSERT INTO status_kinds SELECT * FROM sc_agg;
+{{else}}
+CREATE OR REPLACE TEMP TABLE sc_agg_old AS
+SELECT o.source_id, s.to_status, s.to_category, s.from_status, s.from_category, count(*) AS cnt
+FROM flow_old_changes s JOIN flow_old_items o ON o.item_id = s.item_id
+-- Items then in work_items: those with a history saved, or stored now.
+WHERE o.source_id IS NOT NULL
+GROUP BY ALL;
 
--- The stages of the statuses this compute meets: of every kind, and of the
--- recomputed items.
+CREATE OR REPLACE TEMP TABLE kinds_merged AS
+SELECT d.source_id, d.to_status, d.to_category, d.from_status, d.from_category, coalesce(k.changes, 0) + d.v AS changes
+FROM (
+    SELECT source_id, to_status, to_category, from_status, from_category, sum(v) AS v FROM (
+        SELECT *, cnt AS v FROM sc_agg UNION ALL SELECT *, -cnt FROM sc_agg_old
+    ) GROUP BY source_id, to_status, to_category, from_status, from_category HAVING sum(v) <> 0
+) d
+LEFT JOIN status_kinds k ON k.source_id = d.source_id AND k.to_status IS NOT DISTINCT FROM d.to_status
+    AND k.to_category IS NOT DISTINCT FROM d.to_category AND k.from_status IS NOT DISTINCT FROM d.from_status
+    AND k.from_category IS NOT DISTINCT FROM d.from_category;
+DELETE FROM status_kinds k WHERE EXISTS (SELECT 1 FROM kinds_merged d WHERE k.source_id = d.source_id
+    AND k.to_status IS NOT DISTINCT FROM d.to_status AND k.to_category IS NOT DISTINCT FROM d.to_category
+    AND k.from_status IS NOT DISTINCT FROM d.from_status AND k.from_category IS NOT DISTINCT FROM d.from_category);
+INSERT INTO status_kinds SELECT * FROM kinds_merged WHERE changes <> 0;
+{{end}}
+
+-- The stages of the statuses this compute meets: of the kinds it reads
+-- (now and, for the items recomputed, then) and of the recomputed items.
 INSERT INTO status_seen
-SELECT source_id, to_status, to_category FROM status_kinds
-UNION ALL SELECT source_id, from_status, from_category FROM status_kinds WHERE from_status IS NOT NULL
+SELECT source_id, to_status, to_category FROM sc_agg
+UNION ALL SELECT source_id, from_status, from_category FROM sc_agg WHERE from_status IS NOT NULL
+{{if not .Full}}
+UNION ALL SELECT source_id, to_status, to_category FROM sc_agg_old
+UNION ALL SELECT source_id, from_status, from_category FROM sc_agg_old WHERE from_status IS NOT NULL
+{{end}}
 UNION ALL SELECT source_id, status, status_category FROM flow_items;
 CREATE OR REPLACE TEMP TABLE status_lookup AS SELECT * FROM status_rules;
+
+-- Each kind of status change with its stages: one small join per change
+-- below instead of two lookups in the status map.
+CREATE OR REPLACE TEMP TABLE sc_trans AS
+SELECT DISTINCT k.source_id, k.to_status, k.to_category, k.from_status, k.from_category, t.stage AS ts,
+    CASE WHEN k.from_status IS NOT NULL THEN f.stage END AS fs,
+    CAST(CASE coalesce(CASE WHEN k.from_status IS NOT NULL THEN f.stage END, 'todo') WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS f,
+    CAST(CASE t.stage WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS t,
+    CAST(CASE t.stage_class WHEN 'active' THEN 1 WHEN 'wait' THEN 2 END AS UTINYINT) AS c,
+    coalesce(t.mapped_by = 'unmapped', false) AS unmapped,
+    coalesce(k.to_status = '(unknown)' OR k.from_status = '(unknown)', false) AS unknown
+FROM (SELECT source_id, to_status, to_category, from_status, from_category FROM sc_agg
+    {{if not .Full}}UNION SELECT source_id, to_status, to_category, from_status, from_category FROM sc_agg_old{{end}}) k
+LEFT JOIN status_lookup t ON t.source_id = k.source_id AND t.status = k.to_status AND t.category IS NOT DISTINCT FROM k.to_category
+LEFT JOIN status_lookup f ON f.source_id = k.source_id AND f.status = k.from_status AND f.category IS NOT DISTINCT FROM k.from_category;

@@ -62,8 +62,8 @@ WITH c AS (
     WHERE NOT f.completed AND f.stage <> 'done' AND w.assignee_id IS NOT NULL AND w.estimate_seconds IS NOT NULL
       AND f.team <> 'unassigned'
 ), l AS (
-    -- Logged time of these items.
-    SELECT item_id, logged_seconds AS s FROM flow_item_state WHERE item_id IN (SELECT item_id FROM c)
+    -- Logged time of these items only.
+    SELECT item_id, sum(seconds) AS s FROM worklogs WHERE item_id IN (SELECT item_id FROM c) GROUP BY item_id
 )
 SELECT c.item_id, c.team, c.work_class, c.due_date,
     greatest(c.estimate_seconds - coalesce(l.s, 0), 0) / 3600.0 AS remaining_hours,

@@ -1,6 +1,6 @@
 -- Incremental compute: a compute recomputes the items that changed since the
--- last one (the store lists them as it commits a batch), keeps what it needs
--- to take an item's old contribution out of the sums over all items, and
+-- last one (the store lists them as it commits a batch, with what it replaced),
+-- takes their old contribution out of the sums over all items, and
 -- refreshes the values that depend only on the clock (ages, time in the
 -- current stage) without reading history. A change of the compute's inputs
 -- other than items (config, time zone, the compute itself) recomputes
@@ -23,69 +23,89 @@ COMMENT ON COLUMN compute_state.params_hash IS 'SHA-256 of the compute''s inputs
 COMMENT ON COLUMN compute_state.computed_at IS 'Its now.';
 COMMENT ON COLUMN compute_state.today IS 'Its today in the configured time zone.';
 
-CREATE TABLE flow_item_state (
+CREATE TABLE compute_old_histories (
+    item_id VARCHAR NOT NULL
+);
+COMMENT ON TABLE compute_old_histories IS 'Items whose status history a sync replaced or removed since the last compute: their history as that compute read it is in compute_old_changes (no rows: they had none). Written by the store in the batch''s transaction, emptied by the next compute. Internal.';
+COMMENT ON COLUMN compute_old_histories.item_id IS 'Item id.';
+
+CREATE TABLE compute_old_changes (
     item_id VARCHAR NOT NULL,
-    source_id VARCHAR,
-    key VARCHAR,
-    live BOOLEAN NOT NULL,
-    team VARCHAR,
-    work_class VARCHAR,
-    kinds INTEGER[],
-    delta_starts INTEGER[],
-    delta_ends INTEGER[],
-    logged STRUCT(person_id VARCHAR, week_start DATE, seconds BIGINT)[],
-    logged_seconds HUGEINT,
+    source_id VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    changed_at TIMESTAMPTZ NOT NULL,
+    from_status VARCHAR,
+    to_status VARCHAR,
+    from_category VARCHAR,
+    to_category VARCHAR,
+    approximated_from VARCHAR
+);
+COMMENT ON TABLE compute_old_changes IS 'The status changes, as the last compute read them, of the items in compute_old_histories: what the next compute takes out of the sums over all items before it puts their new history in. Internal.';
+COMMENT ON COLUMN compute_old_changes.item_id IS 'Item id.';
+COMMENT ON COLUMN compute_old_changes.source_id IS 'Source of the item then.';
+COMMENT ON COLUMN compute_old_changes.seq IS 'As status_changes.seq.';
+COMMENT ON COLUMN compute_old_changes.changed_at IS 'As status_changes.changed_at.';
+COMMENT ON COLUMN compute_old_changes.from_status IS 'As status_changes.from_status.';
+COMMENT ON COLUMN compute_old_changes.to_status IS 'As status_changes.to_status.';
+COMMENT ON COLUMN compute_old_changes.from_category IS 'As status_changes.from_category.';
+COMMENT ON COLUMN compute_old_changes.to_category IS 'As status_changes.to_category.';
+COMMENT ON COLUMN compute_old_changes.approximated_from IS 'As status_changes.approximated_from.';
+
+CREATE TABLE compute_old_worklogs (
+    worklog_id VARCHAR NOT NULL,
+    item_id VARCHAR,
+    person_id VARCHAR,
+    started_at TIMESTAMPTZ,
+    seconds BIGINT
+);
+COMMENT ON TABLE compute_old_worklogs IS 'Worklogs a sync added, changed, moved or deleted since the last compute, as that compute read them. Internal.';
+COMMENT ON COLUMN compute_old_worklogs.worklog_id IS 'Worklog id.';
+COMMENT ON COLUMN compute_old_worklogs.item_id IS 'Its item then; NULL when it did not exist.';
+COMMENT ON COLUMN compute_old_worklogs.person_id IS 'Its person then.';
+COMMENT ON COLUMN compute_old_worklogs.started_at IS 'Its start then.';
+COMMENT ON COLUMN compute_old_worklogs.seconds IS 'Its seconds then.';
+
+CREATE TABLE flow_open_items (
+    item_id VARCHAR NOT NULL,
     closed_active_us HUGEINT,
     closed_wait_us HUGEINT,
-    open_from_us BIGINT,
-    open_class UTINYINT,
-    dq_unmapped BOOLEAN NOT NULL,
-    dq_unknown BOOLEAN NOT NULL,
-    dq_approx_start BOOLEAN NOT NULL,
-    dq_approx_finish BOOLEAN NOT NULL,
-    dq_long_worklog BOOLEAN NOT NULL,
-    dq_missing_estimate BOOLEAN NOT NULL
+    open_from_us BIGINT NOT NULL,
+    open_class UTINYINT NOT NULL
 );
-COMMENT ON TABLE flow_item_state IS 'Per item, what the last compute that recomputed it added to the sums over all items (so a later compute can take it out again) and what its clock-dependent values are made of. One row per item of work_items, plus items that only worklogs name. Internal.';
-COMMENT ON COLUMN flow_item_state.item_id IS 'Item id.';
-COMMENT ON COLUMN flow_item_state.source_id IS 'Source; NULL when no work_items row has the id (worklogs only).';
-COMMENT ON COLUMN flow_item_state.key IS 'Item key.';
-COMMENT ON COLUMN flow_item_state.live IS 'Not deleted: the item has an item_flow row.';
-COMMENT ON COLUMN flow_item_state.team IS 'Team its stage deltas were added under.';
-COMMENT ON COLUMN flow_item_state.work_class IS 'Work class its stage deltas and logged time were added under (unclassified for logged time of items not live).';
-COMMENT ON COLUMN flow_item_state.kinds IS 'status_kinds ids of its status changes (each once).';
-COMMENT ON COLUMN flow_item_state.delta_starts IS 'Stage deltas of +1 in flow_stage_days, encoded (day - 1970-01-01 + 100000) * 4 + stage.';
-COMMENT ON COLUMN flow_item_state.delta_ends IS 'Stage deltas of -1 in flow_stage_days, encoded as delta_starts.';
-COMMENT ON COLUMN flow_item_state.logged IS 'Its worklogs: person, ISO week (session time zone), seconds.';
-COMMENT ON COLUMN flow_item_state.logged_seconds IS 'Seconds logged on it.';
-COMMENT ON COLUMN flow_item_state.closed_active_us IS 'Microseconds in active started intervals that have ended, clipped to [S, F]; NULL when none.';
-COMMENT ON COLUMN flow_item_state.closed_wait_us IS 'Microseconds in wait intervals that have ended, clipped to [S, F]; NULL when none.';
-COMMENT ON COLUMN flow_item_state.open_from_us IS 'When the started interval it is in now began (clipped to S), Unix microseconds; NULL when it is not in one after a start.';
-COMMENT ON COLUMN flow_item_state.open_class IS 'Class of that interval: 1 active, 2 wait.';
-COMMENT ON COLUMN flow_item_state.dq_unmapped IS 'data_quality unmapped_status applies.';
-COMMENT ON COLUMN flow_item_state.dq_unknown IS 'data_quality unknown_status applies.';
-COMMENT ON COLUMN flow_item_state.dq_approx_start IS 'data_quality approximate_start applies.';
-COMMENT ON COLUMN flow_item_state.dq_approx_finish IS 'data_quality approximate_finish applies.';
-COMMENT ON COLUMN flow_item_state.dq_long_worklog IS 'data_quality long_worklog applies.';
-COMMENT ON COLUMN flow_item_state.dq_missing_estimate IS 'data_quality missing_estimate applies.';
+COMMENT ON TABLE flow_open_items IS 'Live items in a started interval after their start (S) now: the parts of their active and wait time, from which a compute extends them to its now without reading history (item_flow.active_seconds, wait_seconds, flow_efficiency). Internal.';
+COMMENT ON COLUMN flow_open_items.item_id IS 'Item id.';
+COMMENT ON COLUMN flow_open_items.closed_active_us IS 'Microseconds in active intervals that have ended, clipped to [S, F]; NULL when none.';
+COMMENT ON COLUMN flow_open_items.closed_wait_us IS 'Microseconds in wait intervals that have ended; NULL when none.';
+COMMENT ON COLUMN flow_open_items.open_from_us IS 'When the interval it is in began (clipped to S), Unix microseconds.';
+COMMENT ON COLUMN flow_open_items.open_class IS 'Class of that interval: 1 active, 2 wait.';
+
+CREATE TABLE flow_item_checks (
+    item_id VARCHAR NOT NULL,
+    source_id VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    "check" VARCHAR NOT NULL
+);
+COMMENT ON TABLE flow_item_checks IS 'Data-quality findings about a live item''s history, worklogs and estimate (unmapped_status, unknown_status, approximate_start, approximate_finish, long_worklog, missing_estimate), kept per item by the compute that last recomputed it; data_quality counts them. Internal.';
+COMMENT ON COLUMN flow_item_checks.item_id IS 'Item id.';
+COMMENT ON COLUMN flow_item_checks.source_id IS 'Source.';
+COMMENT ON COLUMN flow_item_checks.key IS 'Item key.';
+COMMENT ON COLUMN flow_item_checks."check" IS 'The data_quality check.';
 
 CREATE TABLE status_kinds (
-    kid INTEGER NOT NULL,
     source_id VARCHAR NOT NULL,
     to_status VARCHAR,
     to_category VARCHAR,
     from_status VARCHAR,
     from_category VARCHAR,
-    items BIGINT NOT NULL
+    changes BIGINT NOT NULL
 );
-COMMENT ON TABLE status_kinds IS 'Each kind of status change stored (source, statuses and categories before and after) and how many items have one: status_map lists the statuses of the kinds some item has, and of the items. Internal.';
-COMMENT ON COLUMN status_kinds.kid IS 'Id of the kind (flow_item_state.kinds).';
+COMMENT ON TABLE status_kinds IS 'Each kind of status change stored (source, statuses and categories before and after) and how many there are, of items in work_items: status_map lists their statuses and the items''. Internal.';
 COMMENT ON COLUMN status_kinds.source_id IS 'Source of the items.';
 COMMENT ON COLUMN status_kinds.to_status IS 'Status after the change.';
 COMMENT ON COLUMN status_kinds.to_category IS 'Its category.';
 COMMENT ON COLUMN status_kinds.from_status IS 'Status before the change (NULL for the creation).';
 COMMENT ON COLUMN status_kinds.from_category IS 'Its category.';
-COMMENT ON COLUMN status_kinds.items IS 'Items with at least one change of this kind.';
+COMMENT ON COLUMN status_kinds.changes IS 'Status changes of this kind.';
 
 CREATE TABLE flow_stage_days (
     day DATE NOT NULL,
