@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -150,6 +151,11 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		return res, fmt.Errorf("compute: %w", err)
 	}
 	slices.Sort(files)
+	cols, err := mainColumns(ctx, c)
+	if err != nil {
+		return res, err
+	}
+	changed := map[string]bool{}
 	forecasted := false
 	for _, f := range files {
 		// The forecasts (Go) run after the milestone scope and before the status.
@@ -158,6 +164,7 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			if err := forecastStep(ctx, c, p); err != nil {
 				return res, fmt.Errorf("compute: %w", err)
 			}
+			changed["milestone_forecasts"], changed["forecast_calibration"] = true, true
 			res.Steps = append(res.Steps, Step{Name: "89_forecasts", Duration: time.Since(t0)})
 			forecasted = true
 		}
@@ -165,6 +172,7 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		if err != nil {
 			return res, fmt.Errorf("compute: %w", err)
 		}
+		stmts = byDifference(stmts, cols)
 		t0 := time.Now()
 		for i, stmt := range stmts {
 			ts := time.Now()
@@ -173,7 +181,14 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
 				err = explain(ctx, c, stmt, filepath.Join(p.ExplainDir, name+".txt"))
 			} else {
-				_, err = c.ExecContext(ctx, stmt)
+				var r sql.Result
+				if r, err = c.ExecContext(ctx, stmt); err == nil {
+					if t := target(stmt); t != "" && cols[t] != nil {
+						if n, _ := r.RowsAffected(); n > 0 {
+							changed[t] = true
+						}
+					}
+				}
 			}
 			res.Statements = append(res.Statements, Step{Name: name, Duration: time.Since(ts)})
 			if err != nil {
@@ -197,6 +212,8 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		{"clear the changed items", "DELETE FROM compute_old_worklogs", nil},
 		{"record the state", "DELETE FROM compute_state", nil},
 		{"record the state", "INSERT INTO compute_state VALUES (?, ?, ?)", []any{hash, p.Now.UTC(), today}},
+		{"record the changed tables", `DELETE FROM compute_tables WHERE table_name IN (SELECT unnest(CAST(? AS VARCHAR[])))`, []any{changedList(changed)}},
+		{"record the changed tables", `INSERT INTO compute_tables SELECT unnest(CAST(? AS VARCHAR[])), ?`, []any{changedList(changed), p.Now.UTC()}},
 		{"prune job_runs", "DELETE FROM job_runs WHERE started_at < ?", []any{started.AddDate(0, 0, -90)}},
 		{"record the run", "INSERT INTO job_runs VALUES ('compute', ?, ?, 'ok', NULL)", []any{started, time.Now().UTC()}},
 		{"commit", "COMMIT", nil},
@@ -231,6 +248,100 @@ func dropTemp(ctx context.Context, c *sql.Conn) {
 	for _, d := range drops {
 		c.ExecContext(ctx, d)
 	}
+}
+
+// mainColumns lists the columns of every table of the warehouse.
+func mainColumns(ctx context.Context, c *sql.Conn) (map[string][]string, error) {
+	rows, err := c.QueryContext(ctx, `SELECT table_name, column_name FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name, column_index`)
+	if err != nil {
+		return nil, fmt.Errorf("compute: read the tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var t, col string
+		if err := rows.Scan(&t, &col); err != nil {
+			return nil, fmt.Errorf("compute: read the tables: %w", err)
+		}
+		out[t] = append(out[t], col)
+	}
+	return out, rows.Err()
+}
+
+var targetRE = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(?:main\.)?(\w+)(?:\s|$|\()`)
+
+// target is the table a DML statement writes ("" for other statements).
+func target(stmt string) string {
+	if m := targetRE.FindStringSubmatch(stmt); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// changedList lists the tables of changed, sorted.
+func changedList(changed map[string]bool) string {
+	var ts []string
+	for t, ok := range changed {
+		if ok {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return "[" + strings.Join(ts, ", ") + "]"
+}
+
+var deleteAllRE = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(\w+)\s*$`)
+var insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s+((?:WITH|SELECT)\b.*)$`)
+
+// byDifference rewrites each rebuild of a table (DELETE FROM t, then
+// INSERT INTO t SELECT …) so that it writes only the difference: the rows
+// the table holds that the query does not give are deleted, those it gives
+// that the table does not hold are inserted (rows compared as multisets,
+// NULLs equal). The table ends up holding the query's rows either way; an
+// incremental compute then rewrites only what changed, and a table no
+// row of which changed is not written at all (compute_tables).
+func byDifference(stmts []string, cols map[string][]string) []string {
+	var out []string
+	for i := 0; i < len(stmts); i++ {
+		d := deleteAllRE.FindStringSubmatch(stmts[i])
+		if d == nil || i+1 == len(stmts) {
+			out = append(out, stmts[i])
+			continue
+		}
+		ins := insertRE.FindStringSubmatch(stmts[i+1])
+		cs := cols[d[1]]
+		if ins == nil || ins[1] != d[1] || cs == nil {
+			out = append(out, stmts[i])
+			continue
+		}
+		t := d[1]
+		var list, eq []string
+		for _, c := range cs {
+			q := `"` + c + `"`
+			list = append(list, q)
+			eq = append(eq, "o."+q+" IS NOT DISTINCT FROM n."+q)
+		}
+		all := strings.Join(list, ", ")
+		on := "o.diff_k = n.diff_k AND " + strings.Join(eq, " AND ")
+		out = append(out,
+			// The query's columns take the table's names, by position.
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT *, row_number() OVER (PARTITION BY %s) AS diff_k FROM (%s) q(%s)`, all, ins[2], all),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_old AS SELECT rowid AS diff_r, *, row_number() OVER (PARTITION BY %s) AS diff_k FROM main.%s`, all, t),
+			fmt.Sprintf(`DELETE FROM main.%s WHERE rowid IN (SELECT o.diff_r FROM temp.main.diff_old o ANTI JOIN temp.main.diff_new n ON %s)`, t, on),
+			fmt.Sprintf(`INSERT INTO main.%s SELECT %s FROM temp.main.diff_new n ANTI JOIN temp.main.diff_old o ON %s`, t, prefixed("n.", list), on),
+		)
+		i++
+	}
+	return out
+}
+
+func prefixed(p string, xs []string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = p + x
+	}
+	return strings.Join(out, ", ")
 }
 
 // chooseMode decides between recomputing every item and only the changed

@@ -152,8 +152,8 @@ SELECT DISTINCT k.source_id, k.to_status, k.to_category, k.from_status, k.from_c
     CAST(CASE coalesce(CASE WHEN k.from_status IS NOT NULL THEN f.stage END, 'todo') WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS f,
     CAST(CASE t.stage WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS t,
     CAST(CASE t.stage_class WHEN 'active' THEN 1 WHEN 'wait' THEN 2 END AS UTINYINT) AS c,
-    coalesce(t.mapped_by = 'unmapped', false) AS unmapped,
-    coalesce(k.to_status = '(unknown)' OR k.from_status = '(unknown)', false) AS unknown
+    CAST(CASE WHEN t.mapped_by = 'unmapped' THEN 1 ELSE 0 END
+        + CASE WHEN k.to_status = '(unknown)' OR k.from_status = '(unknown)' THEN 2 ELSE 0 END AS UTINYINT) AS qf
 FROM (SELECT source_id, to_status, to_category, from_status, from_category FROM sc_agg
     {{if not .Full}}UNION SELECT source_id, to_status, to_category, from_status, from_category FROM sc_agg_old{{end}}) k
 LEFT JOIN status_lookup t ON t.source_id = k.source_id AND t.status = k.to_status AND t.category IS NOT DISTINCT FROM k.to_category

@@ -3,9 +3,10 @@
    last compute (flow_old_changes, flow_old_items). */}}
 {{define "intervals"}}
 WITH e AS (
-    SELECT fi.n, fi.g, fi.live, s.seq, s.changed_at AS start_at, x.f, x.t, x.c, x.unmapped, x.unknown,
+    SELECT fi.n, fi.g, fi.live, s.seq, x.f, x.t, x.c,
         s.to_stage IS DISTINCT FROM x.ts OR s.from_stage IS DISTINCT FROM x.fs AS stale,
-        s.approximated_from IS NOT NULL AS approx,
+        -- Findings, as bits: 1 unmapped status, 2 unknown status, 4 approximated time.
+        CAST(x.qf + CASE WHEN s.approximated_from IS NOT NULL THEN 4 ELSE 0 END AS UTINYINT) AS qf,
         epoch_us(s.changed_at) AS e0
     FROM {{if eq . "old"}}flow_old_changes{{else}}flow_changes{{end}} s
     JOIN {{if eq . "old"}}flow_old_items{{else}}flow_items{{end}} fi ON fi.item_id = s.item_id
@@ -19,13 +20,13 @@ WITH e AS (
         DATE '1970-01-01' + CAST((s_ep + CASE WHEN s_ep >= zs.switch_at THEN zs.off1 ELSE zs.off0 END) // 86400 AS INTEGER) AS d0
     FROM (SELECT *, e0 // 1000000 AS s_ep FROM e) e LEFT JOIN tz_days zs ON zs.ud = e.s_ep // 86400
 ), w AS (
-    SELECT n, g, live, stale, approx, unmapped, unknown, seq, start_at, e0, f, t, c, d0,
+    SELECT n, g, live, stale, qf, seq, e0, f, t, c, d0,
         lead(e0) OVER w AS e1, lead(d0) OVER w AS d1, lead(t) OVER w AS t1,
         lead(e0, 2) OVER w AS e2, lead(d0, 2) OVER w AS d2, lag(t) OVER w AS tp, lag(d0) OVER w AS dp
     FROM d
     WINDOW w AS (PARTITION BY n ORDER BY seq)
 )
-SELECT n, g, live, stale, approx, unmapped, unknown, seq, start_at, e0, e1, f, t, c, d0, d1,
+SELECT n, g, live, stale, qf, seq, e0, e1, f, t, c, d0, d1,
     live AND t IS NOT NULL AND d0 IS NOT NULL AND (e1 IS NULL OR coalesce(d1 > d0, false))
         AND NOT coalesce(tp = t AND d0 > dp, false) AS s_emit,
     live AND t IS NOT NULL AND e1 IS NOT NULL AND coalesce(d1 > d0, false)
@@ -37,7 +38,7 @@ FROM w
 -- class) 1 active, 2 wait. e0 and e1 are the start and the end in Unix
 -- microseconds (e1 NULL for the last interval, which runs until now), d0
 -- and d1 their local days. stale marks changes whose stored stage columns
--- differ from the status map (written back below).
+-- differ from the status map (written back below); qf holds findings.
 --
 -- Stage deltas (flow_stage_days): an interval counts in its stage at the
 -- end of the days d0 .. d1 - 1 (the last one from d0 on): +1 at d0 (s_emit)
@@ -64,28 +65,27 @@ FROM sc_stages x WHERE s.item_id = x.item_id AND s.seq = x.seq;
 -- such transition when it comes after the last reset; F is the last entry
 -- into done when the item is done now.
 CREATE OR REPLACE TEMP TABLE flow_se AS
-SELECT n, last_stage, reopens, starts, done_entries, s_at, epoch_us(s_at) AS s_us, s_day, f_at, epoch_us(f_at) AS f_us, f_day,
-    dq_unmapped, dq_unknown
+SELECT n, last_stage, reopens, starts, done_entries, timezone('UTC', make_timestamp(s_us)) AS s_at, s_us, s_day,
+    timezone('UTC', make_timestamp(f_us)) AS f_at, f_us, f_day, qf
 FROM (
-SELECT n, last_stage, reopens, starts, done_entries, dq_unmapped, dq_unknown,
-    CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_at END AS s_at,
+SELECT n, last_stage, reopens, starts, done_entries, qf,
+    CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_us END AS s_us,
     CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_day END AS s_day,
-    CASE WHEN last_stage = 3 THEN done_at END AS f_at,
+    CASE WHEN last_stage = 3 THEN done_us END AS f_us,
     CASE WHEN last_stage = 3 THEN done_day END AS f_day
 FROM (
     SELECT n,
         arg_max(t, seq) AS last_stage,
         max(seq) FILTER (WHERE t = 1 AND f IN (2, 3)) AS last_reset,
         max(seq) FILTER (WHERE f = 1 AND t = 2) AS cand_seq,
-        arg_max(start_at, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_at,
+        arg_max(e0, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_us,
         arg_max(d0, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_day,
-        arg_max(start_at, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_at,
+        arg_max(e0, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_us,
         arg_max(d0, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_day,
         count(*) FILTER (WHERE f = 3 AND t IN (1, 2)) AS reopens,
         count(*) FILTER (WHERE f = 1 AND t = 2) AS starts,
         count(*) FILTER (WHERE t = 3 AND f <> 3) AS done_entries,
-        bool_or(unmapped) AS dq_unmapped,
-        bool_or(unknown) AS dq_unknown
+        bit_or(qf) AS qf
     FROM flow_intervals WHERE live GROUP BY n
 )
 );
@@ -195,13 +195,13 @@ INSERT INTO logged_weekly SELECT * FROM logged_merged WHERE seconds <> 0;
 {{if .Full}}DELETE FROM flow_item_checks;{{else}}DELETE FROM flow_item_checks WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
 INSERT INTO flow_item_checks
 SELECT fi.item_id, fi.source_id, fi.key, c."check" FROM flow_items fi JOIN (
-    SELECT n, 'unmapped_status' AS "check" FROM flow_se WHERE dq_unmapped
-    UNION ALL SELECT n, 'unknown_status' FROM flow_se WHERE dq_unknown
+    SELECT n, 'unmapped_status' AS "check" FROM flow_se WHERE qf & 1 <> 0
+    UNION ALL SELECT n, 'unknown_status' FROM flow_se WHERE qf & 2 <> 0
     -- Starts and finishes placed at a time the source did not give for them
     -- (exports: the last update, the creation, Time in Status totals).
     UNION ALL SELECT DISTINCT i.n, CASE WHEN i.t = 2 THEN 'approximate_start' ELSE 'approximate_finish' END
     FROM flow_intervals i JOIN flow_se s ON s.n = i.n
-    WHERE i.approx AND ((i.t = 2 AND i.start_at = s.s_at) OR (i.t = 3 AND i.start_at = s.f_at))
+    WHERE s.qf & 4 <> 0 AND i.qf & 4 <> 0 AND ((i.t = 2 AND i.e0 = s.s_us) OR (i.t = 3 AND i.e0 = s.f_us))
     UNION ALL SELECT n, 'missing_estimate' FROM flow_items WHERE live AND no_estimate AND work_class = 'project'
         AND n NOT IN (SELECT n FROM flow_se WHERE f_at IS NOT NULL)
 ) c ON c.n = fi.n

@@ -48,7 +48,7 @@ WITH ev AS (
     -- completion its cycle time then: from the start in effect (the last
     -- todo -> started after the last reset before it), as item_flow has it
     -- for the last completion.
-    SELECT i.n, i.seq, i.start_at,
+    SELECT i.n, i.seq, timezone('UTC', make_timestamp(i.e0)) AS start_at,
         CASE WHEN i.f = 1 AND i.t = 2 THEN 'started'
              WHEN i.t = 3 AND i.f <> 3 THEN 'completed'
              WHEN i.f = 3 AND i.t IN (1, 2) THEN 'reopened' END AS event,

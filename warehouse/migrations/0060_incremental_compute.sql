@@ -158,3 +158,14 @@ COMMENT ON TABLE flow_dimensions IS 'What the last compute read of the rows item
 COMMENT ON COLUMN flow_dimensions.kind IS 'project, person or epic.';
 COMMENT ON COLUMN flow_dimensions.id IS 'project_id, person_id or item_id.';
 COMMENT ON COLUMN flow_dimensions.value IS 'project: key and team; person: team; epic: NULL.';
+
+-- What a compute changed, for readers that copy the warehouse (a published
+-- snapshot): a table whose changed_at is not newer than their copy holds the
+-- same rows.
+CREATE TABLE compute_tables (
+    table_name VARCHAR NOT NULL,
+    changed_at TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE compute_tables IS 'Tables the compute writes, with the last compute (its now) that changed a row of each: tables rebuilt by a compute are written by difference, so one whose rows all stayed the same keeps its changed_at. A reader holding a copy made after changed_at holds the same rows.';
+COMMENT ON COLUMN compute_tables.table_name IS 'Table.';
+COMMENT ON COLUMN compute_tables.changed_at IS 'The now of the last compute that changed it.';
