@@ -346,6 +346,13 @@ func (b boards) delivery() *dashboard.DashboardBuilder {
 			Thresholds(steps("green", 86400.0, "red"))).
 		WithPanel(b.statusTimeline("Status over time",
 			"Each milestone's status as computed over time.", 24, 8)).
+		WithRow(dashboard.NewRowBuilder("Forecast accuracy (backtest)")).
+		WithPanel(b.backtestTable()).
+		WithPanel(barGauge("P85 hit rate, every project",
+			"Of the forecasts re-run on the last 365 days of history (each Monday in the life of each milestone completed then), the share whose P85 date held the actual finish, per model: about 85% is well calibrated; well below, the forecasts are optimistic.",
+			unitRatio, 8, 8,
+			q{expr: "max " + b.by("model") + " (" + b.sel(metrics.BacktestOverallHit, `percentile="85"`) + ")", legend: "{{model}}"}).
+			Thresholds(steps("red", 0.7, "orange", 0.8, "green")).Min(0).Max(1)).
 		WithRow(dashboard.NewRowBuilder("Milestone $milestone").Repeat("milestone")).
 		WithPanel(band).
 		WithPanel(burnUp).
@@ -371,6 +378,30 @@ func (b boards) delivery() *dashboard.DashboardBuilder {
 			q{expr: b.teamOf("changes(" + b.sel(metrics.MilestoneDue, byProject) + "[$__range])"), legend: "{{project}} {{milestone}}"}).
 			Thresholds(steps("green", 1.0, "orange")).Min(0))
 	return d
+}
+
+// backtestTable is the forecast accuracy per project and model.
+func (b boards) backtestTable() *table.PanelBuilder {
+	per := func(d metrics.Def, matchers ...string) string {
+		return "max " + b.by("project", "model") + " (" + b.sel(d, append([]string{byProject}, matchers...)...) + ")"
+	}
+	hitCell := []dashboard.DynamicConfigValue{cellColor(common.TableCellDisplayModeColorBackground), thresholdsValue(steps("red", 0.7, "orange", 0.8, "green"))}
+	cols := []column{{q: q{expr: per(metrics.ForecastBacktestSample)}, name: "Checkpoints", unit: unitCount}}
+	for _, pct := range []string{"50", "85", "95"} {
+		c := column{q: q{expr: per(metrics.ForecastBacktestHit, `percentile="`+pct+`"`)}, name: "P" + pct + " hit rate", unit: unitRatio}
+		if pct == "85" {
+			c.more = hitCell
+		}
+		cols = append(cols, c)
+	}
+	cols = append(cols,
+		column{q: q{expr: per(metrics.ForecastBacktestError)}, name: "Mean P85 error", unit: unitDuration},
+		column{q: q{expr: per(metrics.ForecastBacktestBias)}, name: "P85 bias (late +)", unit: unitDuration})
+	return tableOf("Forecast accuracy per project (backtest, last 365 days)",
+		"Forecasts re-run as of each Monday in the life of each milestone completed in the last 365 days, from the completions before that Monday and the scope open at it (metrics.md \"Backtest\"), for both models: the share of checkpoints whose actual finish fell on or before the P50, P85 and P95 dates (well calibrated: about 50%, 85%, 95%), the mean absolute error of the P85 date and its bias (positive: milestones finished later than forecast). The configured model (metrics.forecast.mode) is the one the milestone forecasts use.",
+		16, 8, []string{"project", "model"}, cols...).
+		OverrideByName("project", []dashboard.DynamicConfigValue{{Id: "displayName", Value: "Project"}}).
+		OverrideByName("model", []dashboard.DynamicConfigValue{{Id: "displayName", Value: "Model"}})
 }
 
 // capacity is the allocation and utilization view.

@@ -113,7 +113,7 @@ func boundaryComputed(t *testing.T) *warehouse.DB {
 		t.Fatal(err)
 	}
 	p := metrics.Params{
-		Now: bNow, Location: time.UTC, WindowDays: 10, Trials: 10000, Seed: 3,
+		Now: bNow, Location: time.UTC, WindowDays: 10, Trials: 10000, Seed: 3, ForecastMode: metrics.ModeIndependent, // the status boundaries per milestone
 		Teams:   []metrics.Team{{Name: "ops", SLEDays: 3, Projects: []string{"OPS"}}, {Name: "web", Projects: []string{"WEB", "APP"}}},
 		Started: []string{"In Progress"}, Done: []string{"Done"}, Todo: []string{"To Do"},
 		DiscardedResolutions: []string{"Won't Do"},

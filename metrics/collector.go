@@ -296,6 +296,26 @@ func collectDelivery(s *Snapshot, gauge gaugeFunc) {
 			gauge(MilestoneStatus, boolValue(st == m.Status), m.Project, m.Name, st)
 		}
 	}
+	for _, a := range s.Backtest {
+		if a.Known == 0 {
+			continue // no forecast was scored: no rates to tell
+		}
+		hit, mae, bias, n := ForecastBacktestHit, ForecastBacktestError, ForecastBacktestBias, ForecastBacktestSample
+		labels := []string{a.Project, a.Model}
+		if a.Project == "*" {
+			hit, mae, bias, n = BacktestOverallHit, BacktestOverallError, BacktestOverallBias, BacktestOverallSample
+			labels = labels[1:]
+		}
+		for _, h := range []struct {
+			pct string
+			v   float64
+		}{{"50", a.HitP50}, {"85", a.HitP85}, {"95", a.HitP95}} {
+			gauge(hit, h.v, append(labels, h.pct)...)
+		}
+		gauge(mae, a.MAEDays*86400, labels...)
+		gauge(bias, a.BiasDays*86400, labels...)
+		gauge(n, float64(a.Known), labels...)
+	}
 }
 
 func collectCapacity(s *Snapshot, gauge gaugeFunc) {

@@ -1,10 +1,12 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,46 +14,59 @@ import (
 	"github.com/throughline/throughline/metrics/forecast"
 )
 
-// forecastStep runs the Monte Carlo forecasts of open milestones, stores
-// them with their inputs (one per milestone per day), and records the
-// calibration of stored forecasts of milestones that completed. It runs
-// inside the compute transaction, between the SQL steps.
+// Forecast models (metrics.forecast.mode).
+const (
+	// ModePortfolio forecasts the open milestones of a project together, in
+	// due-date order, on the throughput thinned to milestone work.
+	ModePortfolio = "portfolio"
+	// ModeIndependent forecasts each milestone alone with all of its
+	// project's throughput.
+	ModeIndependent = "independent"
+)
+
+// forecastStep runs the Monte Carlo forecasts of open milestones in the
+// configured model, stores them with their inputs (one per milestone per
+// day), and records the calibration of stored forecasts of milestones that
+// completed. It runs inside the compute transaction, between the SQL steps.
 func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 	today := dateOf(p.Now.In(p.Location))
 	start := today.AddDate(0, 0, 1)
 	window := p.WindowDays
 
-	daily := map[string]map[time.Time]int{}
-	rows, err := c.QueryContext(ctx, "SELECT project, day, items FROM ms_project_daily")
+	type daily struct{ all, milestone map[time.Time]int }
+	byProject := map[string]daily{}
+	rows, err := c.QueryContext(ctx, "SELECT project, day, items, milestone_items FROM ms_project_daily")
 	if err != nil {
 		return fmt.Errorf("forecast: read throughput: %w", err)
 	}
 	for rows.Next() {
 		var proj string
 		var day time.Time
-		var n int
-		if err := rows.Scan(&proj, &day, &n); err != nil {
+		var n, m int
+		if err := rows.Scan(&proj, &day, &n, &m); err != nil {
 			rows.Close()
 			return fmt.Errorf("forecast: read throughput: %w", err)
 		}
-		if daily[proj] == nil {
-			daily[proj] = map[time.Time]int{}
+		d, ok := byProject[proj]
+		if !ok {
+			d = daily{map[time.Time]int{}, map[time.Time]int{}}
+			byProject[proj] = d
 		}
-		daily[proj][dateOf(day)] = n
+		d.all[dateOf(day)], d.milestone[dateOf(day)] = n, m
 	}
 	rows.Close()
 	samplesOf := func(proj string) []int {
 		s := make([]int, window)
 		for i := range window {
-			s[i] = daily[proj][today.AddDate(0, 0, i-window+1)]
+			s[i] = byProject[proj].all[today.AddDate(0, 0, i-window+1)]
 		}
 		return s
 	}
 
 	type open struct {
-		id, project string
-		due         sql.NullTime
-		remaining   int
+		id, name, project string
+		due               sql.NullTime
+		remaining         int
 	}
 	var opens []open
 	type doneMs struct {
@@ -59,7 +74,7 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		last time.Time
 	}
 	var dones []doneMs
-	rows, err = c.QueryContext(ctx, `SELECT milestone_id, coalesce(project, ''), due_date, remaining, scope, last_completion FROM ms_scope`)
+	rows, err = c.QueryContext(ctx, `SELECT milestone_id, name, coalesce(project, ''), due_date, remaining, scope, last_completion FROM ms_scope`)
 	if err != nil {
 		return fmt.Errorf("forecast: read milestones: %w", err)
 	}
@@ -67,7 +82,7 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		var o open
 		var scope int
 		var last sql.NullTime
-		if err := rows.Scan(&o.id, &o.project, &o.due, &o.remaining, &scope, &last); err != nil {
+		if err := rows.Scan(&o.id, &o.name, &o.project, &o.due, &o.remaining, &scope, &last); err != nil {
 			rows.Close()
 			return fmt.Errorf("forecast: read milestones: %w", err)
 		}
@@ -79,14 +94,64 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		}
 	}
 	rows.Close()
-
-	for _, o := range opens {
-		samples := samplesOf(o.project)
-		in := forecast.Input{Samples: samples, Remaining: o.remaining, Start: start, Trials: p.Trials, Seed: p.Seed}
+	// One queue per project, in order (forecast.QueueKey).
+	key := func(o open) forecast.QueueKey {
+		k := forecast.QueueKey{Name: o.name, ID: o.id}
 		if o.due.Valid {
-			in.Due = dateOf(o.due.Time)
+			k.Due = dateOf(o.due.Time)
 		}
-		r := forecast.When(in)
+		return k
+	}
+	slices.SortFunc(opens, func(a, b open) int { return cmp.Or(strings.Compare(a.project, b.project), key(a).Compare(key(b))) })
+
+	// One forecast per open milestone, with the model's inputs. In the
+	// portfolio model the open milestones of a project are one queue.
+	type stored struct {
+		o      open
+		r      forecast.Result
+		share  float64
+		pos    any // queue position; nil in the independent model
+		ahead  int
+		sample []int
+	}
+	var out []stored
+	for lo := 0; lo < len(opens); {
+		hi := lo + 1
+		for hi < len(opens) && opens[hi].project == opens[lo].project {
+			hi++
+		}
+		project := opens[lo].project
+		samples := samplesOf(project)
+		if p.ForecastMode == ModeIndependent {
+			for _, o := range opens[lo:hi] {
+				in := forecast.Input{Samples: samples, Remaining: o.remaining, Start: start, Trials: p.Trials, Seed: p.Seed}
+				if o.due.Valid {
+					in.Due = dateOf(o.due.Time)
+				}
+				out = append(out, stored{o: o, r: forecast.When(in), share: 1, sample: samples})
+			}
+			lo = hi
+			continue
+		}
+		share := milestoneShare(byProject[project].all, byProject[project].milestone)
+		in := forecast.PortfolioInput{Samples: samples, Share: share, Start: start, Trials: p.Trials, Seed: p.Seed}
+		for _, o := range opens[lo:hi] {
+			m := forecast.Milestone{Remaining: o.remaining}
+			if o.due.Valid {
+				m.Due = dateOf(o.due.Time)
+			}
+			in.Milestones = append(in.Milestones, m)
+		}
+		ahead := 0
+		for k, r := range forecast.Portfolio(in) {
+			o := opens[lo+k]
+			out = append(out, stored{o: o, r: r, share: share, pos: k + 1, ahead: ahead, sample: samples})
+			ahead += o.remaining
+		}
+		lo = hi
+	}
+	for _, f := range out {
+		o, r := f.o, f.r
 		if _, err := c.ExecContext(ctx, `DELETE FROM milestone_forecasts WHERE milestone_id = ? AND start_date = ?`, o.id, start); err != nil {
 			return fmt.Errorf("forecast %s: %w", o.id, err)
 		}
@@ -98,9 +163,13 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		if !r.Known {
 			prob = nil
 		}
-		_, err := c.ExecContext(ctx, `INSERT INTO milestone_forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER[]), CAST(? AS INTEGER[]))`,
+		_, err := c.ExecContext(ctx, `INSERT INTO milestone_forecasts (milestone_id, computed_at, seed, trials, remaining,
+				p50_date, p70_date, p85_date, p95_date, on_time_probability, known, start_date, due_date, window_days, samples, day_percentiles,
+				model, forecast_version, milestone_share, queue_position, ahead_items)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), ?, ?, ?, ?, ?)`,
 			o.id, p.Now.UTC(), int64(p.Seed), p.Trials, o.remaining, optDate(r.P50), optDate(r.P70), optDate(r.P85), optDate(r.P95),
-			prob, r.Known, start, due, window, intList(samples), percentileList(r.Days))
+			prob, r.Known, start, due, window, intList(f.sample), percentileList(r.Days),
+			p.ForecastMode, forecast.Version, f.share, f.pos, f.ahead)
 		if err != nil {
 			return fmt.Errorf("store forecast %s: %w", o.id, err)
 		}
@@ -122,6 +191,18 @@ func forecastStep(ctx context.Context, c *sql.Conn, p Params) error {
 		}
 	}
 	return nil
+}
+
+// milestoneShare is s of the window's completions (forecast.Share).
+func milestoneShare(all, milestone map[time.Time]int) float64 {
+	n, m := 0, 0
+	for _, v := range all {
+		n += v
+	}
+	for _, v := range milestone {
+		m += v
+	}
+	return forecast.Share(n, m)
 }
 
 func dateOf(t time.Time) time.Time {

@@ -47,9 +47,12 @@ type Params struct {
 	// ExplainDir, when set, runs each SQL statement under EXPLAIN ANALYZE and
 	// writes its profile there (one file per statement), for tuning.
 	ExplainDir string
-	// Forecasts: Monte Carlo trials and seed (defaults 10000 and 1).
-	Trials int
-	Seed   uint64
+	// Forecasts: Monte Carlo trials and seed (defaults 10000 and 1), and
+	// the model of the stored forecasts: ModePortfolio (the default) or
+	// ModeIndependent.
+	Trials       int
+	Seed         uint64
+	ForecastMode string
 	// Work-class rules: item types and project keys.
 	OperationalTypes, OperationalProjects []string
 	ProjectTypes, ProjectProjects         []string
@@ -115,6 +118,13 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 	if p.Seed == 0 {
 		p.Seed = 1
 	}
+	switch p.ForecastMode {
+	case "":
+		p.ForecastMode = ModePortfolio
+	case ModePortfolio, ModeIndependent:
+	default:
+		return res, fmt.Errorf("compute: forecast mode %q: want %s or %s", p.ForecastMode, ModePortfolio, ModeIndependent)
+	}
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return res, fmt.Errorf("compute: %w", err)
@@ -158,14 +168,28 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 	changed := map[string]bool{}
 	forecasted := false
 	for _, f := range files {
-		// The forecasts (Go) run after the milestone scope and before the status.
+		// The forecasts and their backtest (Go) run after the milestone
+		// scope and before the status.
 		if !forecasted && strings.TrimPrefix(f, "sql/") >= "90" {
-			t0 := time.Now()
-			if err := forecastStep(ctx, c, p); err != nil {
-				return res, fmt.Errorf("compute: %w", err)
+			// Both recompute fully on every compute (milestones are few):
+			// their tables are marked changed.
+			for _, step := range []struct {
+				name   string
+				run    func(context.Context, *sql.Conn, Params) error
+				tables []string
+			}{
+				{"89_forecasts", forecastStep, []string{"milestone_forecasts", "forecast_calibration"}},
+				{"90_backtest", backtestStep, []string{"forecast_backtest", "forecast_backtest_summary"}},
+			} {
+				t0 := time.Now()
+				if err := step.run(ctx, c, p); err != nil {
+					return res, fmt.Errorf("compute: %w", err)
+				}
+				for _, t := range step.tables {
+					changed[t] = true
+				}
+				res.Steps = append(res.Steps, Step{Name: step.name, Duration: time.Since(t0)})
 			}
-			changed["milestone_forecasts"], changed["forecast_calibration"] = true, true
-			res.Steps = append(res.Steps, Step{Name: "89_forecasts", Duration: time.Since(t0)})
 			forecasted = true
 		}
 		stmts, err := statements(f, res.Full)

@@ -121,6 +121,17 @@ type Milestone struct {
 	HasSlip               bool
 }
 
+// Accuracy is one row of forecast_backtest_summary.
+type Accuracy struct {
+	Project string // "*": every project together
+	Model   string
+	// Known is the number of scored checkpoints with a forecast; the rates
+	// and errors exist when it is above 0.
+	Known                  int
+	HitP50, HitP85, HitP95 float64
+	MAEDays, BiasDays      float64
+}
+
 // MilestoneStatuses is the state set of throughline_milestone_status.
 var MilestoneStatuses = []string{"done", "overdue", "off_track", "at_risk", "on_track", "unknown", "no_due_date"}
 
@@ -150,6 +161,7 @@ type Snapshot struct {
 	TeamNames  []string // every team of the config, and unassigned
 	Projects   []Project
 	Milestones []Milestone
+	Backtest   []Accuracy
 	Capacity   []Load             // capacity and allocation per team and week offset
 	Planned    []Load             // planned load per team, class and week offset
 	Rolling    map[string]float64 // rolling-week allocation ratio per team
@@ -169,7 +181,7 @@ func LoadSnapshot(ctx context.Context, q Querier, now time.Time) (*Snapshot, err
 	l := loader{ctx: ctx, q: q}
 	for _, load := range []func(*loader, *Snapshot) error{
 		loadCounters, loadHistograms, loadCycle, loadLead, loadWIP, loadAges, loadEfficiency, loadQuality, loadThroughput,
-		loadTeams, loadProjects, loadMilestones, loadCapacity, loadSummary,
+		loadTeams, loadProjects, loadMilestones, loadBacktest, loadCapacity, loadSummary,
 	} {
 		if err := load(&l, s); err != nil {
 			return nil, fmt.Errorf("load snapshot: %w", err)
@@ -467,6 +479,18 @@ func loadMilestones(l *loader, s *Snapshot) error {
 		m.URL = milestoneURL(kind, baseURL, m.Project, m.Name, epic)
 		s.Milestones = append(s.Milestones, m)
 		return nil
+	})
+}
+
+// loadBacktest reads the forecast accuracy per project and model.
+func loadBacktest(l *loader, s *Snapshot) error {
+	return l.each(`SELECT project, model, checkpoints - unknown_checkpoints, coalesce(hit_rate_p50, 0), coalesce(hit_rate_p85, 0),
+			coalesce(hit_rate_p95, 0), coalesce(p85_mae_days, 0), coalesce(p85_bias_days, 0)
+		FROM forecast_backtest_summary ORDER BY project, model`, func(r *sql.Rows) error {
+		var a Accuracy
+		err := r.Scan(&a.Project, &a.Model, &a.Known, &a.HitP50, &a.HitP85, &a.HitP95, &a.MAEDays, &a.BiasDays)
+		s.Backtest = append(s.Backtest, a)
+		return err
 	})
 }
 

@@ -8,8 +8,8 @@ import (
 )
 
 // ReadPool returns a second connection pool over the same database, for
-// untrusted read-only queries beside the writer: its connections never
-// queue behind the writer's pool, and the writer never waits for them.
+// reads beside the writer (serve's GET /api/v1/sync-runs): its connections
+// never queue behind the writer's pool, and the writer never waits for them.
 // Close closes it (closing it earlier is fine and leaves the warehouse open).
 func (db *DB) ReadPool(maxConns int) *sql.DB {
 	// sql.DB.Close closes a connector that is an io.Closer; this one must

@@ -1121,7 +1121,8 @@ func sqlID(src string, cols ...string) string {
 }
 
 // CanLoadFiles reports whether the warehouse's SQL may read files: not
-// once Lockdown has run (the SQL API is up).
+// once Lockdown has run. serve's warehouse is not locked down (the SQL API
+// reads a published snapshot in other processes), so it loads in bulk.
 func (db *DB) CanLoadFiles(ctx context.Context) bool {
 	var on bool
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('enable_external_access')::BOOLEAN").Scan(&on); err != nil {

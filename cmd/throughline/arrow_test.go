@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/google/go-cmp/cmp"
+	"github.com/throughline/throughline/internal/sqlresult"
+	"github.com/throughline/throughline/internal/web/api"
 	"github.com/throughline/throughline/warehouse"
 )
 
@@ -116,7 +118,7 @@ func TestSQLAPIArrowParquet(t *testing.T) {
 	s := startAPIServer(t)
 	post := func(t *testing.T, query string, maxRows int, accept string) (http.Header, []byte) {
 		t.Helper()
-		body, _ := json.Marshal(sqlRequest{SQL: query, MaxRows: maxRows})
+		body, _ := json.Marshal(api.Request{SQL: query, MaxRows: maxRows})
 		code, h, b := s.do(t, "POST", "/api/v1/sql", string(body), "Accept", accept)
 		if code != http.StatusOK {
 			t.Fatalf("%s as %s: %d %s", query, accept, code, b)
@@ -138,8 +140,8 @@ func TestSQLAPIArrowParquet(t *testing.T) {
 	}
 
 	t.Run("arrow", func(t *testing.T) {
-		h, b := post(t, arrowTypesQuery, 0, mediaArrow)
-		if ct := h.Get("Content-Type"); ct != mediaArrow {
+		h, b := post(t, arrowTypesQuery, 0, sqlresult.MediaArrow)
+		if ct := h.Get("Content-Type"); ct != sqlresult.MediaArrow {
 			t.Errorf("Content-Type %q", ct)
 		}
 		schema, rows, _ := readArrow(t, b)
@@ -164,9 +166,9 @@ func TestSQLAPIArrowParquet(t *testing.T) {
 	})
 
 	t.Run("parquet", func(t *testing.T) {
-		for _, accept := range []string{mediaParquet, "application/x-parquet"} {
+		for _, accept := range []string{sqlresult.MediaParquet, "application/x-parquet"} {
 			h, b := post(t, arrowTypesQuery, 0, accept)
-			if ct := h.Get("Content-Type"); ct != mediaParquet {
+			if ct := h.Get("Content-Type"); ct != sqlresult.MediaParquet {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if d := cmp.Diff(wantParquet, parquetRows(t, writeTemp(t, b), parquetQuery)); d != "" {
@@ -177,14 +179,14 @@ func TestSQLAPIArrowParquet(t *testing.T) {
 
 	t.Run("row limit", func(t *testing.T) {
 		q := "SELECT range AS n FROM range(5)"
-		h, b := post(t, q, 2, mediaArrow)
+		h, b := post(t, q, 2, sqlresult.MediaArrow)
 		if h.Get("X-Throughline-Truncated") != "true" || h.Get("X-Throughline-Row-Count") != "2" {
 			t.Errorf("arrow headers: %v", h)
 		}
 		if _, rows, _ := readArrow(t, b); len(rows) != 2 {
 			t.Errorf("arrow: %d rows, want 2", len(rows))
 		}
-		h, b = post(t, q, 2, mediaParquet)
+		h, b = post(t, q, 2, sqlresult.MediaParquet)
 		if h.Get("X-Throughline-Truncated") != "true" || h.Get("X-Throughline-Row-Count") != "2" {
 			t.Errorf("parquet headers: %v", h)
 		}
@@ -192,7 +194,7 @@ func TestSQLAPIArrowParquet(t *testing.T) {
 			t.Errorf("parquet count, sum: %v; want 2, 1", got)
 		}
 		// More rows than one batch: two record batches, nothing lost.
-		h, b = post(t, "SELECT range AS n FROM range(70000)", 0, mediaArrow)
+		h, b = post(t, "SELECT range AS n FROM range(70000)", 0, sqlresult.MediaArrow)
 		_, rows, batches := readArrow(t, b)
 		if h.Get("X-Throughline-Truncated") != "false" || len(rows) != 70000 || batches != 2 || rows[69999][0] != int64(69999) {
 			t.Errorf("70000 rows: truncated %s, %d rows in %d batches", h.Get("X-Throughline-Truncated"), len(rows), batches)

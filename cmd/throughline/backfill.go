@@ -69,10 +69,7 @@ func runBackfill(ctx context.Context, g *globals, args []string) error {
 	if !opt.Since.IsZero() && !opt.Until.IsZero() && !opt.Since.Before(opt.Until) {
 		return usagef("--since %s is not before the end of the backfill (%s)", *sinceFlag, opt.Until.In(cfg.Location).Format(time.DateTime))
 	}
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/throughline/throughline/docs"
+	"github.com/throughline/throughline/metrics/plan"
 )
 
 // hostileTitle is a work item title written by a hostile Jira or Asana user.
@@ -464,6 +465,72 @@ func TestPagesInBrowser(t *testing.T) {
 			i++
 			clean(t, "milestone "+id)
 		}
+	})
+
+	t.Run("forecast accuracy", func(t *testing.T) {
+		// The portfolio's accuracy table shows the warehouse's backtest of
+		// the configured model, and a milestone page its project's.
+		rows := apiRows(t, base, token, `SELECT project, format('{:.0f}%', 100 * hit_rate_p85) FROM forecast_backtest_summary
+			WHERE model = 'portfolio' AND hit_rate_p85 IS NOT NULL AND project <> '*' ORDER BY project`)
+		if len(rows) == 0 {
+			t.Fatal("the demo has no backtest: the check is empty")
+		}
+		wantHits := map[string]string{}
+		for _, r := range rows {
+			wantHits[r[0]] = r[1]
+		}
+		visit(t, "/", 200)
+		got := value(t, bctx, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll('#accuracy-table tbody tr')).
+			filter(tr => tr.dataset.project !== '*').map(tr => [tr.dataset.project, tr.querySelector('[data-metric=p85-hit]').textContent.trim()])`))
+		gotHits := map[string]string{}
+		for _, r := range got {
+			gotHits[r[0]] = r[1]
+		}
+		if diff := cmp.Diff(wantHits, gotHits); diff != "" {
+			t.Errorf("P85 hit rates on the portfolio (-warehouse +page):\n%s", diff)
+		}
+		for id := range want.risky {
+			visit(t, "/milestone?"+url.Values{"id": {id}}.Encode(), 200)
+			text := value(t, bctx, chromedp.Text(chromedp.CSS(`#forecast-model`)))
+			if !strings.Contains(text, "Forecast together with") || !strings.Contains(text, "P85 dates held") {
+				t.Errorf("milestone %s: forecast model section %q", id, text)
+			}
+			clean(t, "milestone accuracy "+id)
+			break
+		}
+	})
+
+	t.Run("planner", func(t *testing.T) {
+		// Fill the form as a person would, submit, and compare the ranking
+		// with the planner's own answer.
+		due := p.now().In(p.cfg.Location).AddDate(0, 0, 42).Format("2006-01-02")
+		visit(t, "/plan", 200)
+		run(t, unready,
+			chromedp.SetValue(chromedp.CSS(`input[name=items]`), "40"),
+			chromedp.SetValue(chromedp.CSS(`input[name=due]`), due),
+			chromedp.Click(chromedp.CSS(`form.plan-form button[type=submit]`)),
+			chromedp.WaitReady(chromedp.CSS(`body[data-page="plan"][data-ready]`)),
+			chromedp.WaitReady(chromedp.CSS(`#plan-answer`)))
+		dd, _ := plan.ParseDate(due)
+		ans, err := p.planInputs().Plan(plan.Request{Items: 40, Due: dd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantRank [][]string
+		for _, ta := range ans.Teams {
+			p85 := "—"
+			if ta.P85 != nil {
+				p85 = ta.P85.String()
+			}
+			wantRank = append(wantRank, []string{ta.Team, p85, fmt.Sprint(ta.OverAllocated)})
+		}
+		gotRank := value(t, bctx, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll('#plan-answer tbody tr[data-team]')).map(tr =>
+			[tr.dataset.team, tr.querySelector('[data-metric=p85]').textContent.trim(), String(tr.querySelector('[data-over]') !== null)])`))
+		if diff := cmp.Diff(wantRank, gotRank); diff != "" {
+			t.Errorf("planner ranking (-planner +page):\n%s", diff)
+		}
+		shot(t, "planner")
+		clean(t, "planner")
 	})
 
 	for _, pg := range []string{"capacity", "quality"} {

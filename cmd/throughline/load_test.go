@@ -22,31 +22,41 @@ import (
 
 	"github.com/throughline/throughline/internal/config"
 	"github.com/throughline/throughline/internal/demo"
+	"github.com/throughline/throughline/internal/web/api"
+	"github.com/throughline/throughline/warehouse"
 )
 
 const loadCommand = "THROUGHLINE_LOAD=1 THROUGHLINE_LOAD_SECONDS=60 go test -run TestLoadSQLAndScrapesDuringSync -v -timeout 10m ./cmd/throughline/"
 
+// loadEnv is the positive number in the environment variable name, else def.
+func loadEnv(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s %q: want a positive number", name, s)
+	}
+	return n
+}
+
 // TestLoadSQLAndScrapesDuringSync runs 50 SQL clients and 20 /metrics
 // scrapers against a real serve while a writer grows and edits the CSV
 // source and triggers syncs. Every request must succeed and no item may be
-// lost or doubled. Opt-in (CI does not run it): see loadCommand.
+// lost or doubled. Opt-in: see loadCommand; .ci/run runs it small.
 func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	if os.Getenv("THROUGHLINE_LOAD") != "1" {
 		t.Skip("load test; run it with: " + loadCommand)
 	}
-	seconds := 60
-	if s := os.Getenv("THROUGHLINE_LOAD_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			t.Fatalf("THROUGHLINE_LOAD_SECONDS %q: want a positive number of seconds", s)
-		}
-		seconds = n
-	}
+	seconds := loadEnv(t, "THROUGHLINE_LOAD_SECONDS", 60)
 	const (
-		sqlClients = 50
-		scrapers   = 20
 		token      = "load-test-token"
+		adminToken = "load-test-admin-token"
 	)
+	// CI runs it small (THROUGHLINE_LOAD_CLIENTS=5, _SCRAPERS=2, 10 s).
+	sqlClients, scrapers := loadEnv(t, "THROUGHLINE_LOAD_CLIENTS", 50), loadEnv(t, "THROUGHLINE_LOAD_SCRAPERS", 20)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if _, err := demo.Generate(data, demo.Options{Now: time.Now(), Seed: 7, Items: 2000}); err != nil {
@@ -58,8 +68,9 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	}
 	yaml := demo.Config(data, filepath.Join(dir, "w.duckdb"))
 	for old, repl := range map[string]string{
-		config.DefaultListen:                    ln.Addr().String(),
-		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_LOAD_TEST_TOKEN}",
+		config.DefaultListen: ln.Addr().String(),
+		// The writer triggers syncs back to back, as before the rate limit.
+		"sql_token_env: THROUGHLINE_SQL_TOKEN}": "sql_token_env: TL_LOAD_TEST_TOKEN, admin_token_env: TL_LOAD_TEST_ADMIN, sync_min_interval: 0s}",
 	} {
 		if !strings.Contains(yaml, old) {
 			t.Fatalf("demo config lacks %q", old)
@@ -75,6 +86,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TL_LOAD_TEST_TOKEN", token)
+	t.Setenv("TL_LOAD_TEST_ADMIN", adminToken)
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := openWarehouse(ctx, cfg, false)
 	if err != nil {
@@ -102,12 +114,18 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: sqlClients + scrapers + 4},
 	}
-	do := func(method, path, body string) (int, []byte, error) {
+	// Each SQL client is a PMO on its own machine: its own source address
+	// (127.0.0.10, …), as server.sql_client_concurrency counts per address.
+	sqlClient := func(i int) *http.Client { return clientFrom(byte(10 + i)) }
+	doWith := func(client *http.Client, method, path, body string) (int, []byte, error) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {
 			return 0, nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
+		if method == "POST" && path == "/api/v1/sync" {
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+		}
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -119,6 +137,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, err
 	}
+	do := func(method, path, body string) (int, []byte, error) { return doWith(client, method, path, body) }
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(120 * time.Second)
@@ -158,12 +177,13 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range sqlClients {
 		wg.Go(func() {
+			c := sqlClient(i)
 			var lat []time.Duration
 			for n := i; !stopped.Load(); n++ {
 				q := queries[n%len(queries)]
-				body, _ := json.Marshal(sqlRequest{SQL: q})
+				body, _ := json.Marshal(api.Request{SQL: q})
 				start := time.Now()
-				code, b, err := do("POST", "/api/v1/sql", string(body))
+				code, b, err := doWith(c, "POST", "/api/v1/sql", string(body))
 				lat = append(lat, time.Since(start))
 				switch {
 				case err != nil:
@@ -208,7 +228,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 			fail("sync-runs: %d %v %s", code, err, b)
 			return 0, ""
 		}
-		var runs []syncRun
+		var runs []warehouse.SyncRun
 		if err := json.Unmarshal(b, &runs); err != nil || len(runs) == 0 {
 			fail("sync-runs %s: %v", b, err)
 			return 0, ""
@@ -271,7 +291,7 @@ func TestLoadSQLAndScrapesDuringSync(t *testing.T) {
 	syncOnce()
 	syncOnce()
 	sqlRow := func(q string) []any {
-		body, _ := json.Marshal(sqlRequest{SQL: q})
+		body, _ := json.Marshal(api.Request{SQL: q})
 		code, b, err := do("POST", "/api/v1/sql", string(body))
 		if err != nil || code != http.StatusOK {
 			t.Fatalf("%s: %d %v %s", q, code, err, b)

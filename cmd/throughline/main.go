@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlworker"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
@@ -46,6 +47,7 @@ Usage:
   throughline serve    [--config FILE]
   throughline sql      [--config FILE] [--format table|csv|json] [--out FILE] "SELECT …"
   throughline forecast [--config FILE] [--milestone NAME] [--date YYYY-MM-DD]
+  throughline plan     [--config FILE] --items N | --hours H [--team T] [--project P] [--start YYYY-MM-DD] [--due YYYY-MM-DD] [--format table|json]
   throughline check    [--config FILE]
   throughline dashboards [--config FILE] [--out DIR]
   throughline backfill [--config FILE] --out FILE [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--job NAME] [--instance ADDR] [--label NAME=VALUE]
@@ -57,6 +59,10 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 `
 
 func main() {
+	// The SQL API's worker processes are this program again.
+	if sqlworker.IsWorker() {
+		os.Exit(sqlworker.Main())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -74,6 +80,7 @@ var commands = map[string]command{
 	"sql":      runSQL,
 	"check":    runCheck,
 	"forecast": runForecast,
+	"plan":     runPlan,
 	"version":  runVersion,
 
 	"dashboards": runDashboards,

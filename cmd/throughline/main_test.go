@@ -8,7 +8,22 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/throughline/throughline/internal/sqlworker"
 )
+
+// TestMain lets the test binary serve as the SQL workers' program, as the
+// real binary does.
+func TestMain(m *testing.M) {
+	if sqlworker.IsWorker() {
+		os.Exit(sqlworker.Main())
+	}
+	if os.Getenv(holdEnvAddr) != "" {
+		os.Exit(holdConnections())
+	}
+	os.Exit(m.Run())
+}
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -62,8 +77,17 @@ func TestDemoOnceThenQueryAndCheck(t *testing.T) {
 		t.Errorf("nearest-rank P85 over item_flow: %q; the summary says %q", out, want)
 	}
 	code, out, errs = runCmd(t, "forecast", "--config", cfg)
-	if code != 0 || !strings.Contains(out, "Open milestones") || !strings.Contains(out, "on_time") {
+	if code != 0 || !strings.Contains(out, "Open milestones") || !strings.Contains(out, "on_time") ||
+		!strings.Contains(out, "portfolio model") || !strings.Contains(out, "Forecast accuracy on your history") {
 		t.Errorf("forecast exit %d:\n%s\n%s", code, out, errs)
+	}
+	// The planner reads the file when no server runs.
+	code, out, errs = runCmd(t, "plan", "--config", cfg, "--items", "40", "--due", time.Now().AddDate(0, 0, 42).Format("2006-01-02"))
+	if code != 0 || !strings.Contains(out, "New work: 40 items, due ") || !strings.Contains(out, "allocation per week") {
+		t.Errorf("plan exit %d:\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := runCmd(t, "plan", "--config", cfg, "--items", "4", "--hours", "3"); code != exitUsage || !strings.Contains(errs, "--items N or --hours H") {
+		t.Errorf("plan with items and hours: exit %d %q", code, errs)
 	}
 	code, out, _ = runCmd(t, "sql", "--config", cfg, "--format", "csv", "SELECT project || ':' || name FROM milestone_status WHERE status NOT IN ('done', 'unknown', 'no_due_date') ORDER BY due_date DESC LIMIT 1")
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); code == 0 && len(lines) == 2 {

@@ -14,6 +14,7 @@ import (
 	"github.com/throughline/throughline/dashboards"
 	"github.com/throughline/throughline/ingest"
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlworker"
 	"github.com/throughline/throughline/internal/ui"
 	"github.com/throughline/throughline/metrics"
 	"github.com/throughline/throughline/warehouse"
@@ -25,6 +26,7 @@ type pipeline struct {
 	db        *warehouse.DB
 	logger    *slog.Logger
 	collector *metrics.Collector
+	pool      *sqlworker.Pool // serve's SQL workers
 	now       func() time.Time
 	progress  bool      // draw progress on a terminal
 	pages     *ui.Store // the web pages' model; nil unless serving
@@ -50,6 +52,16 @@ func openWarehouse(ctx context.Context, cfg *config.Config, readOnly bool) (*war
 		Path: cfg.Warehouse.Path, MemoryLimit: cfg.Warehouse.MemoryLimit, TimeZone: cfg.Timezone,
 		Threads: cfg.Warehouse.Threads, ReadOnly: readOnly,
 	})
+}
+
+// openComputed opens the warehouse file read-only for a command that reads
+// what the last compute wrote; a missing file is an error that says what to
+// run first.
+func openComputed(ctx context.Context, cfg *config.Config) (*warehouse.DB, error) {
+	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
+		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
+	}
+	return openWarehouse(ctx, cfg, true)
 }
 
 func newPipeline(cfg *config.Config, db *warehouse.DB, logger *slog.Logger) *pipeline {
@@ -128,7 +140,7 @@ func (p *pipeline) params() metrics.Params {
 	c := p.cfg
 	pr := metrics.Params{
 		Now: p.now(), Location: c.Location, WindowDays: c.Metrics.WindowDays,
-		Trials: c.Metrics.Forecast.Trials, Seed: uint64(c.Metrics.Forecast.Seed),
+		Trials: c.Metrics.Forecast.Trials, Seed: uint64(c.Metrics.Forecast.Seed), ForecastMode: c.Metrics.Forecast.Mode,
 		Todo: c.Workflow.Todo, Started: c.Workflow.Started, Wait: c.Workflow.Wait, Done: c.Workflow.Done,
 		DiscardedResolutions: c.Workflow.DiscardedResolutions,
 		OperationalTypes:     c.WorkClass.Operational.ItemTypes, OperationalProjects: c.WorkClass.Operational.Projects,

@@ -6,17 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/throughline/throughline/internal/config"
+	"github.com/throughline/throughline/internal/sqlresult"
+	"github.com/throughline/throughline/internal/web"
+	"github.com/throughline/throughline/internal/web/api"
+	"github.com/throughline/throughline/warehouse"
 )
 
 // errNoServer reports that no Throughline server answers at server.listen.
@@ -28,57 +28,79 @@ const serverDialTimeout = 500 * time.Millisecond
 // queryServer runs query through the SQL API of the server at
 // cfg.Server.Listen. It returns errNoServer when nothing (or something
 // other than Throughline) listens there.
-func queryServer(ctx context.Context, cfg *config.Config, query string) (*queryResult, error) {
-	addr := dialAddr(cfg.Server.Listen)
-	body, err := json.Marshal(sqlRequest{SQL: query})
-	if err != nil {
+func queryServer(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
+	var res sqlresult.Result
+	if err := callServer(ctx, cfg, "/api/v1/sql", api.Request{SQL: query}, &res); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1/sql", bytes.NewReader(body))
+	return &res, nil
+}
+
+// callServer posts req as JSON to path on the server at cfg.Server.Listen
+// (with the bearer token of server.sql_token_env) and decodes a 200 answer
+// into res. It returns errNoServer when nothing (or something other than
+// Throughline) listens there.
+func callServer(ctx context.Context, cfg *config.Config, path string, req, res any) error {
+	addr := dialAddr(cfg.Server.Listen)
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
+		return err
 	}
-	req.Header.Set("Content-Type", mediaJSON)
-	req.Header.Set("Accept", mediaJSON)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
+	}
+	hr.Header.Set("Content-Type", sqlresult.MediaJSON)
+	hr.Header.Set("Accept", sqlresult.MediaJSON)
 	if env := cfg.Server.SQLTokenEnv; env != "" {
 		if tok := os.Getenv(env); tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
+			hr.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: serverDialTimeout}).DialContext},
 		Timeout:   cfg.Server.StatementTimeout() + 30*time.Second,
 	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(hr)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return nil, errNoServer
+			return errNoServer
 		}
-		return nil, fmt.Errorf("query the server at %s: %w", addr, err)
+		return fmt.Errorf("ask the server at %s: %w", addr, err)
 	}
 	defer resp.Body.Close()
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if resp.StatusCode == http.StatusNotFound || ct != mediaJSON {
-		return nil, errNoServer // another program, or a server without the API
+	if resp.StatusCode == http.StatusNotFound || ct != sqlresult.MediaJSON {
+		return errNoServer // another program, or a server without the endpoint
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if resp.StatusCode != http.StatusOK {
-		var e apiError
+		var e web.ErrorBody
 		if err := dec.Decode(&e); err != nil || e.Error == "" {
-			return nil, fmt.Errorf("the server at %s answered %s", addr, resp.Status)
+			return fmt.Errorf("the server at %s answered %s", addr, resp.Status)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && cfg.Server.SQLTokenEnv != "" {
-			return nil, fmt.Errorf("the server at %s: %s; export %s with the server's token", addr, e.Error, cfg.Server.SQLTokenEnv)
+			return fmt.Errorf("the server at %s: %s; export %s with the server's token", addr, e.Error, cfg.Server.SQLTokenEnv)
 		}
-		return nil, fmt.Errorf("the server at %s refused the query (%s): %s", addr, e.Code, e.Error)
+		return &serverError{Addr: addr, Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
 	}
-	var res queryResult
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("read the answer of the server at %s: %w", addr, err)
+	if err := dec.Decode(res); err != nil {
+		return fmt.Errorf("read the answer of the server at %s: %w", addr, err)
 	}
-	return &res, nil
+	return nil
+}
+
+// serverError is a request the server refused, with its answer's code.
+type serverError struct {
+	Addr      string
+	Status    int
+	Code, Msg string
+}
+
+func (e *serverError) Error() string {
+	return fmt.Sprintf("the server at %s refused the request (%s): %s", e.Addr, e.Code, e.Msg)
 }
 
 // dialAddr turns a listen address into one to connect to.
@@ -97,12 +119,10 @@ func dialAddr(listen string) string {
 }
 
 // queryFile runs query on the warehouse file, opened read-only, with the
-// same checks as the server's SQL API (no time-out: Ctrl-C stops it).
-func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryResult, error) {
-	if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
-		return nil, fmt.Errorf("warehouse %s does not exist yet: run `throughline sync` and `throughline compute` first", cfg.Warehouse.Path)
-	}
-	db, err := openWarehouse(ctx, cfg, true)
+// same checks and limits as the server's SQL API (no time-out: Ctrl-C stops
+// it).
+func queryFile(ctx context.Context, cfg *config.Config, query string) (*sqlresult.Result, error) {
+	db, err := openComputed(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -110,76 +130,20 @@ func queryFile(ctx context.Context, cfg *config.Config, query string) (*queryRes
 	if err := db.Lockdown(ctx); err != nil {
 		return nil, err
 	}
-	guard, err := newSQLGuard(ctx, db.DB)
+	guard, err := warehouse.NewGuard(ctx, db.DB)
 	if err != nil {
 		return nil, err
 	}
-	r := &sqlRunner{pool: db.DB, guard: guard, maxRows: sqlMaxRows}
-	return r.run(ctx, query, 0)
-}
-
-// writeResult prints a result as table, csv, json (one object per line),
-// arrow (an Arrow IPC stream) or parquet.
-func writeResult(w io.Writer, res *queryResult, format string) error {
-	switch format {
-	case "arrow":
-		return writeResultArrow(w, res)
-	case "parquet":
-		return writeResultParquet(w, res)
-	case "csv":
-		return writeResultCSV(w, res)
-	case "json":
-		var b bytes.Buffer
-		for _, row := range res.Rows {
-			b.Reset()
-			b.WriteByte('{')
-			for i, v := range row {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				k, _ := json.Marshal(res.Columns[i].Name)
-				val, err := json.Marshal(v)
-				if err != nil {
-					return err
-				}
-				b.Write(k)
-				b.WriteByte(':')
-				b.Write(val)
-			}
-			b.WriteString("}\n")
-			if _, err := w.Write(b.Bytes()); err != nil {
-				return err
-			}
-		}
-		return nil
-	default:
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		names := make([]string, len(res.Columns))
-		for i, c := range res.Columns {
-			names[i] = c.Name
-		}
-		fmt.Fprintln(tw, strings.Join(names, "\t"))
-		rec := make([]string, len(res.Columns))
-		for _, row := range res.Rows {
-			for i, v := range row {
-				rec[i] = tableCell(v)
-			}
-			fmt.Fprintln(tw, strings.Join(rec, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(w, "(%d rows)\n", res.RowCount)
-		return err
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// tableCell is textCell with fractions rounded to 4 places for reading.
-func tableCell(v any) string {
-	if n, ok := v.(json.Number); ok && strings.ContainsAny(n.String(), ".eE") {
-		if f, err := n.Float64(); err == nil {
-			return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', 4, 64), "0"), ".")
-		}
+	defer c.Close()
+	var col sqlresult.Collector
+	lim := sqlresult.Limit(sqlresult.Limits{MaxRows: api.DefaultMaxRows, MaxBytes: cfg.Server.MaxResultBytes()}, &col)
+	if err := guard.Query(ctx, c, query, api.DefaultMaxRows, lim); err != nil {
+		return nil, err
 	}
-	return strings.ReplaceAll(textCell(v), "\t", " ")
+	col.Result.Truncated = lim.Truncated()
+	return &col.Result, nil
 }

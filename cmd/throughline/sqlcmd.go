@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/throughline/throughline/ingest"
+	"github.com/throughline/throughline/internal/sqlresult"
 )
 
 func runSQL(ctx context.Context, g *globals, args []string) error {
@@ -60,9 +61,17 @@ func runSQL(ctx context.Context, g *globals, args []string) error {
 		w = f
 	}
 	if res.Truncated {
-		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit); filter or aggregate in the query\n", res.RowCount)
+		fmt.Fprintf(g.stderr, "throughline sql: result truncated to %d rows (the SQL row limit or server.sql_max_bytes); filter or aggregate in the query\n", res.RowCount)
 	}
-	return writeResult(w, res, *format)
+	return sqlresult.Write(w, res, cliFormat(*format))
+}
+
+// cliFormat is the encoder of a --format value.
+func cliFormat(f string) sqlresult.Format {
+	if f == "json" {
+		return sqlresult.JSONLines
+	}
+	return sqlresult.Format(f)
 }
 
 func cell(v any) string {

@@ -713,9 +713,12 @@ func TestTimeoutsAndCancellation(t *testing.T) {
 	if timeouts != 0 {
 		t.Errorf("%d timeouts left unconsumed", timeouts)
 	}
-	if n := count(t, db, "SELECT count(*) FROM work_items"); n == 0 {
-		t.Error("nothing synced after retried timeouts")
+	// After the retried timeouts the warehouse holds exactly the site: every
+	// issue, transition and worklog, nothing twice.
+	if n := count(t, db, "SELECT count(*) FROM work_items"); n != 75 {
+		t.Errorf("%d items after retried timeouts, want project WEB's 75 of the site's 150", n)
 	}
+	checkTruth(t, "after retried timeouts", db, srv, []string{"WEB"})
 
 	// A 60 s Retry-After, with the real sleep: cancel after 100 ms.
 	srv.Throttle("/rest/api/3/search/jql", 1, time.Minute)

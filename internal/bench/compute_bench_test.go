@@ -60,7 +60,8 @@ func seedWarehouse(b *testing.B, db *warehouse.DB, n int) {
 	pairs := strconv.FormatFloat(extraPairs(benchChanges()), 'f', -1, 64)
 	stmts := []string{
 		`INSERT INTO people SELECT 's:p' || i, 's', 'p' || i, 'Person ' || i, 'p' || i || '@example.com', NULL, 40 FROM range(400) t(i)`,
-		`INSERT INTO milestones SELECT 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1] || ':R' || i, 's',
+		`INSERT INTO milestones (milestone_id, source_id, project_id, name, start_date, baseline_due_date, due_date, completed_at, released)
+		SELECT 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1] || ':R' || i, 's',
 			's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1], 'R' || i, NULL,
 			DATE '2026-01-01' + CAST(i AS INTEGER), DATE '2026-01-01' + CAST(i * 2 AS INTEGER), NULL, false, NULL FROM range(200) t(i)`,
 		`INSERT INTO work_items (item_id, source_id, key, project_id, assignee_id, milestone_id, item_type, title, status, status_category,

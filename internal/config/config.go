@@ -13,11 +13,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
+	"github.com/throughline/throughline/metrics"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -58,10 +60,78 @@ type Warehouse struct {
 type Server struct {
 	Listen      string `yaml:"listen"`
 	SQLTokenEnv string `yaml:"sql_token_env"`
-	// SQLTimeout bounds each statement of the SQL API (a Go duration;
-	// default DefaultSQLTimeout).
+	// AdminTokenEnv names the variable holding the token of POST
+	// /api/v1/sync (the SQL token cannot start a sync).
+	AdminTokenEnv string `yaml:"admin_token_env"`
+	// SQLTimeout bounds each request of the SQL API, from its arrival to
+	// its last byte sent (a Go duration; default DefaultSQLTimeout).
 	SQLTimeout string `yaml:"sql_timeout"`
+	// SQLMaxBytes bounds the rows of one answer (a size; default 256MB):
+	// a larger result is truncated like one over the row limit.
+	SQLMaxBytes string `yaml:"sql_max_bytes"`
+	// SQLWorkers is the number of worker processes that run API queries
+	// (default 4).
+	SQLWorkers int `yaml:"sql_workers"`
+	// SQLWorkerMemory is the memory one worker may use for a query (a
+	// size; default 1GB): DuckDB gets half as its memory_limit, and the
+	// process's address space may grow by this much.
+	SQLWorkerMemory string `yaml:"sql_worker_memory"`
+	// SQLClientConcurrency is how many queries one client (address) may
+	// run at once; more wait (default 2).
+	SQLClientConcurrency int `yaml:"sql_client_concurrency"`
+	// MaxConnections caps open HTTP connections; idle ones are closed to
+	// admit new ones (default 1024).
+	MaxConnections int `yaml:"max_connections"`
+	// SyncMinInterval is the least time between two syncs started through
+	// the API (default 30s; 0s: no limit).
+	SyncMinInterval string `yaml:"sync_min_interval"`
 }
+
+// Defaults of Server.
+const (
+	DefaultSQLMaxBytes          = "256MB"
+	DefaultSQLWorkers           = 4
+	DefaultSQLWorkerMemory      = "1GB"
+	DefaultSQLClientConcurrency = 2
+	DefaultMaxConnections       = 1024
+	DefaultSyncMinInterval      = "30s"
+)
+
+// MaxResultBytes is server.sql_max_bytes in bytes.
+func (s Server) MaxResultBytes() int64 {
+	n, _ := ParseSize(s.SQLMaxBytes)
+	return n
+}
+
+// WorkerMemoryBytes is server.sql_worker_memory in bytes.
+func (s Server) WorkerMemoryBytes() int64 {
+	n, _ := ParseSize(s.SQLWorkerMemory)
+	return n
+}
+
+// SyncInterval is server.sync_min_interval.
+func (s Server) SyncInterval() time.Duration {
+	d, _ := time.ParseDuration(s.SyncMinInterval)
+	return d
+}
+
+// ParseSize reads a size as DuckDB writes memory limits: 512MB, 2GB, 1.5GiB
+// (KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024).
+func ParseSize(s string) (int64, error) {
+	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("size %q: want a number and a unit, like 512MB or 2GB", s)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: %w", s, err)
+	}
+	unit := map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[strings.ToLower(m[2])]
+	return int64(f * unit), nil
+}
+
+var sizePattern = regexp.MustCompile(`^(\d+(?:\.\d+)?)\s*((?i)B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$`)
 
 // DefaultSQLTimeout is the SQL API's statement time-out when
 // server.sql_timeout is not set.
@@ -173,6 +243,10 @@ type Metrics struct {
 type Forecast struct {
 	Trials int   `yaml:"trials"`
 	Seed   int64 `yaml:"seed"`
+	// Mode is the model of the milestone forecasts: portfolio (default; the
+	// open milestones of a project together, in due-date order) or
+	// independent (each alone with all of the project's throughput).
+	Mode string `yaml:"mode"`
 }
 
 // Alerts sets the _config of the generated Prometheus rules and Grafana
@@ -299,6 +373,7 @@ func (c *Config) defaults() error {
 	if c.Server.Listen == "" {
 		c.Server.Listen = DefaultListen
 	}
+	c.Server.defaults()
 	if c.Schedules.Sync == "" {
 		c.Schedules.Sync = "*/15 * * * *"
 	}
@@ -317,10 +392,34 @@ func (c *Config) defaults() error {
 	if c.Metrics.Forecast.Seed == 0 {
 		c.Metrics.Forecast.Seed = 1
 	}
+	if c.Metrics.Forecast.Mode == "" {
+		c.Metrics.Forecast.Mode = metrics.ModePortfolio
+	}
 	if len(c.Workflow.DiscardedResolutions) == 0 {
 		c.Workflow.DiscardedResolutions = DefaultDiscarded
 	}
 	return nil
+}
+
+func (s *Server) defaults() {
+	if s.SQLMaxBytes == "" {
+		s.SQLMaxBytes = DefaultSQLMaxBytes
+	}
+	if s.SQLWorkers == 0 {
+		s.SQLWorkers = DefaultSQLWorkers
+	}
+	if s.SQLWorkerMemory == "" {
+		s.SQLWorkerMemory = DefaultSQLWorkerMemory
+	}
+	if s.SQLClientConcurrency == 0 {
+		s.SQLClientConcurrency = DefaultSQLClientConcurrency
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	if s.SyncMinInterval == "" {
+		s.SyncMinInterval = DefaultSyncMinInterval
+	}
 }
 
 // DefaultDiscarded are the resolutions and statuses whose finished items
@@ -372,6 +471,7 @@ func (c *Config) validate() error {
 			add(0, "server.sql_timeout %q: want a duration from 100ms to 24h, like 30s or 5m", c.Server.SQLTimeout)
 		}
 	}
+	c.Server.validate(add)
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for name, spec := range map[string]string{"sync": c.Schedules.Sync, "compute": c.Schedules.Compute} {
 		if _, err := parser.Parse(spec); err != nil {
@@ -426,6 +526,10 @@ func (c *Config) validate() error {
 	if c.Metrics.Forecast.Trials < 100 || c.Metrics.Forecast.Trials > 1_000_000 {
 		add(0, "metrics.forecast.trials %d: want 100..1000000", c.Metrics.Forecast.Trials)
 	}
+	if m := c.Metrics.Forecast.Mode; m != metrics.ModePortfolio && m != metrics.ModeIndependent {
+		add(0, "metrics.forecast.mode %q: want %s (the open milestones of a project forecast together, the default) or %s (each milestone alone)",
+			m, metrics.ModePortfolio, metrics.ModeIndependent)
+	}
 	a := c.Alerts
 	if a.AllocationRatio < 0 || a.LoggedUtilization < 0 {
 		add(0, "alerts.allocation_ratio and alerts.logged_utilization must be positive (1 = 100 %% of capacity)")
@@ -460,6 +564,36 @@ func (c *Config) validate() error {
 		return &Error{File: c.Path, Msg: "invalid config:\n  " + strings.Join(errs, "\n  ")}
 	}
 	return nil
+}
+
+func (s *Server) validate(add func(int, string, ...any)) {
+	if s.AdminTokenEnv != "" && !envName.MatchString(s.AdminTokenEnv) {
+		add(0, "server.admin_token_env %q: must name an environment variable, not hold the token", s.AdminTokenEnv)
+	}
+	if s.AdminTokenEnv != "" && s.AdminTokenEnv == s.SQLTokenEnv {
+		add(0, "server.admin_token_env and server.sql_token_env name the same variable %s: the admin token must differ from the SQL token", s.AdminTokenEnv)
+	}
+	worker, werr := ParseSize(s.SQLWorkerMemory)
+	if werr != nil || worker < 64<<20 {
+		add(0, "server.sql_worker_memory %q: want a size of at least 64MB, like 1GB", s.SQLWorkerMemory)
+	}
+	if n, err := ParseSize(s.SQLMaxBytes); err != nil || n < 1<<10 {
+		add(0, "server.sql_max_bytes %q: want a size of at least 1KB, like 256MB", s.SQLMaxBytes)
+	} else if werr == nil && n > worker/2 {
+		add(0, "server.sql_max_bytes %s is more than half of server.sql_worker_memory %s: a worker holds the answer while it sends it", s.SQLMaxBytes, s.SQLWorkerMemory)
+	}
+	if s.SQLWorkers < 1 || s.SQLWorkers > 64 {
+		add(0, "server.sql_workers %d: want 1..64", s.SQLWorkers)
+	}
+	if s.SQLClientConcurrency < 1 || s.SQLClientConcurrency > s.SQLWorkers {
+		add(0, "server.sql_client_concurrency %d: want 1..server.sql_workers (%d)", s.SQLClientConcurrency, s.SQLWorkers)
+	}
+	if s.MaxConnections < 16 || s.MaxConnections > 1<<20 {
+		add(0, "server.max_connections %d: want 16..1048576", s.MaxConnections)
+	}
+	if d, err := time.ParseDuration(s.SyncMinInterval); err != nil || d < 0 {
+		add(0, "server.sync_min_interval %q: want a duration like 30s (0s: no limit)", s.SyncMinInterval)
+	}
 }
 
 var (

@@ -19,8 +19,32 @@ func TestSampleParses(t *testing.T) {
 	if c.Warehouse.Path != "/etc/throughline/throughline.duckdb" {
 		t.Errorf("warehouse path = %q, want it resolved next to the config", c.Warehouse.Path)
 	}
-	if c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 {
+	srv := c.Server
+	if srv.AdminTokenEnv != "THROUGHLINE_ADMIN_TOKEN" || srv.MaxResultBytes() != 256e6 || srv.WorkerMemoryBytes() != 1e9 ||
+		srv.SQLWorkers != 4 || srv.SQLClientConcurrency != 2 || srv.MaxConnections != 1024 || srv.SyncInterval() != 30*time.Second {
+		t.Errorf("server = %+v", srv)
+	}
+	if c.Metrics.WindowDays != 90 || c.Metrics.Forecast.Trials != 10000 || c.Metrics.Forecast.Mode != "portfolio" {
 		t.Errorf("metrics = %+v", c.Metrics)
+	}
+}
+
+func TestForecastMode(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"timezone: UTC\n", "portfolio"}, // the default
+		{"metrics: {forecast: {mode: portfolio}}\n", "portfolio"},
+		{"metrics: {forecast: {mode: independent}}\n", "independent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Metrics.Forecast.Mode != tt.want {
+				t.Errorf("metrics.forecast.mode = %q, want %q", c.Metrics.Forecast.Mode, tt.want)
+			}
+		})
 	}
 }
 
@@ -41,6 +65,15 @@ func TestConfigErrors(t *testing.T) {
 		{"bad memory limit", "warehouse: {memory_limit: lots}\n", []string{"memory_limit"}},
 		{"bad sql timeout", "server: {sql_timeout: forever}\n", []string{`server.sql_timeout "forever"`}},
 		{"sql timeout too short", "server: {sql_timeout: 1ms}\n", []string{"server.sql_timeout", "100ms to 24h"}},
+		{"admin token held in the config", "server: {admin_token_env: \"abc def\"}\n", []string{"server.admin_token_env", "must name an environment variable"}},
+		{"admin token same as the sql token", "server: {sql_token_env: T, admin_token_env: T}\n", []string{"must differ"}},
+		{"bad sql_max_bytes", "server: {sql_max_bytes: lots}\n", []string{`server.sql_max_bytes "lots"`}},
+		{"sql_max_bytes over half the worker memory", "server: {sql_max_bytes: 600MB, sql_worker_memory: 1GB}\n", []string{"more than half"}},
+		{"worker memory too small", "server: {sql_worker_memory: 1MB}\n", []string{"server.sql_worker_memory", "64MB"}},
+		{"too many workers", "server: {sql_workers: 100}\n", []string{"server.sql_workers 100"}},
+		{"client concurrency over the workers", "server: {sql_workers: 2, sql_client_concurrency: 3}\n", []string{"server.sql_client_concurrency 3", "(2)"}},
+		{"too few connections", "server: {max_connections: 3}\n", []string{"server.max_connections 3"}},
+		{"bad sync interval", "server: {sync_min_interval: often}\n", []string{"server.sync_min_interval"}},
 		{"reserved team", "teams:\n  - name: unassigned\n", []string{"reserved"}},
 		{"bad max_retry_after", "sources:\n  - {name: j, kind: jira, base_url: https://x, token_env: T, jql: \"project = A\", max_retry_after: soon}\n", []string{"c.yaml:2", `max_retry_after "soon"`, "1s to 24h"}},
 		{"max_retry_after on csv", "sources:\n  - {name: x, kind: csv, path: d, max_retry_after: 5m}\n", []string{`key "max_retry_after" does not apply to kind csv`}},
@@ -53,6 +86,7 @@ func TestConfigErrors(t *testing.T) {
 		{"window_days negative", "metrics: {window_days: -1}\n", []string{"metrics.window_days -1: want 1..3650"}},
 		{"window_days too long", "metrics: {window_days: 3651}\n", []string{"metrics.window_days 3651"}},
 		{"trials 0 is not the default", "metrics: {forecast: {trials: 0}}\n", []string{"metrics.forecast.trials 0: want 100..1000000"}},
+		{"unknown forecast mode", "metrics: {forecast: {mode: Portfolio}}\n", []string{`metrics.forecast.mode "Portfolio": want portfolio`, "or independent"}},
 		{"sle_days negative", "teams:\n  - {name: a, sle_days: -1}\n", []string{"teams[0] (a): wip_limit and sle_days must not be negative"}},
 		{"wip_limit negative", "teams:\n  - {name: a, wip_limit: -1}\n", []string{"teams[0] (a)", "must not be negative"}},
 	}
@@ -112,6 +146,35 @@ func TestRetryAfterCap(t *testing.T) {
 	}
 	if got := c.Sources[1].RetryAfterCap(); got != 0 {
 		t.Errorf("asana cap = %v, want 0 (the connector's default)", got)
+	}
+}
+
+func TestServerDefaults(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("timezone: UTC\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server
+	if s.MaxResultBytes() != 256e6 || s.WorkerMemoryBytes() != 1e9 || s.SQLWorkers != 4 || s.SQLClientConcurrency != 2 ||
+		s.MaxConnections != 1024 || s.SyncInterval() != 30*time.Second || s.AdminTokenEnv != "" {
+		t.Errorf("defaults: %+v", s)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{{"512MB", 512e6}, {"2GB", 2e9}, {"1.5GiB", 3 << 29}, {"64 kib", 64 << 10}, {"100B", 100}}
+	for _, tt := range tests {
+		if got, err := ParseSize(tt.in); err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "5", "-1GB", "1PB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q): no error", bad)
+		}
 	}
 }
 

@@ -8,6 +8,9 @@
 //	go run ./internal/mutate -set sql        # only those tagged sql (CI)
 //	go run ./internal/mutate -only aging-over-sle,overdue-before-today
 //
+// A mutation's tests stop at the first failure (-failfast): the report
+// names the first test that caught it, not every one.
+//
 // Each mutation replaces one exact piece of text in one file. The text must
 // occur exactly once: when a rule's code changes and the text is gone, the
 // mutation is reported stale and must be updated with the rule (see
@@ -94,7 +97,7 @@ func run(ctx context.Context, out io.Writer, list, set, only string, verbose boo
 		}
 	}
 	fmt.Fprintf(out, "baseline: go test %s\n", strings.Join(pkgs, " "))
-	if outText, res := goTest(ctx, tmp, pkgs, "", timeout); res != nil {
+	if outText, res := goTest(ctx, tmp, pkgs, "", false, timeout); res != nil {
 		fmt.Fprintln(out, outText)
 		return fmt.Errorf("the unmutated tests fail: %v", res)
 	}
@@ -195,7 +198,7 @@ func apply(ctx context.Context, tree string, m Mutation, timeout time.Duration) 
 		return o
 	}
 	defer os.WriteFile(path, orig, 0o644)
-	outText, res := goTest(ctx, tree, m.Tests, m.Run, timeout)
+	outText, res := goTest(ctx, tree, m.Tests, m.Run, true, timeout)
 	o.Output = outText
 	switch {
 	case res == nil:
@@ -219,10 +222,14 @@ func apply(ctx context.Context, tree string, m Mutation, timeout time.Duration) 
 	return o
 }
 
-func goTest(ctx context.Context, dir string, pkgs []string, runPat string, timeout time.Duration) (string, error) {
+func goTest(ctx context.Context, dir string, pkgs []string, runPat string, failfast bool, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	args := []string{"test", "-count=1"}
+	if failfast {
+		// The first failing test is enough to call a mutation caught.
+		args = append(args, "-failfast")
+	}
 	if runPat != "" {
 		args = append(args, "-run", runPat)
 	}

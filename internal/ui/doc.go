@@ -1,5 +1,6 @@
 // Package ui serves Throughline's read-only web pages: a portfolio for
-// leadership, team, milestone, capacity and data-quality pages, and a SQL
+// leadership, team, milestone, capacity and data-quality pages, the
+// assignment planner (metrics/plan on the model's inputs), and a SQL
 // console for PMOs that posts to the SQL API.
 //
 // The pages render from a Model loaded once after each compute (Load,

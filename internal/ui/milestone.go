@@ -35,6 +35,10 @@ type milestoneData struct {
 	Beyond   int // percentiles beyond the forecast horizon
 	HasDist  bool
 	Selector []*Milestone
+	// Accuracy is the backtest of the milestone's project in the
+	// configured model, Other in the other model; nil without a scored
+	// checkpoint.
+	Accuracy, Other *Accuracy
 }
 
 func buildMilestone(m *Model, r *http.Request) (*page, int) {
@@ -48,7 +52,15 @@ func buildMilestone(m *Model, r *http.Request) (*page, int) {
 	}
 	p.Filters = filters{ID: id}
 	p.Title = ms.Project + " · " + ms.Name
-	d := &milestoneData{M: ms}
+	d := &milestoneData{M: ms, Accuracy: m.Accuracy(ms.Project)}
+	for i, a := range m.Backtest {
+		if a.Project == ms.Project && a.Model != m.ForecastMode && a.Known > 0 {
+			d.Other = &m.Backtest[i]
+		}
+	}
+	if d.Accuracy != nil && d.Accuracy.Known == 0 {
+		d.Accuracy = nil
+	}
 	// The distribution of finish dates from the stored percentiles: each of
 	// the 100 percentiles stands for 1 % of the trials.
 	dist := p.addTable("distribution", "Forecast finish dates", "date", "share of trials", "cumulative share")

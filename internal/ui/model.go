@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/throughline/throughline/metrics"
+	"github.com/throughline/throughline/metrics/plan"
 )
 
 // Querier is what loading the page model needs; *sql.DB satisfies it.
@@ -57,6 +60,11 @@ type Params struct {
 	// Started lists the started statuses in workflow order (config
 	// workflow.started): the columns of the aging chart.
 	Started []string
+	// Trials and Seed are the forecasts' (metrics.forecast), for the planner.
+	Trials int
+	Seed   uint64
+	// ForecastMode is metrics.forecast.mode.
+	ForecastMode string
 }
 
 // Model is everything the pages show, loaded once after each compute.
@@ -83,8 +91,35 @@ type Model struct {
 	Schema        []Table
 	Projects      []string // project keys with items
 	WorkClasses   []string
-	LoadDuration  time.Duration
-	started       []string // workflow order of started statuses
+	// Backtest is the forecast accuracy per project and model; project "*"
+	// is every project together.
+	Backtest []Accuracy
+	// ForecastMode is the model of the milestone forecasts.
+	ForecastMode string
+	// Plan are the assignment planner's inputs.
+	Plan         *plan.Inputs
+	LoadDuration time.Duration
+	started      []string // workflow order of started statuses
+}
+
+// Accuracy is one row of forecast_backtest_summary.
+type Accuracy struct {
+	Project, Model                 string
+	Milestones, Checkpoints, Known int
+	HitP50, HitP85, HitP95         float64
+	MAEDays, BiasDays              float64
+	Since                          time.Time
+}
+
+// Accuracy returns the backtest of a project ("*": all) in the configured
+// model, or nil.
+func (m *Model) Accuracy(project string) *Accuracy {
+	for i, a := range m.Backtest {
+		if a.Project == project && a.Model == m.ForecastMode {
+			return &m.Backtest[i]
+		}
+	}
+	return nil
 }
 
 // Team is one team's flow.
@@ -172,11 +207,19 @@ type Milestone struct {
 	ForecastStart               time.Time
 	Trials                      int
 	Percentiles                 []int // completion day (1 = ForecastStart) at percentiles 1..100
-	DeliverySlip                int
-	HasDeliverySlip             bool
-	LastCompletion              time.Time
-	BurnUp                      []BurnUpWeek
-	DueHistory                  []DueChange
+	// Model is the forecast's model (portfolio or independent); in the
+	// portfolio model Share is s, Position the place in the project's queue
+	// (1 = first), Ahead the items of the milestones before it, and
+	// AheadOf those milestones, first first.
+	Model           string
+	Share           float64
+	Position, Ahead int
+	AheadOf         []*Milestone
+	DeliverySlip    int
+	HasDeliverySlip bool
+	LastCompletion  time.Time
+	BurnUp          []BurnUpWeek
+	DueHistory      []DueChange
 }
 
 // BurnUpWeek is a milestone's scope and completed items at the end of a week.
@@ -288,8 +331,11 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 		p.WindowDays = 90
 	}
 	local := p.Now.In(p.Location)
+	if p.ForecastMode == "" {
+		p.ForecastMode = metrics.ModePortfolio
+	}
 	m := &Model{LoadedAt: p.Now, ComputedAt: p.Now, Location: p.Location, WindowDays: p.WindowDays,
-		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), started: p.Started}
+		Today: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC), started: p.Started, ForecastMode: p.ForecastMode}
 	l := &loader{ctx: ctx, q: q, m: m, p: p, links: newLinker(p.Sources)}
 	for _, step := range []struct {
 		name string
@@ -298,6 +344,7 @@ func Load(ctx context.Context, q Querier, p Params) (*Model, error) {
 		{"runs", l.runs}, {"teams", l.teams}, {"throughput", l.throughput}, {"wip", l.wip},
 		{"finished", l.finished}, {"aging", l.aging}, {"milestones", l.milestones}, {"burn-up", l.burnUp},
 		{"capacity", l.capacity}, {"quality", l.quality}, {"schema", l.schema}, {"lists", l.lists},
+		{"backtest", l.backtest}, {"planner", l.planner},
 	} {
 		if err := step.f(); err != nil {
 			return nil, fmt.Errorf("load pages (%s): %w", step.name, err)
@@ -593,7 +640,8 @@ func (l *loader) milestones() error {
 	err := l.each(`SELECT s.milestone_id, s.name, coalesce(s.project, ''), s.status, s.due_date, s.baseline_due_date,
 			s.scope, s.completed, s.remaining, s.due_date_changes, s.slip_days, s.baseline_variance_days, s.on_time_probability,
 			s.delivery_slip_days, s.last_completion,
-			f.p50_date, f.p70_date, f.p85_date, f.p95_date, f.computed_at, f.start_date, f.trials, f.day_percentiles
+			f.p50_date, f.p70_date, f.p85_date, f.p95_date, f.computed_at, f.start_date, f.trials, f.day_percentiles,
+			coalesce(f.model, ''), coalesce(f.milestone_share, 1), coalesce(f.queue_position, 0), coalesce(f.ahead_items, 0)
 		FROM milestone_status s
 		LEFT JOIN (SELECT * FROM milestone_forecasts QUALIFY row_number() OVER (PARTITION BY milestone_id ORDER BY computed_at DESC) = 1) f
 			ON f.milestone_id = s.milestone_id AND s.status <> 'done'
@@ -604,7 +652,8 @@ func (l *loader) milestones() error {
 		var onTime sql.NullFloat64
 		var pcts any
 		if err := r.Scan(&ms.ID, &ms.Name, &ms.Project, &ms.Status, &due, &base, &ms.Scope, &ms.Completed, &ms.Remaining,
-			&ms.DueChanges, &slip, &variance, &onTime, &dslip, &last, &p50, &p70, &p85, &p95, &at, &fstart, &trials, &pcts); err != nil {
+			&ms.DueChanges, &slip, &variance, &onTime, &dslip, &last, &p50, &p70, &p85, &p95, &at, &fstart, &trials, &pcts,
+			&ms.Model, &ms.Share, &ms.Position, &ms.Ahead); err != nil {
 			return err
 		}
 		ms.Due, ms.Baseline, ms.LastCompletion = due.Time, base.Time, last.Time
@@ -625,6 +674,19 @@ func (l *loader) milestones() error {
 	})
 	if err != nil {
 		return err
+	}
+	// The portfolio queue of each project: the milestones before each.
+	queues := map[string][]*Milestone{}
+	for _, ms := range l.m.Milestones {
+		if ms.Model == "portfolio" && ms.Position > 0 {
+			queues[ms.Project] = append(queues[ms.Project], ms)
+		}
+	}
+	for _, q := range queues {
+		slices.SortFunc(q, func(a, b *Milestone) int { return cmp.Compare(a.Position, b.Position) })
+		for i, ms := range q {
+			ms.AheadOf = q[:i:i]
+		}
 	}
 	slices.SortStableFunc(l.m.Milestones, func(a, b *Milestone) int {
 		return cmp.Or(cmp.Compare(statusRank(a.Status), statusRank(b.Status)), compareOnTime(a, b),
@@ -806,6 +868,25 @@ func (l *loader) capacity() error {
 		l.m.Available = append(l.m.Available, p)
 		return err
 	})
+}
+
+// backtest reads the forecast accuracy (forecast_backtest_summary).
+func (l *loader) backtest() error {
+	return l.each(`SELECT project, model, milestones, checkpoints, checkpoints - unknown_checkpoints, coalesce(hit_rate_p50, 0),
+			coalesce(hit_rate_p85, 0), coalesce(hit_rate_p95, 0), coalesce(p85_mae_days, 0), coalesce(p85_bias_days, 0), since
+		FROM forecast_backtest_summary ORDER BY project = '*', project, model`, func(r *sql.Rows) error {
+		var a Accuracy
+		err := r.Scan(&a.Project, &a.Model, &a.Milestones, &a.Checkpoints, &a.Known, &a.HitP50, &a.HitP85, &a.HitP95, &a.MAEDays, &a.BiasDays, &a.Since)
+		l.m.Backtest = append(l.m.Backtest, a)
+		return err
+	})
+}
+
+// planner loads the assignment planner's inputs.
+func (l *loader) planner() error {
+	in, err := plan.Load(l.ctx, l.q, plan.Params{Now: l.p.Now, Location: l.p.Location, WindowDays: l.p.WindowDays, Trials: l.p.Trials, Seed: l.p.Seed})
+	l.m.Plan = in
+	return err
 }
 
 func (l *loader) quality() error {

@@ -3,6 +3,8 @@ package ui
 import (
 	"net/http"
 	"time"
+
+	"github.com/throughline/throughline/metrics"
 )
 
 // teamSummary is one team's line on the portfolio.
@@ -100,23 +102,24 @@ func mean(ys []int) float64 {
 }
 
 // band names an allocation ratio (metrics.md, Capacity).
-func band(r float64) string {
-	switch {
-	case r > 1:
-		return "over-allocated"
-	case r > 0.85:
-		return "warning"
-	case r >= 0.6:
-		return "healthy"
-	}
-	return "under-loaded"
-}
+func band(r float64) string { return metrics.Band(r) }
 
 type portfolioData struct {
 	Teams      []teamSummary
 	Milestones []*Milestone
 	Alerts     []Alert
 	Open       int // open milestones before the project filter
+	// Accuracy is the backtest per project (the project filter applies)
+	// and over all, in the configured model, with the other model's P85
+	// hit rate beside it.
+	Accuracy []accuracyRow
+	Since    time.Time
+}
+
+// accuracyRow is a project's backtest in the configured model.
+type accuracyRow struct {
+	Accuracy
+	Other *Accuracy // the other model, when it scored anything
 }
 
 func buildPortfolio(m *Model, r *http.Request) (*page, int) {
@@ -167,6 +170,25 @@ func buildPortfolio(m *Model, r *http.Request) (*page, int) {
 		}
 	}
 	p.chart("milestones", map[string]any{"today": day(m.Today), "rows": ranges})
+	acc := p.addTable("accuracy", "Forecast accuracy (backtest)", "project", "model", "milestones", "checkpoints scored",
+		"P50 hit rate", "P85 hit rate", "P95 hit rate", "mean P85 error days", "P85 bias days", "other model", "other model P85 hit rate")
+	for _, a := range m.Backtest {
+		if a.Model != m.ForecastMode || a.Known == 0 || (p.Filters.Project != "" && a.Project != p.Filters.Project && a.Project != "*") {
+			continue
+		}
+		row := accuracyRow{Accuracy: a}
+		other, otherHit := "", ""
+		for i, o := range m.Backtest {
+			if o.Project == a.Project && o.Model != a.Model && o.Known > 0 {
+				row.Other = &m.Backtest[i]
+				other, otherHit = o.Model, fmtFloat(o.HitP85, 3)
+			}
+		}
+		d.Accuracy = append(d.Accuracy, row)
+		d.Since = a.Since
+		acc.add(a.Project, a.Model, itoa(a.Milestones), itoa(a.Known), fmtFloat(a.HitP50, 3), fmtFloat(a.HitP85, 3), fmtFloat(a.HitP95, 3),
+			fmtFloat(a.MAEDays, 1), fmtFloat(a.BiasDays, 1), other, otherHit)
+	}
 	al := p.addTable("alerts", "Alert conditions now", "alert", "subject", "detail")
 	for _, a := range m.Alerts {
 		al.add(a.Name, a.Subject, a.Detail)

@@ -28,7 +28,8 @@ func (s *Store) Refresh(ctx context.Context, q Querier, p Params) error {
 // ConfigParams are the Load parameters of a config (the caller adds Now
 // and Firing).
 func ConfigParams(cfg *config.Config) Params {
-	p := Params{Location: cfg.Location, WindowDays: cfg.Metrics.WindowDays, Started: cfg.Workflow.Started}
+	p := Params{Location: cfg.Location, WindowDays: cfg.Metrics.WindowDays, Started: cfg.Workflow.Started,
+		Trials: cfg.Metrics.Forecast.Trials, Seed: uint64(cfg.Metrics.Forecast.Seed), ForecastMode: cfg.Metrics.Forecast.Mode}
 	for _, s := range cfg.Sources {
 		p.Sources = append(p.Sources, Source{Name: s.Name, Kind: s.Kind, BaseURL: s.BaseURL, Workspace: s.Workspace})
 	}

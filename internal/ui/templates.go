@@ -9,7 +9,7 @@ import (
 )
 
 // pageTemplates are the templates with their own file besides the layout.
-var pageTemplates = []string{"portfolio", "team", "milestones", "milestone", "capacity", "quality", "sql", "signin", "loading", "notfound"}
+var pageTemplates = []string{"portfolio", "team", "milestones", "milestone", "capacity", "plan", "quality", "sql", "signin", "loading", "notfound"}
 
 func (h *handler) parseTemplates() error {
 	for _, name := range pageTemplates {
@@ -52,9 +52,15 @@ var funcs = template.FuncMap{
 	"problemRows":   problemRows,
 	"schemaHTML":    schemaHTML,
 	"bandClass":     func(b string) string { return "band-" + strings.ReplaceAll(b, " ", "-") },
+	"bandOf":        band,
+	"bias":          biasText,
+	"neg":           func(v float64) float64 { return -v },
 	"teamLink":      teamLink,
 	"milestoneLink": milestoneLink,
 	"csv": func(p *page, table string) string {
+		if p.CSVQuery != "" {
+			return "/csv/" + p.View + "/" + table + p.CSVQuery
+		}
 		return "/csv/" + p.View + "/" + table + p.Filters.query()
 	},
 	"signed": func(v int) string {
@@ -100,6 +106,17 @@ var funcs = template.FuncMap{
 	"over":     func(a, b int) bool { return b > 0 && a > b },
 	"zero":     func(t time.Time) bool { return t.IsZero() },
 	"statuses": func() []string { return statuses },
+}
+
+// biasText says which way the backtest's P85 dates erred on average.
+func biasText(days float64) string {
+	switch {
+	case days >= 0.5:
+		return fmt.Sprintf("milestones finishing %.1f days after them on average (optimistic)", days)
+	case days <= -0.5:
+		return fmt.Sprintf("milestones finishing %.1f days before them on average (cautious)", -days)
+	}
+	return "with no lean either way"
 }
 
 func longDay(t time.Time) string {

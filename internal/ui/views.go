@@ -22,7 +22,10 @@ type page struct {
 	Bare       bool   // the sign-in form: no navigation
 	Path       string // the request path
 	Filters    filters
-	Data       any
+	// CSVQuery, when set, is the query string of the page's CSV links
+	// instead of the filters' (the planner's form).
+	CSVQuery string
+	Data     any
 	// Charts is the data the page's charts draw (JSON for app.js).
 	Charts map[string]any
 	// ChartJSON is Charts marshalled by render.
@@ -128,6 +131,7 @@ var views = map[string]view{
 	"/milestones": {name: "milestones", title: "Milestones", template: "milestones", nav: "milestones", needsModel: true, build: buildMilestones},
 	"/milestone":  {name: "milestone", title: "Milestone", template: "milestone", nav: "milestones", needsModel: true, build: buildMilestone},
 	"/capacity":   {name: "capacity", title: "Capacity", template: "capacity", nav: "capacity", needsModel: true, build: buildCapacity},
+	"/plan":       {name: "plan", title: "Planner", template: "plan", nav: "plan", needsModel: true, build: buildPlan},
 	"/quality":    {name: "quality", title: "Data quality", template: "quality", nav: "quality", needsModel: true, build: buildQuality},
 	"/sql":        {name: "sql", title: "SQL console", template: "sql", nav: "sql", needsModel: false, build: buildSQL},
 }

@@ -1,7 +1,9 @@
 // Package forecast runs the Monte Carlo delivery forecasts: "when" will the
-// remaining items of a milestone be done, and "how many" items will be done
-// within a number of days. It is pure computation: the caller reads the
-// daily throughput window from the warehouse and stores the results.
+// remaining items of a milestone be done (alone, When, or with the other
+// open milestones of its project, Portfolio), "how many" items will be done
+// within a number of days, and how good such forecasts were on history
+// (Backtest). It is pure computation: the caller reads the daily throughput
+// window from the warehouse and stores the results.
 //
 // Every simulation is seeded and reproducible: the same input and seed give
 // the same result on every machine, whatever GOMAXPROCS is. Trials are run in
@@ -25,7 +27,12 @@ import (
 // Version identifies the simulation algorithm. It changes whenever the same
 // input and seed would give a different answer, so that a stored forecast can
 // be reproduced only by the version that made it.
-const Version = 1
+//
+// History: 1, When and HowMany. 2, the portfolio model (Portfolio,
+// HowManyQueued; the default of the compute from then on): When and HowMany
+// give the same answers as in version 1, and Portfolio with one milestone
+// and no thinning gives When's.
+const Version = 2
 
 // Defaults applied when the corresponding Input field is zero (or negative).
 const (
@@ -96,24 +103,11 @@ type Result struct {
 // entry of Days is 0, and the on-time probability is 1 if Due is on or after
 // the day before Start (0 if Due is zero or earlier).
 func When(in Input) Result {
-	trials := in.Trials
-	if trials <= 0 {
-		trials = DefaultTrials
-	}
-	maxDays := in.MaxDays
-	if maxDays <= 0 {
-		maxDays = DefaultMaxDays
-	}
-	maxDays = min(maxDays, math.MaxInt32-1)
+	trials, maxDays := limits(in.Trials, in.MaxDays)
 	start := civil(in.Start)
 
 	if in.Remaining == 0 {
-		done := start.AddDate(0, 0, -1)
-		r := Result{Known: true, P50: done, P70: done, P85: done, P95: done, Days: make([]int32, trials)}
-		if !in.Due.IsZero() && !civil(in.Due).Before(done) {
-			r.OnTimeProbability = 1
-		}
-		return r
+		return done(start, in.Due, trials)
 	}
 	s, ok := prepare(in.Samples)
 	if !ok || in.Remaining < 0 {
@@ -125,8 +119,26 @@ func When(in Input) Result {
 		src := source(in.Seed, chunk)
 		simulateWhen(days[lo:hi], &src, s, in.Remaining, int32(maxDays))
 	})
-	sortDays(days, maxDays)
+	return summarize(days, start, in.Due, maxDays)
+}
 
+// limits returns the trials and horizon of a run: the defaults for values
+// <= 0, the horizon capped for 32-bit day numbers.
+func limits(trials, maxDays int) (int, int) {
+	if trials <= 0 {
+		trials = DefaultTrials
+	}
+	if maxDays <= 0 {
+		maxDays = DefaultMaxDays
+	}
+	return trials, min(maxDays, math.MaxInt32-1)
+}
+
+// summarize sorts the completion days of the trials (all in [1, maxDays+1])
+// and reads the percentile dates and the on-time probability from them.
+func summarize(days []int32, start, due time.Time, maxDays int) Result {
+	sortDays(days, maxDays)
+	trials := len(days)
 	beyond := int32(maxDays + 1)
 	date := func(p int) time.Time {
 		d := days[rank(p, trials)-1]
@@ -136,13 +148,25 @@ func When(in Input) Result {
 		return start.AddDate(0, 0, int(d)-1)
 	}
 	r := Result{Known: true, P50: date(50), P70: date(70), P85: date(85), P95: date(95), Days: days}
-	if !in.Due.IsZero() {
+	if !due.IsZero() {
 		// Day number of Due; trials beyond the horizon are never on time.
-		dueDay := dayNumber(civil(in.Due)) - dayNumber(start) + 1
+		dueDay := dayNumber(civil(due)) - dayNumber(start) + 1
 		limit := min(dueDay, int64(maxDays))
 		if limit >= 1 {
 			r.OnTimeProbability = float64(countAtMost(days, int32(limit))) / float64(trials)
 		}
+	}
+	return r
+}
+
+// done is the result of a milestone with nothing left: known, every
+// percentile the day before start, every trial on day 0, on time when due
+// is on or after that day.
+func done(start, due time.Time, trials int) Result {
+	d := start.AddDate(0, 0, -1)
+	r := Result{Known: true, P50: d, P70: d, P85: d, P95: d, Days: make([]int32, trials)}
+	if !due.IsZero() && !civil(due).Before(d) {
+		r.OnTimeProbability = 1
 	}
 	return r
 }

@@ -18,6 +18,8 @@ SELECT team, member, max(hours) AS hours_per_week FROM (
     FROM cap_person_member p JOIN cfg_teams t ON t.name = p.team_id
 ) GROUP BY ALL;
 
+-- Weeks from the first worklog to 7 weeks ahead: the tables below keep up to
+-- 5 weeks ahead, the planner's (planner_weeks) 7.
 CREATE OR REPLACE TEMP TABLE cap_weeks AS
 SELECT CAST(w AS DATE) AS week_start,
     CAST((CAST(w AS DATE) - CAST(date_trunc('week', (SELECT today FROM params)) AS DATE)) / 7 AS INTEGER) AS week_offset
@@ -25,18 +27,21 @@ FROM range(
     CAST(date_trunc('week', coalesce(
         (SELECT least(CAST(min(started_at) AS DATE), (SELECT today FROM params)) FROM worklogs),
         (SELECT today FROM params))) AS TIMESTAMP),
-    CAST(date_trunc('week', (SELECT today FROM params)) AS TIMESTAMP) + INTERVAL 6 WEEK, INTERVAL 7 DAY) t(w);
+    CAST(date_trunc('week', (SELECT today FROM params)) AS TIMESTAMP) + INTERVAL 8 WEEK, INTERVAL 7 DAY) t(w);
 
-DELETE FROM capacity;
-INSERT INTO capacity
+CREATE OR REPLACE TEMP TABLE cap_capacity AS
 WITH off AS (
     SELECT p.member, CAST(date_trunc('week', o.day) AS DATE) AS week_start, sum(o.hours) AS hours
     FROM time_off o JOIN (SELECT DISTINCT person_id, member FROM cap_person_member) p ON p.person_id = o.person_id
     GROUP BY ALL
 )
-SELECT m.team, m.member, w.week_start, greatest(m.hours_per_week - coalesce(off.hours, 0), 0)
+SELECT m.team, m.member, w.week_start, w.week_offset, greatest(m.hours_per_week - coalesce(off.hours, 0), 0) AS hours
 FROM cap_members m CROSS JOIN cap_weeks w
 LEFT JOIN off ON off.member = m.member AND off.week_start = w.week_start;
+
+DELETE FROM capacity;
+INSERT INTO capacity
+SELECT team, member, week_start, hours FROM cap_capacity WHERE week_offset <= 5;
 
 -- Worklog hours of each team's members, by week and the item's work class
 -- (logged_weekly: per person, kept up to date with the items' worklogs).
@@ -85,7 +90,7 @@ FROM cap_plan_items WHERE due_date < (SELECT today FROM params)
 UNION ALL
 SELECT s.team, s.work_class, c.day, s.remaining_hours / s.n
 FROM spans s JOIN cap_cal c ON c.idx <= s.n
-WHERE c.day < CAST(date_trunc('week', (SELECT today FROM params)) AS DATE) + 42;
+WHERE c.day < CAST(date_trunc('week', (SELECT today FROM params)) AS DATE) + 56;
 
 CREATE OR REPLACE TEMP TABLE cap_plan_weeks AS
 SELECT team, work_class,
@@ -124,6 +129,20 @@ LEFT JOIN cap c ON c.team = t.name AND c.week_start = w.week_start
 LEFT JOIN logged l ON l.team = t.name AND l.week_start = w.week_start
 LEFT JOIN capacity_outlook o ON o.team = t.name AND o.week_offset = w.week_offset
 LEFT JOIN wip wp ON wp.team = t.name AND wp.day = least(w.week_start + 6, (SELECT today FROM params))
+WHERE w.week_offset <= 5
+ORDER BY 1, 2;
+
+-- The planner's base: capacity and planned load of weeks 0 to 7.
+DELETE FROM planner_weeks;
+INSERT INTO planner_weeks
+WITH cap AS (SELECT team, week_offset, sum(hours) AS hours FROM cap_capacity GROUP BY ALL),
+plan AS (SELECT team, week_offset, sum(hours) AS hours FROM cap_plan_weeks GROUP BY ALL)
+SELECT t.name, w.week_offset, w.week_start, coalesce(c.hours, 0), coalesce(p.hours, 0),
+    CASE WHEN coalesce(c.hours, 0) > 0 THEN coalesce(p.hours, 0) / c.hours END
+FROM cfg_teams t CROSS JOIN cap_weeks w
+LEFT JOIN cap c ON c.team = t.name AND c.week_offset = w.week_offset
+LEFT JOIN plan p ON p.team = t.name AND p.week_offset = w.week_offset
+WHERE w.week_offset BETWEEN 0 AND 7
 ORDER BY 1, 2;
 
 -- Project capacity available over the next 4 weeks.

@@ -6,8 +6,7 @@ WITH fc AS (
     QUALIFY row_number() OVER (PARTITION BY milestone_id ORDER BY computed_at DESC) = 1
 ), s AS (
     SELECT s.*, fc.p50_date, fc.p85_date, fc.on_time_probability, fc.known,
-        (SELECT count(*) FROM milestone_due_changes c WHERE c.milestone_id = s.milestone_id) AS changes,
-        (s.scope > 0 AND s.remaining = 0) OR (s.remaining = 0 AND coalesce(s.released, false)) AS done
+        (SELECT count(*) FROM milestone_due_changes c WHERE c.milestone_id = s.milestone_id) AS changes
     FROM ms_scope s LEFT JOIN fc USING (milestone_id)
 )
 SELECT milestone_id, name, project, due_date, baseline_due_date, changes, scope, completed, remaining,

@@ -1,4 +1,4 @@
-package main
+package warehouse
 
 import (
 	"context"
@@ -10,78 +10,48 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/throughline/throughline/internal/sqlresult"
 )
 
-// sqlMaxRows is the row limit of the SQL API (a request may ask for fewer).
-const sqlMaxRows = 100_000
-
-// queryResult is a query's answer as the SQL API sends it. Every value is
-// JSON-native (nil, bool, string, json.Number, []any, map[string]any), so a
-// result decoded from the API with UseNumber equals one computed locally.
-type queryResult struct {
-	Columns   []resultColumn `json:"columns"`
-	Rows      [][]any        `json:"rows"`
-	RowCount  int            `json:"row_count"`
-	Truncated bool           `json:"truncated"`
-}
-
-type resultColumn struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}
-
-// sqlRunner runs untrusted queries: guarded, read-only, bounded.
-type sqlRunner struct {
-	pool    *sql.DB
-	guard   *sqlGuard
-	timeout time.Duration // 0: none
-	maxRows int
-}
-
-// run answers one query. Errors the client caused are *queryError.
-func (r *sqlRunner) run(ctx context.Context, query string, maxRows int) (res *queryResult, err error) {
-	if maxRows <= 0 || maxRows > r.maxRows {
-		maxRows = r.maxRows
+// Query runs one untrusted statement on c and streams its rows to sink:
+// checked by g, typed as SELECT by DuckDB, in a READ ONLY transaction that
+// is rolled back. maxRows (0: none) lets DuckDB stop after that many rows
+// and one more; the sink enforces the limits (a sink that answers
+// sqlresult.ErrFull ends the result without an error). The caller bounds
+// the time with ctx. Errors the query's text caused are *QueryError.
+func (g *Guard) Query(ctx context.Context, c *sql.Conn, query string, maxRows int, sink sqlresult.Sink) (err error) {
+	defer func() { err = classifyQueryError(ctx, err) }()
+	if err := g.Check(ctx, c, query); err != nil {
+		return err
 	}
-	if r.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.timeout)
-		defer cancel()
-	}
-	defer func() { err = classifyQueryError(ctx, err, r.timeout) }()
-	c, err := r.pool.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	if err := r.guard.check(ctx, c, query); err != nil {
-		return nil, err
-	}
-	// Bound the result before DuckDB materializes it: wrap the statement in
-	// a LIMIT when the wrapped text passes the same checks (it does not
-	// when, e.g., the query ends in a comment after a semicolon).
+	// DuckDB's Go driver materializes a result before the first row is
+	// read: let DuckDB stop after maxRows+1 rows by wrapping the statement
+	// in a LIMIT, when the wrapped text passes the same checks. The sink
+	// enforces the limits either way; this only saves memory.
 	run := query
-	wrapped := "SELECT * FROM (\n" + strings.TrimRight(query, " \t\r\n;") + "\n) AS throughline_query LIMIT " + strconv.Itoa(maxRows+1)
-	if r.guard.check(ctx, c, wrapped) == nil {
-		run = wrapped
+	if maxRows > 0 {
+		wrapped := "SELECT * FROM (\n" + trimStatement(query) + "\n) AS throughline_query LIMIT " + strconv.Itoa(maxRows+1)
+		if g.Check(ctx, c, wrapped) == nil {
+			run = wrapped
+		}
 	}
 	// Second opinion from the prepared statement; run is one statement
 	// (checked above), so preparing it executes nothing.
 	typ, err := statementType(ctx, c, run)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if typ != duckdb.STATEMENT_TYPE_SELECT {
-		return nil, queryErrorf(http.StatusForbidden, "read_only", "only SELECT statements are allowed")
+		return queryErrorf(CodeReadOnly, "only SELECT statements are allowed")
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION READ ONLY"); err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
 		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
@@ -91,11 +61,85 @@ func (r *sqlRunner) run(ctx context.Context, query string, maxRows int) (res *qu
 	}()
 	rows, err := c.QueryContext(ctx, run)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	return readResult(rows, maxRows)
+	return streamRows(rows, sink)
 }
+
+// trimStatement is query without the spaces, comments and semicolons after
+// its last token. Strings, quoted names and dollar-quoted text are skipped
+// whole, so a "--" or ";" inside one stays.
+func trimStatement(q string) string {
+	end := 0
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case strings.HasPrefix(q[i:], "--"):
+			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(q)
+			}
+		case strings.HasPrefix(q[i:], "/*"):
+			depth := 0
+			for i < len(q) {
+				if strings.HasPrefix(q[i:], "/*") {
+					depth++
+					i += 2
+				} else if strings.HasPrefix(q[i:], "*/") {
+					depth--
+					i += 2
+					if depth == 0 {
+						break
+					}
+				} else {
+					i++
+				}
+			}
+		case c == '\'' || c == '"':
+			escapes := c == '\'' && i > 0 && (q[i-1] == 'e' || q[i-1] == 'E')
+			j := i + 1
+			for j < len(q) {
+				if escapes && q[j] == '\\' {
+					j += 2
+					continue
+				}
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c {
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			i = min(j+1, len(q))
+			end = i
+		case c == '$':
+			tag := dollarTag.FindString(q[i:])
+			if tag == "" {
+				i++
+				end = i
+				break
+			}
+			if j := strings.Index(q[i+len(tag):], tag); j >= 0 {
+				i += len(tag) + j + len(tag)
+			} else {
+				i = len(q)
+			}
+			end = i
+		case c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		default:
+			i++
+			end = i
+		}
+	}
+	return q[:end]
+}
+
+var dollarTag = regexp.MustCompile(`^\$[A-Za-z_]*\$`)
 
 // statementType prepares query on c; query must be a single statement
 // (DuckDB executes every statement but the last while preparing).
@@ -121,52 +165,53 @@ func statementType(ctx context.Context, c *sql.Conn, query string) (duckdb.StmtT
 	return typ, err
 }
 
-func readResult(rows *sql.Rows, maxRows int) (*queryResult, error) {
+// streamRows converts each row to JSON-native values and hands it to sink.
+func streamRows(rows *sql.Rows, sink sqlresult.Sink) error {
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &queryResult{Columns: make([]resultColumn, len(cts)), Rows: [][]any{}}
+	cols := make([]sqlresult.Column, len(cts))
 	for i, ct := range cts {
-		res.Columns[i] = resultColumn{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+		cols[i] = sqlresult.Column{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+	}
+	if err := sink.Columns(cols); err != nil {
+		return err
 	}
 	vals := make([]any, len(cts))
 	ptrs := make([]any, len(cts))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	row := make([]any, len(cts))
 	for rows.Next() {
-		if len(res.Rows) == maxRows {
-			res.Truncated = true
-			break
-		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return err
 		}
-		row := make([]any, len(vals))
 		for i, v := range vals {
-			row[i] = jsonValue(v, res.Columns[i].Type)
+			row[i] = jsonValue(v, cols[i].Type)
 		}
-		res.Rows = append(res.Rows, row)
+		if err := sink.Row(row); err != nil {
+			if errors.Is(err, sqlresult.ErrFull) {
+				return nil
+			}
+			return err
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	res.RowCount = len(res.Rows)
-	return res, nil
+	return rows.Err()
 }
 
 // classifyQueryError turns DuckDB's errors into client errors with a code.
-func classifyQueryError(ctx context.Context, err error, timeout time.Duration) error {
+func classifyQueryError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	var qe *queryError
+	var qe *QueryError
 	if errors.As(err, &qe) {
 		return qe
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return queryErrorf(http.StatusGatewayTimeout, "timeout", "the query did not finish within %s and was interrupted (server.sql_timeout)", timeout)
+		return queryErrorf(CodeTimeout, "the query did not finish within its time-out and was interrupted")
 	}
 	if errors.Is(err, context.Canceled) {
 		return err // the client went away
@@ -175,22 +220,46 @@ func classifyQueryError(ctx context.Context, err error, timeout time.Duration) e
 	if !errors.As(err, &de) {
 		return fmt.Errorf("query: %w", err)
 	}
+	msg := CleanMessage(de.Msg)
 	switch de.Type {
 	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
-		return queryErrorf(http.StatusBadRequest, "parse", "%s", de.Msg)
+		return queryErrorf(CodeParse, "%s", msg)
 	case duckdb.ErrorTypePermission:
-		return queryErrorf(http.StatusForbidden, "forbidden", "%s", de.Msg)
+		return queryErrorf(CodeForbidden, "%s", msg)
 	case duckdb.ErrorTypeTransaction:
-		if strings.Contains(de.Msg, "read-only") {
-			return queryErrorf(http.StatusForbidden, "read_only", "%s", de.Msg)
+		if strings.Contains(msg, "read-only") {
+			return queryErrorf(CodeReadOnly, "%s", msg)
 		}
 	case duckdb.ErrorTypeInterrupt:
-		return queryErrorf(http.StatusGatewayTimeout, "timeout", "%s", de.Msg)
+		return queryErrorf(CodeTimeout, "%s", msg)
+	case duckdb.ErrorTypeOutOfMemory:
+		return queryErrorf(CodeResourceLimit, "the query needs more memory than a SQL query may use: filter, aggregate or add a LIMIT (%s)", firstLine(msg))
 	case duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeConnection:
 		return fmt.Errorf("query: %w", err)
 	}
 	// Binder, catalog, conversion, …: the query is wrong; DuckDB says how.
-	return queryErrorf(http.StatusBadRequest, "bad_request", "%s", de.Msg)
+	return queryErrorf(CodeBadRequest, "%s", msg)
+}
+
+var (
+	// stackTrace starts the C++ stack DuckDB appends to some errors.
+	stackTrace = regexp.MustCompile(`(?s)\s*Stack Trace:.*`)
+	// absPath is an absolute file path of two or more parts.
+	absPath = regexp.MustCompile(`(^|[\s'"(=])/[^\s'"/]+(/[^\s'"]*)+`)
+)
+
+// CleanMessage strips what a client must not learn from a DuckDB message:
+// stack traces (they name the binary's path) and absolute file paths.
+func CleanMessage(msg string) string {
+	msg = stackTrace.ReplaceAllString(msg, "")
+	return absPath.ReplaceAllString(msg, "$1<path>")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // jsonValue converts a scanned DuckDB value to a JSON-native one. dbType is

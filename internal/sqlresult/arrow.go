@@ -1,4 +1,4 @@
-package main
+package sqlresult
 
 import (
 	"encoding/json"
@@ -17,9 +17,13 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// arrowBatchRows is the most rows of one Arrow record batch (and Parquet
+// ArrowBatchRows is the most rows of one Arrow record batch (and Parquet
 // row group) of a result.
-const arrowBatchRows = 64 * 1024
+const ArrowBatchRows = 64 * 1024
+
+// arrowBatchBytes ends a record batch early once its rows reach this size
+// (RowSize), so wide rows do not pile up in the builders.
+const arrowBatchBytes = 16 << 20
 
 // arrowType maps a DuckDB column type name to the Arrow type of its column.
 // Types without a lossless Arrow counterpart here (HUGEINT, INTERVAL, UUID,
@@ -62,11 +66,11 @@ func arrowType(dbType string) arrow.DataType {
 	return arrow.BinaryTypes.String
 }
 
-// arrowSchema is the schema of res: every column nullable, with DuckDB's
+// arrowSchema is the schema of cols: every column nullable, with DuckDB's
 // type name in the field metadata (key duckdb_type).
-func arrowSchema(res *queryResult) *arrow.Schema {
-	fields := make([]arrow.Field, len(res.Columns))
-	for i, c := range res.Columns {
+func arrowSchema(cols []Column) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
 		fields[i] = arrow.Field{
 			Name:     c.Name,
 			Type:     arrowType(c.Type),
@@ -77,39 +81,85 @@ func arrowSchema(res *queryResult) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// arrowBatches calls fn with the rows of res as record batches of at most
-// arrowBatchRows rows (none for an empty result).
-func arrowBatches(schema *arrow.Schema, res *queryResult, fn func(arrow.RecordBatch) error) error {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for start := 0; start < len(res.Rows); start += arrowBatchRows {
-		end := min(start+arrowBatchRows, len(res.Rows))
-		for _, row := range res.Rows[start:end] {
-			for i, v := range row {
-				if err := appendArrow(b.Field(i), v); err != nil {
-					return fmt.Errorf("column %q: %w", res.Columns[i].Name, err)
-				}
-			}
-		}
-		rec := b.NewRecordBatch()
-		err := fn(rec)
-		rec.Release()
+// arrowEncoder writes an Arrow IPC stream or, with parquet, a Parquet file
+// (Snappy-compressed, one row group per record batch).
+type arrowEncoder struct {
+	w       io.Writer
+	parquet bool
+	cols    []Column
+	b       *array.RecordBuilder
+	write   func(arrow.RecordBatch) error
+	close   func() error
+	rows    int   // in the open batch
+	bytes   int64 // of the open batch
+}
+
+func (e *arrowEncoder) Columns(cols []Column) error {
+	e.cols = cols
+	schema := arrowSchema(cols)
+	e.b = array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	if e.parquet {
+		props := parquet.NewWriterProperties(
+			parquet.WithCompression(compress.Codecs.Snappy),
+			parquet.WithMaxRowGroupLength(ArrowBatchRows),
+		)
+		fw, err := pqarrow.NewFileWriter(schema, e.w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			return err
 		}
+		e.write, e.close = fw.Write, fw.Close
+		return nil
+	}
+	iw := ipc.NewWriter(e.w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
+	e.write, e.close = iw.Write, iw.Close
+	return nil
+}
+
+func (e *arrowEncoder) Row(vals []any) error {
+	for i, v := range vals {
+		if err := appendArrow(e.b.Field(i), v); err != nil {
+			return fmt.Errorf("column %q: %w", e.cols[i].Name, err)
+		}
+	}
+	e.rows++
+	e.bytes += RowSize(vals)
+	if e.rows >= ArrowBatchRows || e.bytes >= arrowBatchBytes {
+		return e.flush()
 	}
 	return nil
 }
 
-// appendArrow appends a JSON-native value (see jsonValue) to a builder of
-// the type arrowType chose for its column.
+func (e *arrowEncoder) flush() error {
+	if e.rows == 0 {
+		return nil
+	}
+	rec := e.b.NewRecordBatch()
+	defer rec.Release()
+	e.rows, e.bytes = 0, 0
+	return e.write(rec)
+}
+
+func (e *arrowEncoder) Close(bool) error {
+	if e.b == nil {
+		return fmt.Errorf("no columns")
+	}
+	defer e.b.Release()
+	if err := e.flush(); err != nil {
+		e.close()
+		return err
+	}
+	return e.close()
+}
+
+// appendArrow appends a JSON-native value to a builder of the type
+// arrowType chose for its column.
 func appendArrow(b array.Builder, v any) error {
 	if v == nil {
 		b.AppendNull()
 		return nil
 	}
 	if sb, ok := b.(*array.StringBuilder); ok {
-		sb.Append(textCell(v))
+		sb.Append(TextCell(v))
 		return nil
 	}
 	switch bb := b.(type) {
@@ -131,7 +181,7 @@ func appendArrow(b array.Builder, v any) error {
 		s := fmt.Sprint(v)
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			// TIMESTAMP without a zone: jsonValue writes it without one.
+			// TIMESTAMP without a zone is written without one.
 			t, err = time.Parse("2006-01-02T15:04:05.999999999", s)
 		}
 		if err != nil {
@@ -195,34 +245,4 @@ func appendArrow(b array.Builder, v any) error {
 		return fmt.Errorf("no conversion to %s", b.Type())
 	}
 	return err
-}
-
-// writeResultArrow writes res as an Arrow IPC stream.
-func writeResultArrow(w io.Writer, res *queryResult) error {
-	schema := arrowSchema(res)
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
-	if err := arrowBatches(schema, res, iw.Write); err != nil {
-		iw.Close()
-		return err
-	}
-	return iw.Close()
-}
-
-// writeResultParquet writes res as a Parquet file (Snappy-compressed, one
-// row group per record batch).
-func writeResultParquet(w io.Writer, res *queryResult) error {
-	schema := arrowSchema(res)
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithMaxRowGroupLength(arrowBatchRows),
-	)
-	fw, err := pqarrow.NewFileWriter(schema, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return err
-	}
-	if err := arrowBatches(schema, res, fw.Write); err != nil {
-		fw.Close()
-		return err
-	}
-	return fw.Close()
 }
