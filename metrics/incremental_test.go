@@ -37,9 +37,11 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 	full := warehousetest.Open(t, equivZone)
 	m := newEquivModel(uint64(seed))
 	incremental := 0 // computes that recomputed only the changed items
+	clockOnly := 0   // syncs that changed nothing but the clock
 	// Tables that held rows at some step (the comparison is not vacuous).
 	held := map[string]bool{"item_flow": false, "wip_daily": false, "cumulative_flow": false, "cycle_time_stats": false,
-		"utilization_weekly": false, "flow_counters": false, "data_quality": false, "aging_wip": false}
+		"utilization_weekly": false, "flow_counters": false, "data_quality": false, "aging_wip": false,
+		"planner_weeks": false, "milestone_forecasts": false, "forecast_backtest_summary": false}
 
 	commit := func(b ingest.Batch) {
 		t.Helper()
@@ -62,6 +64,8 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 		}
 		if step > 0 && !ri.Full {
 			incremental++
+		} else if step > 0 {
+			t.Logf("step %d (%s): recomputed every item: %s", step, what, ri.Reason)
 		}
 		a, b := equivDump(t, inc), equivDump(t, full)
 		if d := cmp.Diff(b, a); d != "" {
@@ -79,18 +83,26 @@ func TestIncrementalComputeEqualsFull(t *testing.T) {
 	compute(0, "initial import")
 	for step := 1; step <= steps; step++ {
 		b, what := m.change()
+		if what == "clock only" {
+			clockOnly++
+		}
 		commit(b)
 		compute(step, what)
 	}
 	// A sync that changes most items is recomputed whole (the comparison
-	// then proves little): most must not.
-	if incremental < steps*3/4 {
-		t.Errorf("%d of %d computes recomputed only the changed items, want at least 3/4", incremental, steps)
+	// then proves little): in this small model a team's membership or an
+	// account's email touches most items, so half the syncs at least must
+	// be incremental.
+	if incremental < steps/2 {
+		t.Errorf("%d of %d computes recomputed only the changed items, want at least half", incremental, steps)
 	}
 	for table, ok := range held {
 		if !ok {
 			t.Errorf("%s never held a row: the comparison proves little", table)
 		}
+	}
+	if clockOnly == 0 {
+		t.Errorf("no sync changed only the clock: extend the steps")
 	}
 	if !m.crossedDST {
 		t.Errorf("the clock never crossed the DST change (now %s): extend the steps", m.now)
@@ -444,7 +456,12 @@ func (m *equivModel) change() (ingest.Batch, string) {
 	}
 	var keys, wls, what []string
 	var b ingest.Batch
-	for range 1 + m.r.IntN(3) {
+	// One sync in five changes nothing: only the clock moves.
+	ops := 1 + m.r.IntN(3)
+	if m.r.IntN(5) == 0 {
+		ops = 0
+	}
+	for range ops {
 		switch op := m.r.IntN(15); op {
 		case 0, 1: // new transitions
 			for range 1 + m.r.IntN(4) {
