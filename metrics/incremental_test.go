@@ -219,7 +219,6 @@ var (
 	equivPeople   = []string{"ann@example.com", "bob@example.com", "carl@example.com", "dora@example.com", "eve@example.com"}
 	equivProjects = []string{"WEB", "PAY", "OPS", "APP"}
 	equivTypes    = []string{"Story", "Bug", "Incident", "Task", "Epic"}
-	equivTeams    = []string{"web", "pay", "ops"}
 )
 
 // equivModel is what the source holds; each change returns the batch that
