@@ -336,9 +336,17 @@ func runPandas(python, dir string) (pandasOutput, time.Duration, float64, error)
 
 // throughlineNumbers reads the same figures from the computed warehouse.
 func throughlineNumbers(db *warehouse.DB) (flowNumbers, error) {
+	return queryFlowNumbers(db, `SELECT team, work_class, items, p50_days, p70_days, p85_days, p95_days,
+		p50_seconds, p70_seconds, p85_seconds, p95_seconds FROM cycle_time_stats ORDER BY team, work_class`,
+		`SELECT strftime(week_start, '%Y-%m-%d'), team, work_class, items FROM throughput_weekly
+		WHERE items > 0 ORDER BY ALL`)
+}
+
+// queryFlowNumbers reads the cycle-time rows and the weekly rows of two
+// queries (the columns of cycleRow and weekRow, in order).
+func queryFlowNumbers(db *warehouse.DB, cycle, weekly string) (flowNumbers, error) {
 	var f flowNumbers
-	rows, err := db.Query(`SELECT team, work_class, items, p50_days, p70_days, p85_days, p95_days,
-		p50_seconds, p70_seconds, p85_seconds, p95_seconds FROM cycle_time_stats ORDER BY team, work_class`)
+	rows, err := db.Query(cycle)
 	if err != nil {
 		return f, err
 	}
@@ -355,8 +363,7 @@ func throughlineNumbers(db *warehouse.DB) (flowNumbers, error) {
 	if err := rows.Err(); err != nil {
 		return f, err
 	}
-	rows, err = db.Query(`SELECT strftime(week_start, '%Y-%m-%d'), team, work_class, items FROM throughput_weekly
-		WHERE items > 0 ORDER BY ALL`)
+	rows, err = db.Query(weekly)
 	if err != nil {
 		return f, err
 	}

@@ -198,34 +198,7 @@ func benchFlowDuckDB(b *testing.B) {
 
 // readFlowNumbers reads the temporary tables cycle and weekly.
 func readFlowNumbers(db *warehouse.DB) (flowNumbers, error) {
-	var f flowNumbers
-	rows, err := db.Query(`SELECT * FROM cycle ORDER BY 1, 2`)
-	if err != nil {
-		return f, err
-	}
-	for rows.Next() {
-		var c cycleRow
-		if err := rows.Scan(&c.Team, &c.WorkClass, &c.Items, &c.P50Days, &c.P70Days, &c.P85Days, &c.P95Days,
-			&c.P50Secs, &c.P70Secs, &c.P85Secs, &c.P95Secs); err != nil {
-			rows.Close()
-			return f, err
-		}
-		f.Cycle = append(f.Cycle, c)
-	}
-	rows.Close()
-	rows, err = db.Query(`SELECT * FROM weekly ORDER BY ALL`)
-	if err != nil {
-		return f, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var w weekRow
-		if err := rows.Scan(&w.WeekStart, &w.Team, &w.WorkClass, &w.Items); err != nil {
-			return f, err
-		}
-		f.Weekly = append(f.Weekly, w)
-	}
-	return f, rows.Err()
+	return queryFlowNumbers(db, `SELECT * FROM cycle ORDER BY 1, 2`, `SELECT * FROM weekly ORDER BY ALL`)
 }
 
 func benchFlowPandas(b *testing.B) {
