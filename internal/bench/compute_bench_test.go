@@ -63,7 +63,7 @@ func seedWarehouse(b *testing.B, db *warehouse.DB, n int) {
 		`INSERT INTO milestones (milestone_id, source_id, project_id, name, start_date, baseline_due_date, due_date, completed_at, released)
 		SELECT 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1] || ':R' || i, 's',
 			's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1], 'R' || i, NULL,
-			DATE '2026-01-01' + CAST(i AS INTEGER), DATE '2026-01-01' + CAST(i * 2 AS INTEGER), NULL, false, NULL FROM range(200) t(i)`,
+			DATE '2026-01-01' + CAST(i AS INTEGER), DATE '2026-01-01' + CAST(i * 2 AS INTEGER), NULL, false FROM range(200) t(i)`,
 		`INSERT INTO work_items (item_id, source_id, key, project_id, assignee_id, milestone_id, item_type, title, status, status_category,
 			created_at, estimate_seconds, updated_at)
 		SELECT 's:K-' || i, 's', 'K-' || i, 's:' || (['WEB','PAY','APP','OPS','HELP','DATA'])[i % 6 + 1], 's:p' || (i % 400),
