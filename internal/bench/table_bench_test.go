@@ -266,6 +266,11 @@ func benchFlowThroughline(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if os.Getenv("THROUGHLINE_BENCH_VERBOSE") != "" {
+				for _, s := range res.Steps {
+					b.Logf("compute (full %v) %-20s %8.3f", res.Full, s.Name, s.Duration.Seconds())
+				}
+			}
 			return time.Since(t0), res
 		}
 		b.StartTimer()
