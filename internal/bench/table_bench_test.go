@@ -270,6 +270,11 @@ func benchFlowThroughline(b *testing.B) {
 				for _, s := range res.Steps {
 					b.Logf("compute (full %v) %-20s %8.3f", res.Full, s.Name, s.Duration.Seconds())
 				}
+				for _, s := range res.Statements {
+					if s.Duration > 50*time.Millisecond {
+						b.Logf("compute (full %v) statement %-20s %8.3f", res.Full, s.Name, s.Duration.Seconds())
+					}
+				}
 			}
 			return time.Since(t0), res
 		}
