@@ -5,14 +5,20 @@ package metrics
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"text/template"
 	"time"
 )
 
@@ -50,6 +56,9 @@ type Params struct {
 	// Work-class rules: item types and project keys.
 	OperationalTypes, OperationalProjects []string
 	ProjectTypes, ProjectProjects         []string
+	// Full recomputes every item even when only some changed since the
+	// last compute (the result is the same; see Compute).
+	Full bool
 }
 
 // Step is one SQL file of the compute.
@@ -63,13 +72,40 @@ type Result struct {
 	Steps      []Step
 	Statements []Step // each SQL statement, for profiling
 	Duration   time.Duration
+	// Full: every item was recomputed, for Reason; otherwise Items items
+	// (those a sync changed since the last compute) were.
+	Full   bool
+	Reason string
+	Items  int
 }
 
-// Compute rebuilds every metric table in one transaction, so readers see
-// either the previous or the new snapshot, never a mix.
-func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
+// Reasons for a full compute (Result.Reason).
+const (
+	reasonAsked   = "asked"
+	reasonFirst   = "first compute"
+	reasonInputs  = "config, time zone or compute changed"
+	reasonSync    = "a sync replaced everything"
+	reasonChanged = "most items changed"
+)
+
+// fullShare: when more than this share of the items changed, recomputing
+// every item costs less than taking the changed ones out and back in.
+const fullShare = 0.3
+
+// Compute brings every metric table up to date in one transaction, so
+// readers see either the previous or the new snapshot, never a mix.
+//
+// It recomputes only the items a sync changed since the last compute (the
+// store lists them in compute_dirty) and the items whose project, assignee's
+// team or epic parent changed; sums over all items (stage deltas, logged
+// hours, status kinds) take the old contribution of those items out and put
+// the new one in; values that depend only on the clock (ages, time in the
+// current stage) are refreshed for every item without reading history. The
+// first compute, one after a change of config, time zone or the compute
+// itself, and one where most items changed recompute every item; so does
+// Params.Full. Either way the tables hold the same rows.
+func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) {
 	start := time.Now()
-	var res Result
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
@@ -100,87 +136,335 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (Result, error) {
 	started := time.Now().UTC()
 	// A failed run rolls back and is recorded in job_runs (outside the
 	// rolled-back transaction), so `throughline check` can tell.
-	rollback := func(err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
 		bg := context.WithoutCancel(ctx)
 		c.ExecContext(bg, "ROLLBACK")
 		c.ExecContext(bg, "INSERT INTO job_runs VALUES ('compute', ?, ?, 'failed', ?)", started, time.Now().UTC(), err.Error())
-	}
+	}()
 	t0 := time.Now()
 	if err := loadParams(ctx, c, p); err != nil {
-		rollback(err)
+		return res, err
+	}
+	hash, err := paramsHash(ctx, c, p)
+	if err != nil {
+		return res, err
+	}
+	if err := chooseMode(ctx, c, p, hash, &res); err != nil {
 		return res, err
 	}
 	res.Statements = append(res.Statements, Step{Name: "params", Duration: time.Since(t0)})
 	files, err := fs.Glob(sqlFiles, "sql/*.sql")
 	if err != nil {
-		err = fmt.Errorf("compute: %w", err)
-		rollback(err)
-		return res, err
+		return res, fmt.Errorf("compute: %w", err)
 	}
 	slices.Sort(files)
+	cols, err := mainColumns(ctx, c)
+	if err != nil {
+		return res, err
+	}
+	changed := map[string]bool{}
 	forecasted := false
 	for _, f := range files {
 		// The forecasts and their backtest (Go) run after the milestone
 		// scope and before the status.
 		if !forecasted && strings.TrimPrefix(f, "sql/") >= "90" {
+			// Both recompute fully on every compute (milestones are few):
+			// their tables are marked changed.
 			for _, step := range []struct {
-				name string
-				run  func(context.Context, *sql.Conn, Params) error
-			}{{"89_forecasts", forecastStep}, {"90_backtest", backtestStep}} {
+				name   string
+				run    func(context.Context, *sql.Conn, Params) error
+				tables []string
+			}{
+				{"89_forecasts", forecastStep, []string{"milestone_forecasts", "forecast_calibration"}},
+				{"90_backtest", backtestStep, []string{"forecast_backtest", "forecast_backtest_summary"}},
+			} {
 				t0 := time.Now()
 				if err := step.run(ctx, c, p); err != nil {
-					err = fmt.Errorf("compute: %w", err)
-					rollback(err)
-					return res, err
+					return res, fmt.Errorf("compute: %w", err)
+				}
+				for _, t := range step.tables {
+					changed[t] = true
 				}
 				res.Steps = append(res.Steps, Step{Name: step.name, Duration: time.Since(t0)})
 			}
 			forecasted = true
 		}
-		body, err := sqlFiles.ReadFile(f)
+		stmts, err := statements(f, res.Full)
 		if err != nil {
-			err = fmt.Errorf("compute: %w", err)
-			rollback(err)
-			return res, err
+			return res, fmt.Errorf("compute: %w", err)
 		}
+		stmts = byDifference(stmts, cols)
 		t0 := time.Now()
-		for i, stmt := range splitSQL(string(body)) {
+		for i, stmt := range stmts {
 			ts := time.Now()
 			var err error
 			name := fmt.Sprintf("%s#%d", strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), i+1)
 			if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
 				err = explain(ctx, c, stmt, filepath.Join(p.ExplainDir, name+".txt"))
 			} else {
-				_, err = c.ExecContext(ctx, stmt)
+				var r sql.Result
+				if r, err = c.ExecContext(ctx, stmt); err == nil {
+					if t := target(stmt); t != "" && cols[t] != nil {
+						if n, _ := r.RowsAffected(); n > 0 {
+							changed[t] = true
+						}
+					}
+				}
 			}
 			res.Statements = append(res.Statements, Step{Name: name, Duration: time.Since(ts)})
 			if err != nil {
-				err = fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
-				rollback(err)
-				return res, err
+				return res, fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
 			}
 		}
 		res.Steps = append(res.Steps, Step{Name: strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), Duration: time.Since(t0)})
 	}
 	t0 = time.Now()
-	if _, err := c.ExecContext(ctx, "DELETE FROM job_runs WHERE started_at < ?", started.AddDate(0, 0, -90)); err != nil {
-		err = fmt.Errorf("compute: prune job_runs: %w", err)
-		rollback(err)
-		return res, err
-	}
-	if _, err := c.ExecContext(ctx, "INSERT INTO job_runs VALUES ('compute', ?, ?, 'ok', NULL)", started, time.Now().UTC()); err != nil {
-		err = fmt.Errorf("compute: record the run: %w", err)
-		rollback(err)
-		return res, err
-	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-		err = fmt.Errorf("compute: commit: %w", err)
-		rollback(err)
-		return res, err
+	today := dateOf(p.Now.In(p.Location))
+	for _, st := range []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		// What this compute consumed; marks a sync committed meanwhile are
+		// not visible here and stay for the next compute.
+		{"clear the changed items", "DELETE FROM compute_dirty", nil},
+		{"clear the changed items", "DELETE FROM compute_old_histories", nil},
+		{"clear the changed items", "DELETE FROM compute_old_changes", nil},
+		{"clear the changed items", "DELETE FROM compute_old_worklogs", nil},
+		{"record the state", "DELETE FROM compute_state", nil},
+		{"record the state", "INSERT INTO compute_state VALUES (?, ?, ?)", []any{hash, p.Now.UTC(), today}},
+		{"record the changed tables", `DELETE FROM compute_tables WHERE table_name IN (SELECT unnest(CAST(? AS VARCHAR[])))`, []any{changedList(changed)}},
+		{"record the changed tables", `INSERT INTO compute_tables SELECT unnest(CAST(? AS VARCHAR[])), ?`, []any{changedList(changed), p.Now.UTC()}},
+		{"prune job_runs", "DELETE FROM job_runs WHERE started_at < ?", []any{started.AddDate(0, 0, -90)}},
+		{"record the run", "INSERT INTO job_runs VALUES ('compute', ?, ?, 'ok', NULL)", []any{started, time.Now().UTC()}},
+		{"commit", "COMMIT", nil},
+	} {
+		if st.what == "commit" {
+			// The bookkeeping above and the commit itself (the write-ahead
+			// log, and a checkpoint when the log has grown) apart.
+			res.Statements = append(res.Statements, Step{Name: "record", Duration: time.Since(t0)})
+			t0 = time.Now()
+		}
+		if _, err := c.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return res, fmt.Errorf("compute: %s: %w", st.what, err)
+		}
 	}
 	res.Statements = append(res.Statements, Step{Name: "commit", Duration: time.Since(t0)})
+	dropTemp(context.WithoutCancel(ctx), c)
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// dropTemp drops the temporary tables and views of the connection, which
+// outlives the compute in the pool: the intervals of a full compute hold a
+// row per status change.
+func dropTemp(ctx context.Context, c *sql.Conn) {
+	rows, err := c.QueryContext(ctx, `SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
+		UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary ORDER BY 1 DESC`)
+	if err != nil {
+		return
+	}
+	var drops []string
+	for rows.Next() {
+		var kind, name string
+		if rows.Scan(&kind, &name) == nil {
+			drops = append(drops, "DROP "+kind+` IF EXISTS temp.main."`+strings.ReplaceAll(name, `"`, `""`)+`"`)
+		}
+	}
+	rows.Close()
+	for _, d := range drops {
+		c.ExecContext(ctx, d)
+	}
+}
+
+// mainColumns lists the columns of every table of the warehouse.
+func mainColumns(ctx context.Context, c *sql.Conn) (map[string][]string, error) {
+	rows, err := c.QueryContext(ctx, `SELECT table_name, column_name FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name, column_index`)
+	if err != nil {
+		return nil, fmt.Errorf("compute: read the tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var t, col string
+		if err := rows.Scan(&t, &col); err != nil {
+			return nil, fmt.Errorf("compute: read the tables: %w", err)
+		}
+		out[t] = append(out[t], col)
+	}
+	return out, rows.Err()
+}
+
+var targetRE = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(?:main\.)?(\w+)(?:\s|$|\()`)
+
+// target is the table a DML statement writes ("" for other statements).
+func target(stmt string) string {
+	if m := targetRE.FindStringSubmatch(stmt); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// changedList lists the tables of changed, sorted.
+func changedList(changed map[string]bool) string {
+	var ts []string
+	for t, ok := range changed {
+		if ok {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return "[" + strings.Join(ts, ", ") + "]"
+}
+
+var deleteAllRE = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(\w+)\s*$`)
+var insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s+((?:WITH|SELECT)\b.*)$`)
+
+// byDifference rewrites each rebuild of a table (DELETE FROM t, then
+// INSERT INTO t SELECT …) so that it writes only the difference: the rows
+// the table holds that the query does not give are deleted, those it gives
+// that the table does not hold are inserted (rows compared as multisets,
+// NULLs equal). The table ends up holding the query's rows either way; an
+// incremental compute then rewrites only what changed, and a table no
+// row of which changed is not written at all (compute_tables).
+func byDifference(stmts []string, cols map[string][]string) []string {
+	var out []string
+	for i := 0; i < len(stmts); i++ {
+		d := deleteAllRE.FindStringSubmatch(stmts[i])
+		if d == nil || i+1 == len(stmts) {
+			out = append(out, stmts[i])
+			continue
+		}
+		ins := insertRE.FindStringSubmatch(stmts[i+1])
+		cs := cols[d[1]]
+		if ins == nil || ins[1] != d[1] || cs == nil {
+			out = append(out, stmts[i])
+			continue
+		}
+		t := d[1]
+		var list, eq []string
+		for _, c := range cs {
+			q := `"` + c + `"`
+			list = append(list, q)
+			eq = append(eq, "o."+q+" IS NOT DISTINCT FROM n."+q)
+		}
+		all := strings.Join(list, ", ")
+		on := "o.diff_k = n.diff_k AND " + strings.Join(eq, " AND ")
+		out = append(out,
+			// The query's columns take the table's names, by position.
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT *, row_number() OVER (PARTITION BY %s) AS diff_k FROM (%s) q(%s)`, all, ins[2], all),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_old AS SELECT rowid AS diff_r, *, row_number() OVER (PARTITION BY %s) AS diff_k FROM main.%s`, all, t),
+			fmt.Sprintf(`DELETE FROM main.%s WHERE rowid IN (SELECT o.diff_r FROM temp.main.diff_old o ANTI JOIN temp.main.diff_new n ON %s)`, t, on),
+			fmt.Sprintf(`INSERT INTO main.%s SELECT %s FROM temp.main.diff_new n ANTI JOIN temp.main.diff_old o ON %s`, t, prefixed("n.", list), on),
+		)
+		i++
+	}
+	return out
+}
+
+func prefixed(p string, xs []string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = p + x
+	}
+	return strings.Join(out, ", ")
+}
+
+// chooseMode decides between recomputing every item and only the changed
+// ones, and leaves the changed ones in the temporary table flow_dirty.
+func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Result) error {
+	var last sql.NullString
+	if err := c.QueryRowContext(ctx, "SELECT max(params_hash) FROM compute_state").Scan(&last); err != nil {
+		return fmt.Errorf("compute: read the last compute: %w", err)
+	}
+	var all bool
+	var dirty, items int
+	if err := c.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE item_id IS NULL) > 0, count(DISTINCT item_id),
+		(SELECT count(*) FROM work_items) FROM compute_dirty`).Scan(&all, &dirty, &items); err != nil {
+		return fmt.Errorf("compute: read the changed items: %w", err)
+	}
+	switch {
+	case p.Full:
+		res.Full, res.Reason = true, reasonAsked
+	case !last.Valid:
+		res.Full, res.Reason = true, reasonFirst
+	case last.String != hash:
+		res.Full, res.Reason = true, reasonInputs
+	case all:
+		res.Full, res.Reason = true, reasonSync
+	case float64(dirty) > fullShare*float64(items):
+		res.Full, res.Reason = true, reasonChanged
+	}
+	if res.Full {
+		_, err := c.ExecContext(ctx, "UPDATE params SET full_compute = true")
+		if err != nil {
+			return fmt.Errorf("compute: %w", err)
+		}
+		return nil
+	}
+	res.Items = dirty
+	if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE flow_dirty AS SELECT DISTINCT item_id FROM compute_dirty WHERE item_id IS NOT NULL`); err != nil {
+		return fmt.Errorf("compute: read the changed items: %w", err)
+	}
+	return nil
+}
+
+// paramsHash is the SHA-256 of every input of the compute other than the
+// items and the clock: the parameters, the session time zone (worklog
+// weeks) and the compute's SQL. A compute whose hash differs from the last
+// one's recomputes every item.
+func paramsHash(ctx context.Context, c *sql.Conn, p Params) (string, error) {
+	var tz string
+	if err := c.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&tz); err != nil {
+		return "", fmt.Errorf("compute: read the session time zone: %w", err)
+	}
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	in := p
+	in.Now, in.ExplainDir, in.Full, in.Location = time.Time{}, "", false, nil
+	for _, v := range []any{in, p.Location.String(), tz} {
+		if err := enc.Encode(v); err != nil {
+			return "", fmt.Errorf("compute: hash the parameters: %w", err)
+		}
+	}
+	h.Write(sqlDigest)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sqlDigest is the SHA-256 of the compute's SQL files.
+var sqlDigest = func() []byte {
+	h := sha256.New()
+	files, _ := fs.Glob(sqlFiles, "sql/*.sql")
+	slices.Sort(files)
+	for _, f := range files {
+		b, _ := sqlFiles.ReadFile(f)
+		h.Write([]byte(f))
+		h.Write(b)
+	}
+	return h.Sum(nil)
+}()
+
+// statements are the statements of one SQL file for a full or an
+// incremental compute: the files are text/template templates of the mode
+// ({{if .Full}} … {{else}} … {{end}}).
+func statements(file string, full bool) ([]string, error) {
+	body, err := sqlFiles.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(file).Option("missingkey=error").Parse(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, struct{ Full bool }{full}); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return splitSQL(b.String()), nil
 }
 
 // splitSQL splits a file into statements at semicolons that end a line.
@@ -214,7 +498,8 @@ func loadParams(ctx context.Context, c execer, p Params) error {
 	stmts := []string{
 		// utc_session: the session TimeZone (which ICU casts and date_trunc
 		// on TIMESTAMPTZ use) is UTC, where a day is a plain division.
-		"CREATE OR REPLACE TEMP TABLE params (today DATE, now_ts TIMESTAMPTZ, window_days INTEGER, utc_session BOOLEAN)",
+		// full_compute: every item is recomputed (chooseMode).
+		"CREATE OR REPLACE TEMP TABLE params (today DATE, now_ts TIMESTAMPTZ, window_days INTEGER, utc_session BOOLEAN, full_compute BOOLEAN, now_us BIGINT)",
 		"CREATE OR REPLACE TEMP TABLE cfg_teams (name VARCHAR, wip_limit INTEGER, sle_days INTEGER, hours_per_week DOUBLE)",
 		"CREATE OR REPLACE TEMP TABLE cfg_members (member VARCHAR, team VARCHAR)",
 		"CREATE OR REPLACE TEMP TABLE cfg_projects (project VARCHAR, team VARCHAR)",
@@ -234,7 +519,8 @@ func loadParams(ctx context.Context, c execer, p Params) error {
 		}
 		return nil
 	}
-	if err := ins("INSERT INTO params VALUES (?, ?, ?, current_setting('TimeZone') = 'UTC')", todayDate, p.Now.UTC(), p.WindowDays); err != nil {
+	if err := ins("INSERT INTO params SELECT ?, CAST(? AS TIMESTAMPTZ), ?, current_setting('TimeZone') = 'UTC', false, epoch_us(CAST(? AS TIMESTAMPTZ))",
+		todayDate, p.Now.UTC(), p.WindowDays, p.Now.UTC()); err != nil {
 		return err
 	}
 	// UTC offsets of the configured zone and when they start: an ASOF join on
@@ -335,9 +621,23 @@ func (r *rows) add(vals ...any) {
 	r.args = append(r.args, vals...)
 }
 
+// zoneCache holds zoneOffsets per zone name and years (a scan of 130 years
+// costs tens of milliseconds, a noticeable share of a small compute).
+var zoneCache sync.Map
+
 // zoneOffsets lists (start, offset) pairs in Unix seconds: the zone's UTC
 // offset from start until the next pair. The first pair starts at -2^40.
 func zoneOffsets(loc *time.Location, fromYear, toYear int) [][2]int64 {
+	key := fmt.Sprintf("%s/%d/%d", loc, fromYear, toYear)
+	if v, ok := zoneCache.Load(key); ok && loc.String() != "Local" {
+		return v.([][2]int64)
+	}
+	out := scanZone(loc, fromYear, toYear)
+	zoneCache.Store(key, out)
+	return out
+}
+
+func scanZone(loc *time.Location, fromYear, toYear int) [][2]int64 {
 	offset := func(u int64) int64 {
 		_, o := time.Unix(u, 0).In(loc).Zone()
 		return int64(o)

@@ -3,7 +3,12 @@
 # process (peak RSS is a process-wide high-water mark, so a shared process
 # would report the largest benchmark run so far), then a summary table.
 #
-#   scripts/bench.sh 10k|100k|1m
+#   scripts/bench.sh 10k|100k|200k|1m [table]
+#
+# "table" runs only the end-to-end table of issue #15 (BenchmarkFlowTable:
+# read_csv, DuckDB SQL, pandas, Throughline's sync and compute, and the
+# refresh after 1 % of the items changed) and prints it with the load
+# average before and after (other work on the machine skews every figure).
 #
 # Size = items.csv rows (ingest), warehouse items (compute, scrape, pandas),
 # and a tenth of it in Asana tasks and Jira issues. Overrides:
@@ -26,15 +31,20 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   10k|10K) size=10000 ;;
   100k|100K) size=100000 ;;
+  200k|200K) size=200000 ;;
   1m|1M) size=1000000 ;;
-  *) echo "usage: $0 10k|100k|1m" >&2; exit 2 ;;
+  *) echo "usage: $0 10k|100k|200k|1m [table]" >&2; exit 2 ;;
 esac
 label=${1,,}
+only=${2:-}
+# Status changes per item: ~5 at 200k and ~10 otherwise (the sizes of issue #15's table).
+default_changes=10
+[[ $label == 200k ]] && default_changes=5
 
 export THROUGHLINE_BENCH_ROWS=$size THROUGHLINE_BENCH_ITEMS=$size
 export THROUGHLINE_BENCH_TASKS=${THROUGHLINE_BENCH_TASKS:-$((size / 10))}
 export THROUGHLINE_BENCH_ISSUES=${THROUGHLINE_BENCH_ISSUES:-$((size / 10))}
-export THROUGHLINE_BENCH_CHANGES=${THROUGHLINE_BENCH_CHANGES:-10}
+export THROUGHLINE_BENCH_CHANGES=${THROUGHLINE_BENCH_CHANGES:-$default_changes}
 # DuckDB's memory_limit bounds its buffer manager, not every allocation of
 # the process: 1200MB keeps a 1M-item compute under 2 GiB of RSS (1.5-1.6 GB;
 # 2GB gave 2.3-2.6 GB), at the same speed or better.
@@ -83,6 +93,50 @@ fsecs() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.3f s", v }'; }
 ratio() { [[ -n "$1" && -n "$2" ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b }'; }
 mb() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 int() { [[ -n "$1" ]] && awk -v v="$1" 'BEGIN { printf "%.0f", v }' || echo "?"; }
+
+load() { awk '{ print $1 " " $2 " " $3 }' /proc/loadavg; }
+load_start=$(load)
+export THROUGHLINE_BENCH_FLOW_DIR=$out/flow
+run flow_read_csv '^BenchmarkFlowTable$/^read_csv$'
+run flow_duckdb '^BenchmarkFlowTable$/^duckdb_sql$'
+run flow_pandas '^BenchmarkFlowTable$/^pandas$'
+run flow_throughline '^BenchmarkFlowTable$/^throughline$'
+rm -rf "$THROUGHLINE_BENCH_FLOW_DIR"
+load_flow=$(load)
+
+flow_table() {
+  local rc dd pd ts tc rs rcmp rfull items rss prss
+  rc=$(metric flow_read_csv BenchmarkFlowTable/read_csv ns/op)
+  dd=$(metric flow_duckdb BenchmarkFlowTable/duckdb_sql ns/op)
+  pd=$(metric flow_pandas BenchmarkFlowTable/pandas pandas_s)
+  ts=$(metric flow_throughline BenchmarkFlowTable/throughline sync_s)
+  tc=$(metric flow_throughline BenchmarkFlowTable/throughline compute_s)
+  rs=$(metric flow_throughline BenchmarkFlowTable/throughline refresh_sync_s)
+  rcmp=$(metric flow_throughline BenchmarkFlowTable/throughline refresh_compute_s)
+  rfull=$(metric flow_throughline BenchmarkFlowTable/throughline refresh_full_compute_s)
+  items=$(int "$(metric flow_throughline BenchmarkFlowTable/throughline refresh_items)")
+  rss=$(mb "$(metric flow_throughline BenchmarkFlowTable/throughline peak-RSS-MB)")
+  prss=$(mb "$(metric flow_pandas BenchmarkFlowTable/pandas pandas-peak-RSS-MB)")
+  local total rcs
+  total=$(awk -v a="$ts" -v b="$tc" 'BEGIN { if (a != "" && b != "") print a + b }')
+  rcs=$(awk -v v="$rc" 'BEGIN { if (v != "") print v / 1e9 }')
+  echo
+  echo "== issue #15 table: $label items, $THROUGHLINE_BENCH_CHANGES changes/item, $(nproc) CPUs, load average $load_start before, $load_flow after"
+  echo "| | time |"
+  echo "|---|---|"
+  echo "| DuckDB's own read_csv of the two files into a table | $(secs "$rc") |"
+  echo "| DuckDB SQL alone doing the pandas script's job, straight from the files (results equal pandas') | $(secs "$dd") ($(state flow_duckdb)) |"
+  echo "| the pandas script | $(fsecs "$pd") (peak RSS $prss MB) |"
+  echo "| throughline sync | $(fsecs "$ts") ($(ratio "$ts" "$rcs") read_csv) |"
+  echo "| throughline compute | $(fsecs "$tc") |"
+  echo "| sync + compute | $(fsecs "$total") = $(ratio "$total" "$pd") the pandas script (peak RSS $rss MB) |"
+  echo "| after 1% of the items changed: sync, compute | $(fsecs "$rs"), $(fsecs "$rcmp") ($items items recomputed; compute $(ratio "$rcmp" "$rfull") a full one of the same data, $(fsecs "$rfull")) |"
+}
+if [[ $only == table ]]; then
+  flow_table
+  echo "raw output: $out"
+  exit $status
+fi
 
 run ingest_connector '^BenchmarkIngestItemsCSV$/^connector$'
 run ingest_row_by_row '^BenchmarkIngestItemsCSV$/^row_by_row$'
@@ -159,8 +213,9 @@ else
   row "$label" "Jira sync (no BenchmarkJiraSync yet)" "" "" "" ""
 fi
 
+flow_table
 echo
-echo "== summary: size $label, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "== summary: size $label, $(nproc) CPUs, $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ), load average $load_start at the start, $(load) at the end"
 {
   printf 'size\tname\tours\tbaseline\tratio\tpeak RSS MB\n'
   printf '%s\n' "${rows[@]}"

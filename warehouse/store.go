@@ -159,6 +159,10 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	// repaired it already; batches committed directly are repaired here).
 	b.RepairPayloads()
 	var stages []stage
+	ch, err := newChanged(ctx, c)
+	if err != nil {
+		return err
+	}
 	bulk := b.Bulk != nil
 	if bulk {
 		if len(b.Items) > 0 || len(b.Transitions) > 0 || len(b.Worklogs) > 0 {
@@ -171,8 +175,22 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 		b.People = append(slices.Clip(b.People), people...)
 	}
+	// A bulk snapshot over stored items is stored by difference
+	// (mergeSnapshot): only what changed is replaced and recorded.
+	merge := false
+	if bulk && b.Snapshot {
+		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.work_items WHERE source_id = ?)", source).Scan(&merge); err != nil {
+			return fmt.Errorf("read stored items: %w", err)
+		}
+	}
+	if (b.Snapshot || bulk) && !merge {
+		// Every item of the source may have changed.
+		if err := ch.all(ctx, c); err != nil {
+			return err
+		}
+	}
 	if b.Snapshot {
-		if err := clearSource(ctx, c, source); err != nil {
+		if err := clearSource(ctx, c, source, merge); err != nil {
 			return err
 		}
 	}
@@ -187,7 +205,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 	// People first: the other stages map account ids to person ids.
-	if err := commitPeople(ctx, c, source, b.People); err != nil {
+	if err := commitPeople(ctx, c, ch, source, b.People); err != nil {
 		return err
 	}
 	if len(b.TimeOff) > 0 {
@@ -294,6 +312,23 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			}
 			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
 		}
+		// The items of stored worklogs the batch deletes or replaces (a
+		// worklog may move to another item).
+		if len(ids) > 0 && ch.on {
+			all := make([]driver.Value, len(ids))
+			for i, w := range ids {
+				all[i] = id(source, w.(string))
+			}
+			if err := keyTable(ctx, c, "worklog_keys", all); err != nil {
+				return fmt.Errorf("record changed items: %w", err)
+			}
+			if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE worklog_id IN (SELECT k FROM temp.main.worklog_keys)`); err != nil {
+				return err
+			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT k AS worklog_id FROM temp.main.worklog_keys`); err != nil {
+				return err
+			}
+		}
 		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
 			return err
 		}
@@ -309,7 +344,18 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		for i, k := range b.WorklogsOf {
 			keys[i] = id(source, k)
 		}
+		if ch.on {
+			if err := keyTable(ctx, c, "worklogs_of", keys); err != nil {
+				return fmt.Errorf("save the worklogs a batch changes: %w", err)
+			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN (SELECT k FROM temp.main.worklogs_of)`); err != nil {
+				return err
+			}
+		}
 		if err := deleteKeys(ctx, c, "worklogs", "item_id", keys); err != nil {
+			return err
+		}
+		if err := ch.items(ctx, c, `SELECT k FROM temp.main.delete_keys`); err != nil {
 			return err
 		}
 	}
@@ -346,15 +392,55 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, s)
 	}
 
+	if merge {
+		var rest, filled []stage
+		for _, s := range stages {
+			if s.fill != "" {
+				filled = append(filled, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		if len(filled) != 3 {
+			return fmt.Errorf("store a re-read source: %d bulk tables, want items, histories and worklogs", len(filled))
+		}
+		if err := mergeSnapshot(ctx, c, ch, source, filled[0], filled[1], filled[2]); err != nil {
+			return err
+		}
+		stages = rest
+	}
+	if len(b.Transitions) > 0 && ch.on {
+		var keys []driver.Value
+		for _, group := range lastHistories(b.Transitions) {
+			if len(group) > 0 {
+				keys = append(keys, id(source, group[0].ItemKey))
+			}
+		}
+		if err := keyTable(ctx, c, "history_keys", keys); err != nil {
+			return fmt.Errorf("save the histories a batch replaces: %w", err)
+		}
+		if err := ch.oldHistories(ctx, c, `SELECT k AS item_id FROM temp.main.history_keys`); err != nil {
+			return err
+		}
+	}
 	for _, s := range stages {
 		if err := upsert(ctx, c, s); err != nil {
 			return err
+		}
+		if s.fill != "" {
+			continue // recorded as every item above
+		}
+		switch s.table {
+		case "work_items", "status_changes", "worklogs":
+			if err := ch.items(ctx, c, "SELECT DISTINCT item_id FROM temp.main.stage_"+s.table); err != nil {
+				return err
+			}
 		}
 	}
 	// Items deleted by this batch take their worklogs (below).
 	dropWorklogs := b.Live != nil
 	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.ExternalID != "" }) {
-		moved, err := moveItems(ctx, c, source)
+		moved, err := moveItems(ctx, c, ch, source)
 		if err != nil {
 			return err
 		}
@@ -377,7 +463,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return fmt.Errorf("add projects of items: %w", err)
 		}
 	}
-	if err := commitMilestones(ctx, c, source, b.Milestones, now); err != nil {
+	if err := commitMilestones(ctx, c, ch, source, b.Milestones, now); err != nil {
 		return err
 	}
 	if b.Snapshot {
@@ -386,13 +472,21 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 	}
 	if b.Live != nil {
-		if err := reconcile(ctx, c, source, b.Live.Keys); err != nil {
+		if err := reconcile(ctx, c, ch, source, b.Live.Keys); err != nil {
 			return err
 		}
 	}
 	if dropWorklogs {
 		// An item deleted at the source (or out of scope) takes its
 		// worklogs with it: they no longer count as logged time.
+		if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE item_id IN
+			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
+			return err
+		}
+		if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN
+			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
+			return err
+		}
 		if _, err := c.ExecContext(ctx, `DELETE FROM main.worklogs WHERE item_id IN
 			(SELECT item_id FROM main.work_items WHERE source_id = ? AND deleted)`, source); err != nil {
 			return fmt.Errorf("drop worklogs of deleted items: %w", err)
@@ -561,7 +655,7 @@ func upsertFill(ctx context.Context, c *sql.Conn, s stage) error {
 // and records due-date changes: those the source reports, else one per
 // due date that differs from the stored one (seen now). Set-based: a
 // handful of statements whatever the number of milestones.
-func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest.Milestone, now time.Time) error {
+func commitMilestones(ctx context.Context, c *sql.Conn, ch changed, source string, ms []ingest.Milestone, now time.Time) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -578,7 +672,7 @@ func commitMilestones(ctx context.Context, c *sql.Conn, source string, ms []inge
 			renamed = append(renamed, []driver.Value{m.ExternalID, mid, id(source, m.Project)})
 		}
 	}
-	if err := renameMilestones(ctx, c, source, renamed); err != nil {
+	if err := renameMilestones(ctx, c, ch, source, renamed); err != nil {
 		return err
 	}
 	// What is stored now.
@@ -693,13 +787,20 @@ func clearWorklogProblems(ctx context.Context, c *sql.Conn, source string, ids [
 // its items with their histories, worklogs and sprint memberships, raw
 // payloads, projects, sprints, time off, people's accounts (and people left
 // without any), and input problems. Milestones are swept by keepMilestones.
-func clearSource(ctx context.Context, c *sql.Conn, source string) error {
+func clearSource(ctx context.Context, c *sql.Conn, source string, keepItems bool) error {
 	items := `(SELECT item_id FROM main.work_items WHERE source_id = $1)`
-	for _, q := range []struct{ what, sql string }{
-		{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
-		{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
-		{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items},
-		{"items", `DELETE FROM main.work_items WHERE source_id = $1`},
+	var steps []struct{ what, sql string }
+	if !keepItems {
+		steps = append(steps, []struct{ what, sql string }{
+			{"status changes", `DELETE FROM main.status_changes WHERE item_id IN ` + items},
+			{"worklogs", `DELETE FROM main.worklogs WHERE item_id IN ` + items},
+		}...)
+	}
+	steps = append(steps, struct{ what, sql string }{"sprint memberships", `DELETE FROM main.sprint_items WHERE item_id IN ` + items})
+	if !keepItems {
+		steps = append(steps, struct{ what, sql string }{"items", `DELETE FROM main.work_items WHERE source_id = $1`})
+	}
+	for _, q := range append(steps, []struct{ what, sql string }{
 		{"raw payloads", `DELETE FROM main.raw_payloads WHERE source_id = $1`},
 		{"projects", `DELETE FROM main.projects WHERE source_id = $1`},
 		{"sprints", `DELETE FROM main.sprints WHERE source_id = $1`},
@@ -711,7 +812,7 @@ func clearSource(ctx context.Context, c *sql.Conn, source string) error {
 		{"people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.cleared_people)
 			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
 		{"problems", `DELETE FROM main.ingest_problems WHERE source_id = $1`},
-	} {
+	}...) {
 		var args []any
 		if strings.Contains(q.sql, "$1") {
 			args = []any{source}
@@ -751,7 +852,7 @@ func keepMilestones(ctx context.Context, c *sql.Conn, source string, ms []ingest
 // follows, and so do the items pointing at it (those in another project
 // than the milestone's new one lose it, as a fresh read would give them).
 // rows are (external id, new milestone id, new project id).
-func renameMilestones(ctx context.Context, c *sql.Conn, source string, rows [][]driver.Value) error {
+func renameMilestones(ctx context.Context, c *sql.Conn, ch changed, source string, rows [][]driver.Value) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -773,6 +874,8 @@ func renameMilestones(ctx context.Context, c *sql.Conn, source string, rows [][]
 			FROM temp.main.renamed_milestones r WHERE m.milestone_id = r.old_id`},
 		{"move history", `UPDATE main.milestone_due_changes d SET milestone_id = r.new_id
 			FROM temp.main.renamed_milestones r WHERE d.milestone_id = r.old_id`},
+		{"record changed items", `INSERT INTO main.compute_dirty SELECT item_id FROM main.work_items
+			WHERE milestone_id IN (SELECT old_id FROM temp.main.renamed_milestones) AND source_id = ? AND ` + onSQL(ch)},
 		{"move items", `UPDATE main.work_items w SET milestone_id = CASE WHEN w.project_id = r.new_project THEN r.new_id END
 			FROM temp.main.renamed_milestones r WHERE w.milestone_id = r.old_id AND w.source_id = ?`},
 	}
@@ -860,13 +963,15 @@ func keyTable(ctx context.Context, c *sql.Conn, name string, keys []driver.Value
 // (parent_id) follow it without waiting for their own update. (What else a
 // child derives from its parent, such as an epic milestone, is for the
 // connector to send: the Jira connector reads such children again.)
-func moveItems(ctx context.Context, c *sql.Conn, source string) (moved bool, err error) {
+func moveItems(ctx context.Context, c *sql.Conn, ch changed, source string) (moved bool, err error) {
 	stmts := []struct{ what, sql string }{
 		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS
 			SELECT w.item_id AS old_id, s.item_id AS new_id
 			FROM main.work_items w JOIN temp.main.stage_work_items s ON s.external_id = w.external_id
 			WHERE w.source_id = ? AND w.item_id <> s.item_id`},
 		{"mark moved items", `UPDATE main.work_items SET deleted = true WHERE NOT deleted AND item_id IN (SELECT old_id FROM temp.main.moved_items)`},
+		{"record changed items", `INSERT INTO main.compute_dirty SELECT old_id FROM temp.main.moved_items WHERE ` + onSQL(ch) + `
+			UNION ALL SELECT item_id FROM main.work_items WHERE parent_id IN (SELECT old_id FROM temp.main.moved_items) AND source_id = ? AND ` + onSQL(ch)},
 		{"move children", `UPDATE main.work_items w SET parent_id = m.new_id FROM temp.main.moved_items m
 			WHERE w.parent_id = m.old_id AND w.source_id = ?`},
 	}
@@ -893,7 +998,7 @@ func moveItems(ctx context.Context, c *sql.Conn, source string) (moved bool, err
 
 // reconcile marks the source's items whose keys are not in live deleted, and
 // those in live that were marked deleted live again.
-func reconcile(ctx context.Context, c *sql.Conn, source string, live []string) error {
+func reconcile(ctx context.Context, c *sql.Conn, ch changed, source string, live []string) error {
 	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE live_items (item_id VARCHAR)"); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
@@ -903,6 +1008,10 @@ func reconcile(ctx context.Context, c *sql.Conn, source string, live []string) e
 	}
 	if err := appendRows(c, true, "live_items", rows); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
+	}
+	if err := ch.items(ctx, c, `SELECT item_id FROM main.work_items WHERE source_id = ?
+		AND deleted <> (item_id NOT IN (SELECT item_id FROM temp.main.live_items))`, source); err != nil {
+		return err
 	}
 	if _, err := c.ExecContext(ctx, `UPDATE work_items SET deleted = (item_id NOT IN (SELECT item_id FROM temp.main.live_items))
 		WHERE source_id = ? AND deleted <> (item_id NOT IN (SELECT item_id FROM temp.main.live_items))`, source); err != nil {
@@ -916,7 +1025,7 @@ func reconcile(ctx context.Context, c *sql.Conn, source string, live []string) e
 // by every source; without one it is the account itself. When an account
 // moves to another person (its email became known), the rows that named
 // the old person follow.
-func commitPeople(ctx context.Context, c *sql.Conn, source string, ps []ingest.Person) error {
+func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, ps []ingest.Person) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -969,7 +1078,15 @@ func commitPeople(ctx context.Context, c *sql.Conn, source string, ps []ingest.P
 			LEFT JOIN main.people p USING (person_id)`},
 		{"replace people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.merged_people)`},
 		{"insert people", `INSERT INTO main.people SELECT person_id, source_id, external_id, display_name, email, team_id, hours_per_week FROM temp.main.merged_people`},
-		// Rows that named a person an account left now name its new person.
+		// Rows that named a person an account left now name its new person
+		// (their items are recomputed).
+		{"record changed items", `INSERT INTO main.compute_dirty
+			SELECT item_id FROM main.work_items WHERE assignee_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch) + `
+			UNION ALL SELECT DISTINCT item_id FROM main.worklogs WHERE person_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch)},
+		{"save moved worklogs", `INSERT INTO main.compute_old_worklogs
+			SELECT worklog_id, item_id, person_id, started_at, seconds FROM main.worklogs
+			WHERE person_id IN (SELECT old_id FROM temp.main.moved_people) AND ` + onSQL(ch) + `
+				AND worklog_id NOT IN (SELECT worklog_id FROM main.compute_old_worklogs)`},
 		{"move assignees", `UPDATE main.work_items w SET assignee_id = m.new_id FROM temp.main.moved_people m WHERE w.assignee_id = m.old_id`},
 		{"move worklogs", `UPDATE main.worklogs w SET person_id = m.new_id FROM temp.main.moved_people m WHERE w.person_id = m.old_id`},
 		{"move authors", `UPDATE main.status_changes w SET author_id = m.new_id FROM temp.main.moved_people m WHERE w.author_id = m.old_id`},

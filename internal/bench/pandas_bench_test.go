@@ -57,6 +57,38 @@ var (
 // a started item makes j moves among the started statuses, j uniform on
 // 0..2J, with J chosen so that 1 + 0.8·(2+J) + 0.1·(1+J) = changes.
 func writeFlowFolder(dir string, n int, changes float64) (int, error) {
+	return writeFlowFiles(dir, flowFolder{items: n, changes: changes})
+}
+
+// flowFolder describes a folder writeFlowFiles writes.
+type flowFolder struct {
+	items   int
+	changes float64
+	// people writes people.csv: the 200 assignees, each in a team.
+	people bool
+	// refresh writes the same folder after a sync that changed 1 % of the
+	// items (see writeFlowFiles).
+	refresh bool
+}
+
+// refreshed is what a refresh changes in item i (kind ≥ 0 for 1 % of the
+// items): 0 a new transition (started, finished or reopened), 1 deleted, 2
+// another team, 3 worklogs logged.
+func refreshed(i int) int {
+	if i%100 != 50 {
+		return -1
+	}
+	return (i / 100) % 4
+}
+
+// writeFlowFiles writes the folder f describes (see writeFlowFolder). The
+// refresh changes 1 % of the items without moving the random stream of
+// the others: a transition after the item's last (To Do → In Progress, a
+// started item → Done, Done → In Progress), a deletion, a change of team,
+// two worklogs (worklogs.csv); it adds n/400 new items and moves one
+// person to another team in people.csv.
+func writeFlowFiles(dir string, f flowFolder) (int, error) {
+	n, changes := f.items, f.changes
 	fi, err := os.Create(filepath.Join(dir, "items.csv"))
 	if err != nil {
 		return 0, err
@@ -70,6 +102,7 @@ func writeFlowFolder(dir string, n int, changes float64) (int, error) {
 	wi, wc := bufio.NewWriterSize(fi, 1<<20), bufio.NewWriterSize(fc, 1<<20)
 	wi.WriteString("key,project,title,type,status,assignee,created_at,resolved_at,resolution,team,work_class\n")
 	wc.WriteString("key,changed_at,from_status,to_status\n")
+	var worklogs []string
 	r := rand.New(rand.NewPCG(8, 8))
 	moves := max(0, (changes-2.7)/0.9)
 	projects := []string{"WEB", "PAY", "APP", "OPS", "HELP", "DATA"}
@@ -78,8 +111,11 @@ func writeFlowFolder(dir string, n int, changes float64) (int, error) {
 	span := int64(10 * 365 * 24 * 3600)
 	base := pandasNow.Add(-time.Duration(span) * time.Second)
 	rows := 0
-	for i := range n {
-		key := fmt.Sprintf("K-%d", i)
+	item := func(r *rand.Rand, i int, key string) {
+		kind := -1
+		if f.refresh && i < n {
+			kind = refreshed(i)
+		}
 		created := base.Add(time.Duration(r.Int64N(span)) * time.Second)
 		// The path: to-do items have no change; the others start, move
 		// among started statuses, and 8 in 9 finish. Changes after now are
@@ -101,6 +137,7 @@ func writeFlowFolder(dir string, n int, changes float64) (int, error) {
 				path = append(path, "Done")
 			}
 		}
+		var lines []string
 		status, from, at, resolved := "To Do", "To Do", created, ""
 		for k, to := range path {
 			// The start within 10 days, then minutes to 3 days per move.
@@ -112,24 +149,62 @@ func writeFlowFolder(dir string, n int, changes float64) (int, error) {
 			if at.After(pandasNow) {
 				break
 			}
-			fmt.Fprintf(wc, "%s,%s,%s,%s\n", key, at.Format(rfc), from, to)
-			rows++
+			lines = append(lines, fmt.Sprintf("%s,%s,%s,%s\n", key, at.Format(rfc), from, to))
 			status, from = to, to
 			if to == "Done" {
 				resolved = at.Format(rfc)
 			}
 		}
-		resolution := ""
-		if status == "Done" {
-			resolution = "Done"
-		}
 		class := "project"
 		if r.IntN(10) < 3 {
 			class = "operational"
 		}
+		person := r.IntN(200)
+		team := pandasTeams[r.IntN(len(pandasTeams))]
+		switch kind {
+		case 0: // one more transition, an hour after the last (at the latest now)
+			if at = at.Add(time.Hour); at.After(pandasNow) {
+				at = pandasNow
+			}
+			to := map[string]string{"To Do": "In Progress", "Done": "In Progress"}[status]
+			if to == "" {
+				to = "Done"
+			}
+			lines = append(lines, fmt.Sprintf("%s,%s,%s,%s\n", key, at.Format(rfc), status, to))
+			status, resolved = to, ""
+			if to == "Done" {
+				resolved = at.Format(rfc)
+			}
+		case 1: // deleted
+			return
+		case 2: // moved to the next team
+			team = pandasTeams[(slices.Index(pandasTeams, team)+1)%len(pandasTeams)]
+		case 3: // time logged
+			for d := range 2 {
+				worklogs = append(worklogs, fmt.Sprintf("%s,person%d@example.com,%s,2\n", key, person, created.Add(time.Duration(d+1)*24*time.Hour).Format(rfc)))
+			}
+		}
+		for _, l := range lines {
+			wc.WriteString(l)
+		}
+		rows += len(lines)
+		resolution := ""
+		if status == "Done" {
+			resolution = "Done"
+		}
 		fmt.Fprintf(wi, "%s,%s,Item number %d of the benchmark,%s,%s,person%d@example.com,%s,%s,%s,%s,%s\n",
-			key, projects[i%len(projects)], i, types[i%len(types)], status, r.IntN(200), created.Format(rfc), resolved, resolution,
-			pandasTeams[r.IntN(len(pandasTeams))], class)
+			key, projects[i%len(projects)], i, types[i%len(types)], status, person, created.Format(rfc), resolved, resolution,
+			team, class)
+	}
+	for i := range n {
+		item(r, i, fmt.Sprintf("K-%d", i))
+	}
+	if f.refresh {
+		// New items, from a random stream of their own.
+		r2 := rand.New(rand.NewPCG(9, 9))
+		for i := range n / 400 {
+			item(r2, n+i, fmt.Sprintf("N-%d", i))
+		}
 	}
 	if err := wi.Flush(); err != nil {
 		return 0, err
@@ -140,7 +215,29 @@ func writeFlowFolder(dir string, n int, changes float64) (int, error) {
 	if err := fi.Close(); err != nil {
 		return 0, err
 	}
-	return rows, fc.Close()
+	if err := fc.Close(); err != nil {
+		return 0, err
+	}
+	if len(worklogs) > 0 {
+		if err := os.WriteFile(filepath.Join(dir, "worklogs.csv"), []byte("key,person,started_at,hours\n"+strings.Join(worklogs, "")), 0o644); err != nil {
+			return 0, err
+		}
+	}
+	if f.people {
+		var b strings.Builder
+		b.WriteString("person,email,team\n")
+		for p := range 200 {
+			team := pandasTeams[p%len(pandasTeams)]
+			if f.refresh && p == 7 {
+				team = pandasTeams[(p+1)%len(pandasTeams)]
+			}
+			fmt.Fprintf(&b, "person%d@example.com,person%d@example.com,%s\n", p, p, team)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "people.csv"), []byte(b.String()), 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return rows, nil
 }
 
 // pandasPython finds a python3 that imports pandas: THROUGHLINE_BENCH_PYTHON,
@@ -239,9 +336,17 @@ func runPandas(python, dir string) (pandasOutput, time.Duration, float64, error)
 
 // throughlineNumbers reads the same figures from the computed warehouse.
 func throughlineNumbers(db *warehouse.DB) (flowNumbers, error) {
+	return queryFlowNumbers(db, `SELECT team, work_class, items, p50_days, p70_days, p85_days, p95_days,
+		p50_seconds, p70_seconds, p85_seconds, p95_seconds FROM cycle_time_stats ORDER BY team, work_class`,
+		`SELECT strftime(week_start, '%Y-%m-%d'), team, work_class, items FROM throughput_weekly
+		WHERE items > 0 ORDER BY ALL`)
+}
+
+// queryFlowNumbers reads the cycle-time rows and the weekly rows of two
+// queries (the columns of cycleRow and weekRow, in order).
+func queryFlowNumbers(db *warehouse.DB, cycle, weekly string) (flowNumbers, error) {
 	var f flowNumbers
-	rows, err := db.Query(`SELECT team, work_class, items, p50_days, p70_days, p85_days, p95_days,
-		p50_seconds, p70_seconds, p85_seconds, p95_seconds FROM cycle_time_stats ORDER BY team, work_class`)
+	rows, err := db.Query(cycle)
 	if err != nil {
 		return f, err
 	}
@@ -258,8 +363,7 @@ func throughlineNumbers(db *warehouse.DB) (flowNumbers, error) {
 	if err := rows.Err(); err != nil {
 		return f, err
 	}
-	rows, err = db.Query(`SELECT strftime(week_start, '%Y-%m-%d'), team, work_class, items FROM throughput_weekly
-		WHERE items > 0 ORDER BY ALL`)
+	rows, err = db.Query(weekly)
 	if err != nil {
 		return f, err
 	}

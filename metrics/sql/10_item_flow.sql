@@ -1,99 +1,54 @@
--- UTC day → the zone's offset at its start, and the switch within it (DST):
--- an equality join on it gives local days without casting row by row.
-CREATE OR REPLACE TEMP TABLE tz_days AS
-WITH d AS (SELECT u AS ud FROM range(-25567, 47482) t(u)),
-a AS (SELECT d.ud, o.off AS off0 FROM d ASOF LEFT JOIN tz_offsets o ON d.ud * 86400 >= o.start_epoch)
-SELECT a.ud, a.off0, coalesce(min(x.start_epoch), 9000000000000000000) AS switch_at,
-    coalesce(arg_min(x.off, x.start_epoch), a.off0) AS off1
-FROM a LEFT JOIN tz_offsets x ON x.start_epoch > a.ud * 86400 AND x.start_epoch < (a.ud + 1) * 86400
-GROUP BY a.ud, a.off0;
-
--- Every (team, work class) an item can get, numbered: the teams of the
--- config and of projects, plus unassigned; the classes, plus overrides.
-CREATE OR REPLACE TEMP TABLE flow_groups_n AS
-SELECT CAST(row_number() OVER (ORDER BY team, work_class) AS INTEGER) AS g, team, work_class
-FROM (SELECT name AS team FROM cfg_teams UNION SELECT team_id FROM projects WHERE team_id IS NOT NULL UNION SELECT 'unassigned')
-CROSS JOIN (SELECT unnest(['operational', 'project', 'unclassified']) AS work_class
-    UNION SELECT DISTINCT work_class_override FROM work_items WHERE work_class_override IS NOT NULL);
-
--- Per item, everything that does not depend on its history: attribution,
--- class, and a dense integer n for this compute (every join and group-by
--- over the large history below runs on n, not on the string item_id), and g,
--- the item's (team, work class) group. Deleted items are kept (live false)
--- only so that the stage columns of their status changes are maintained.
-CREATE OR REPLACE TEMP TABLE flow_items AS
-WITH b AS (
-SELECT CAST(row_number() OVER () AS INTEGER) AS n, w.item_id, w.key, w.source_id,
-    coalesce(tov.team, pt.team_id, pr.team_id, 'unassigned') AS team,
-    coalesce(w.work_class_override,
-        CASE WHEN lower(w.item_type) IN (SELECT value FROM cfg_class WHERE class = 'operational' AND kind = 'type')
-               OR lower(pr.key) IN (SELECT value FROM cfg_class WHERE class = 'operational' AND kind = 'project') THEN 'operational' END,
-        CASE WHEN lower(w.item_type) IN (SELECT value FROM cfg_class WHERE class = 'project' AND kind = 'type')
-               OR lower(pr.key) IN (SELECT value FROM cfg_class WHERE class = 'project' AND kind = 'project') THEN 'project' END,
-        CASE WHEN w.milestone_id IS NOT NULL OR par.item_id IS NOT NULL THEN 'project' END,
-        'unclassified') AS work_class,
-    w.item_type, pr.key AS project, w.status, sm.stage AS status_stage, w.created_at,
-    (lower(w.resolution) IN (SELECT res FROM cfg_discarded) OR lower(w.status) IN (SELECT res FROM cfg_discarded)) AS discarded_res,
-    NOT w.deleted AS live
-FROM work_items w
-LEFT JOIN status_map sm ON sm.source_id = w.source_id AND sm.status = w.status AND sm.category IS NOT DISTINCT FROM w.status_category
-LEFT JOIN projects pr ON pr.project_id = w.project_id
-LEFT JOIN (SELECT name AS team FROM cfg_teams) tov ON tov.team = w.team_override
-LEFT JOIN (SELECT person_id, team_id FROM people WHERE team_id IN (SELECT name FROM cfg_teams)) pt ON pt.person_id = w.assignee_id
--- Only epics make a parent count (lower(item_type) = 'epic').
-LEFT JOIN (SELECT item_id FROM work_items WHERE lower(item_type) = 'epic') par ON par.item_id = w.parent_id
-)
-SELECT b.*, gr.g FROM b JOIN flow_groups_n gr ON gr.team = b.team AND gr.work_class = b.work_class;
-
--- Each kind of status change (source, to, from, with their categories) with
--- its stages: one small join per change below instead of two lookups in the
--- status map.
-CREATE OR REPLACE TEMP TABLE sc_trans AS
-SELECT DISTINCT a.source_id, a.to_status, a.to_category, a.from_status, a.from_category, t.stage AS ts,
-    CASE WHEN a.from_status IS NOT NULL THEN f.stage END AS fs,
-    CAST(CASE coalesce(CASE WHEN a.from_status IS NOT NULL THEN f.stage END, 'todo') WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS f,
-    CAST(CASE t.stage WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS t,
-    CAST(CASE t.stage_class WHEN 'active' THEN 1 WHEN 'wait' THEN 2 END AS UTINYINT) AS c
-FROM sc_agg a
-LEFT JOIN status_map t ON t.source_id = a.source_id AND t.status = a.to_status AND t.category IS NOT DISTINCT FROM a.to_category
-LEFT JOIN status_map f ON f.source_id = a.source_id AND f.status = a.from_status AND f.category IS NOT DISTINCT FROM a.from_category;
-
--- Stage intervals, in one pass over the history: each transition holds until
--- the next one (or now). Stages are coded 1 todo, 2 started, 3 done; c (the
--- to-status' class) 1 active, 2 wait. e0 and e1 are epoch() of the start and
--- the end (epoch() of a TIMESTAMPTZ goes through ICU: computed once per
--- change), d0 and d1 their local days; open: the interval reaches now
--- (end_at >= now). stale marks changes whose stored stage columns differ from
--- the status map (written back below).
-CREATE OR REPLACE TEMP TABLE flow_intervals AS
+{{/* Stage intervals, in one pass over a history: "" the recomputed items'
+   now (flow_changes, flow_items), "old" their history and attributes at the
+   last compute (flow_old_changes, flow_old_items). */}}
+{{define "intervals"}}
 WITH e AS (
-    SELECT fi.n, fi.g, fi.live, s.seq, s.changed_at AS start_at, x.f, x.t, x.c,
+    SELECT fi.n, fi.g, fi.live, s.seq, x.f, x.t, x.c,
         s.to_stage IS DISTINCT FROM x.ts OR s.from_stage IS DISTINCT FROM x.fs AS stale,
-        epoch(s.changed_at) AS e0
-    FROM status_changes s
-    JOIN flow_items fi ON fi.item_id = s.item_id
+        -- Findings, as bits: 1 unmapped status, 2 unknown status, 4 approximated time.
+        CAST(x.qf + CASE WHEN s.approximated_from IS NOT NULL THEN 4 ELSE 0 END AS UTINYINT) AS qf,
+        epoch_us(s.changed_at) AS e0
+    FROM {{if eq . "old"}}flow_old_changes{{else}}flow_changes{{end}} s
+    JOIN {{if eq . "old"}}flow_old_items{{else}}flow_items{{end}} fi ON fi.item_id = s.item_id
     -- Every change has its kind in sc_trans; LEFT keeps DuckDB from joining
-    -- flow_items with sc_trans first (items × kinds of the same source).
+    -- the items with sc_trans first (items × kinds of the same source).
     LEFT JOIN sc_trans x ON x.source_id = fi.source_id AND x.to_status IS NOT DISTINCT FROM s.to_status
         AND x.from_status IS NOT DISTINCT FROM s.from_status
         AND x.to_category IS NOT DISTINCT FROM s.to_category AND x.from_category IS NOT DISTINCT FROM s.from_category
 ), d AS (
     SELECT e.*,
         DATE '1970-01-01' + CAST((s_ep + CASE WHEN s_ep >= zs.switch_at THEN zs.off1 ELSE zs.off0 END) // 86400 AS INTEGER) AS d0
-    FROM (SELECT *, CAST(e0 AS BIGINT) AS s_ep FROM e) e LEFT JOIN tz_days zs ON zs.ud = e.s_ep // 86400
-), nowd AS (
-    SELECT now_ts, now_e,
-        DATE '1970-01-01' + CAST((e_ep + CASE WHEN e_ep >= z.switch_at THEN z.off1 ELSE z.off0 END) // 86400 AS INTEGER) AS now_day
-    FROM (SELECT now_ts, epoch(now_ts) AS now_e, CAST(epoch(now_ts) AS BIGINT) AS e_ep FROM params) p
-    LEFT JOIN tz_days z ON z.ud = p.e_ep // 86400
+    FROM (SELECT *, e0 // 1000000 AS s_ep FROM e) e LEFT JOIN tz_days zs ON zs.ud = e.s_ep // 86400
+), w AS (
+    SELECT n, g, live, stale, qf, seq, e0, f, t, c, d0,
+        lead(e0) OVER w AS e1, lead(d0) OVER w AS d1, lead(t) OVER w AS t1,
+        lead(e0, 2) OVER w AS e2, lead(d0, 2) OVER w AS d2, lag(t) OVER w AS tp, lag(d0) OVER w AS dp
+    FROM d
+    WINDOW w AS (PARTITION BY n ORDER BY seq)
 )
-SELECT n, g, live, stale, seq, start_at, e0,
-    coalesce(lead(e0) OVER w, (SELECT now_e FROM nowd)) AS e1,
-    coalesce(lead(start_at) OVER w >= (SELECT now_ts FROM nowd), true) AS open,
-    f, t, c, d0,
-    coalesce(lead(d0) OVER w, (SELECT now_day FROM nowd)) AS d1
-FROM d
-WINDOW w AS (PARTITION BY n ORDER BY seq);
+SELECT n, g, live, stale, qf, seq, e0, e1, f, t, c, d0, d1,
+    live AND t IS NOT NULL AND d0 IS NOT NULL AND (e1 IS NULL OR coalesce(d1 > d0, false))
+        AND NOT coalesce(tp = t AND d0 > dp, false) AS s_emit,
+    live AND t IS NOT NULL AND e1 IS NOT NULL AND coalesce(d1 > d0, false)
+        AND NOT coalesce(t1 = t AND (e2 IS NULL OR d2 > d1), false) AS e_emit
+FROM w
+{{end}}
+-- Stage intervals of the recomputed items: each transition holds until the
+-- next one. Stages are coded 1 todo, 2 started, 3 done; c (the to-status'
+-- class) 1 active, 2 wait. e0 and e1 are the start and the end in Unix
+-- microseconds (e1 NULL for the last interval, which runs until now), d0
+-- and d1 their local days. stale marks changes whose stored stage columns
+-- differ from the status map (written back below); qf holds findings.
+--
+-- Stage deltas (flow_stage_days): an interval counts in its stage at the
+-- end of the days d0 .. d1 - 1 (the last one from d0 on): +1 at d0 (s_emit)
+-- and -1 at d1 (e_emit) when d1 > d0. When the next interval is in the same
+-- stage, the -1 of one and the +1 of the next fall on the same day and are
+-- both left out.
+CREATE OR REPLACE TEMP TABLE flow_intervals AS {{template "intervals" ""}};
+{{if not .Full}}
+CREATE OR REPLACE TEMP TABLE flow_intervals_old AS {{template "intervals" "old"}};
+{{end}}
 
 -- Derive each status change's stages from the map, touching only rows that changed.
 CREATE OR REPLACE TEMP TABLE sc_stages AS
@@ -109,66 +64,207 @@ FROM sc_stages x WHERE s.item_id = x.item_id AND s.seq = x.seq;
 -- done→todo) there is at most one todo→started transition, so S is the last
 -- such transition when it comes after the last reset; F is the last entry
 -- into done when the item is done now.
--- s_e and f_e are epoch(S) and epoch(F) (one ICU call per item, not an
--- arg_max over the history: start_at is never NULL, so both pick the same row).
 CREATE OR REPLACE TEMP TABLE flow_se AS
-SELECT n, last_stage, reopens, starts, done_entries, s_at, epoch(s_at) AS s_e, s_day, f_at, epoch(f_at) AS f_e, f_day
+SELECT n, last_stage, reopens, starts, done_entries, timezone('UTC', make_timestamp(s_us)) AS s_at, s_us, s_day,
+    timezone('UTC', make_timestamp(f_us)) AS f_at, f_us, f_day, qf
 FROM (
-SELECT n, last_stage, reopens, starts, done_entries,
-    CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_at END AS s_at,
+SELECT n, last_stage, reopens, starts, done_entries, qf,
+    CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_us END AS s_us,
     CASE WHEN cand_seq > coalesce(last_reset, -1) THEN cand_day END AS s_day,
-    CASE WHEN last_stage = 3 THEN done_at END AS f_at,
+    CASE WHEN last_stage = 3 THEN done_us END AS f_us,
     CASE WHEN last_stage = 3 THEN done_day END AS f_day
 FROM (
     SELECT n,
         arg_max(t, seq) AS last_stage,
         max(seq) FILTER (WHERE t = 1 AND f IN (2, 3)) AS last_reset,
         max(seq) FILTER (WHERE f = 1 AND t = 2) AS cand_seq,
-        arg_max(start_at, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_at,
+        arg_max(e0, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_us,
         arg_max(d0, seq) FILTER (WHERE f = 1 AND t = 2) AS cand_day,
-        arg_max(start_at, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_at,
+        arg_max(e0, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_us,
         arg_max(d0, seq) FILTER (WHERE t = 3 AND f <> 3) AS done_day,
         count(*) FILTER (WHERE f = 3 AND t IN (1, 2)) AS reopens,
         count(*) FILTER (WHERE f = 1 AND t = 2) AS starts,
-        count(*) FILTER (WHERE t = 3 AND f <> 3) AS done_entries
+        count(*) FILTER (WHERE t = 3 AND f <> 3) AS done_entries,
+        bit_or(qf) AS qf
     FROM flow_intervals WHERE live GROUP BY n
 )
 );
 
-DELETE FROM item_flow;
-INSERT INTO item_flow
-WITH eff AS (
-    -- Time in each started interval clipped to [S, F or now]; plain equality
-    -- join (inequalities in the join would make DuckDB choose a range join).
-    -- epoch() is monotonic, so epoch(least(a, b)) = least(epoch(a), epoch(b)).
-    SELECT i.n,
-        sum(greatest(least(i.e1, coalesce(s.f_e, i.e1)) - greatest(i.e0, s.s_e), 0)) FILTER (WHERE i.c = 1) AS active_s,
-        sum(greatest(least(i.e1, coalesce(s.f_e, i.e1)) - greatest(i.e0, s.s_e), 0)) FILTER (WHERE i.c = 2) AS wait_s
+-- Time in started intervals clipped to [S, F or now], in microseconds: the
+-- intervals that have ended (closed_*), and the one the item is in now
+-- (open_*: from when, and its class), which a later compute extends to its
+-- now without reading the history (flow_us). Plain equality join
+-- (inequalities in the join would make DuckDB choose a range join).
+CREATE OR REPLACE TEMP TABLE flow_eff AS
+SELECT i.n,
+    sum(greatest(least(i.e1, coalesce(s.f_us, i.e1)) - greatest(i.e0, s.s_us), 0)) FILTER (WHERE i.c = 1 AND i.e1 IS NOT NULL) AS closed_active_us,
+    sum(greatest(least(i.e1, coalesce(s.f_us, i.e1)) - greatest(i.e0, s.s_us), 0)) FILTER (WHERE i.c = 2 AND i.e1 IS NOT NULL) AS closed_wait_us,
+    max(greatest(i.e0, s.s_us)) FILTER (WHERE i.e1 IS NULL) AS open_from_us,
+    max(i.c) FILTER (WHERE i.e1 IS NULL) AS open_class
+FROM flow_intervals i JOIN flow_se s ON s.n = i.n
+WHERE i.t = 2 AND i.live AND s.s_at IS NOT NULL
+GROUP BY i.n;
+
+-- Microseconds in class cls (1 active, 2 wait) at now, and the flow
+-- efficiency, from an item's closed and open parts: the same expressions
+-- for a recomputed item and for one whose clock-dependent values are
+-- refreshed. NULL when the item never was in that class after S.
+CREATE OR REPLACE TEMP MACRO flow_us(closed, open_from, open_class, cls) AS
+    CASE WHEN closed IS NULL AND open_class IS DISTINCT FROM cls THEN NULL
+         ELSE coalesce(closed, 0) + CASE WHEN open_class = cls THEN greatest((SELECT now_us FROM params) - open_from, 0) ELSE 0 END END;
+CREATE OR REPLACE TEMP MACRO flow_efficiency(a, w) AS
+    CASE WHEN coalesce(a, 0) + coalesce(w, 0) > 0 THEN coalesce(a, 0) / (coalesce(a, 0) + coalesce(w, 0)) END;
+
+{{if .Full}}DELETE FROM flow_open_items;{{else}}DELETE FROM flow_open_items WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
+INSERT INTO flow_open_items
+SELECT fi.item_id, e.closed_active_us, e.closed_wait_us, e.open_from_us, e.open_class
+FROM flow_eff e JOIN flow_items fi ON fi.n = e.n WHERE e.open_class IS NOT NULL;
+
+-- Stage deltas per day, team, class and stage (wip_daily, cumulative_flow):
+-- the recomputed items' old deltas out (with the team and class they had),
+-- their new ones in; rows that sum to zero go.
+CREATE OR REPLACE TEMP TABLE stage_delta AS
+WITH new AS (
+    SELECT e.day, gr.team, gr.work_class, e.stage, e.v FROM (
+        SELECT day, g, stage, sum(v) AS v FROM (
+            SELECT d0 AS day, g, t AS stage, 1 AS v FROM flow_intervals WHERE s_emit
+            UNION ALL SELECT d1, g, t, -1 FROM flow_intervals WHERE e_emit
+        ) GROUP BY ALL
+    ) e JOIN flow_groups_n gr ON gr.g = e.g
+){{if not .Full}}, old AS (
+    SELECT i.day, o.team, o.work_class, i.stage, sum(i.v) AS v FROM (
+        SELECT n, d0 AS day, t AS stage, -1 AS v FROM flow_intervals_old WHERE s_emit
+        UNION ALL SELECT n, d1, t, 1 FROM flow_intervals_old WHERE e_emit
+    ) i JOIN flow_old_items o ON o.n = i.n
+    GROUP BY ALL
+){{end}}
+SELECT day, team, work_class, stage, sum(v) AS v FROM (SELECT * FROM new{{if not .Full}} UNION ALL SELECT * FROM old{{end}})
+GROUP BY ALL HAVING sum(v) <> 0;
+{{if .Full}}
+DELETE FROM flow_stage_days;
+INSERT INTO flow_stage_days SELECT * FROM stage_delta;
+{{else}}
+CREATE OR REPLACE TEMP TABLE stage_merged AS
+SELECT d.day, d.team, d.work_class, d.stage, coalesce(s.delta, 0) + d.v AS delta
+FROM stage_delta d LEFT JOIN flow_stage_days s
+    ON s.day = d.day AND s.team = d.team AND s.work_class = d.work_class AND s.stage = d.stage;
+DELETE FROM flow_stage_days s WHERE EXISTS (SELECT 1 FROM stage_merged m
+    WHERE m.day = s.day AND m.team = s.team AND m.work_class = s.work_class AND m.stage = s.stage);
+INSERT INTO flow_stage_days SELECT * FROM stage_merged WHERE delta <> 0;
+{{end}}
+
+-- Logged seconds per person, ISO week (session zone) and the item's class
+-- (capacity): the recomputed items' worklogs as the last compute read them
+-- out, as they are now in. In UTC the week comes from the epoch instead of
+-- an ICU call per worklog (the same Monday, 1970 to 2100).
+CREATE OR REPLACE TEMP MACRO worklog_week(ts) AS
+    CASE WHEN (SELECT utc_session FROM params) AND epoch_us(ts) >= 0 AND epoch_us(ts) < 4102444800000000
+        THEN DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER)
+            - CAST(isodow(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER)) - 1 AS INTEGER)
+        ELSE CAST(date_trunc('week', ts) AS DATE) END;
+CREATE OR REPLACE TEMP TABLE logged_delta AS
+WITH new AS (
+    SELECT l.person_id, worklog_week(l.started_at) AS week_start, coalesce(f.work_class, 'unclassified') AS work_class, l.seconds AS s
+    FROM worklogs l LEFT JOIN flow_items f ON f.item_id = l.item_id AND f.live
+    WHERE l.person_id IS NOT NULL {{if not .Full}}AND l.item_id IN (SELECT item_id FROM temp.main.flow_dirty){{end}}
+){{if not .Full}}, old AS (
+    SELECT l.person_id, worklog_week(l.started_at) AS week_start, coalesce(o.work_class, 'unclassified') AS work_class, -l.seconds AS s
+    FROM (
+        SELECT item_id, person_id, started_at, seconds FROM worklogs
+        WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty) AND worklog_id NOT IN (SELECT worklog_id FROM compute_old_worklogs)
+        UNION ALL SELECT item_id, person_id, started_at, seconds FROM compute_old_worklogs WHERE item_id IS NOT NULL
+    ) l LEFT JOIN flow_old_items o ON o.item_id = l.item_id AND o.live
+    WHERE l.person_id IS NOT NULL
+){{end}}
+SELECT person_id, week_start, work_class, sum(s) AS s FROM (SELECT * FROM new{{if not .Full}} UNION ALL SELECT * FROM old{{end}})
+GROUP BY ALL HAVING sum(s) <> 0;
+{{if .Full}}
+DELETE FROM logged_weekly;
+INSERT INTO logged_weekly SELECT * FROM logged_delta;
+{{else}}
+CREATE OR REPLACE TEMP TABLE logged_merged AS
+SELECT d.person_id, d.week_start, d.work_class, coalesce(l.seconds, 0) + d.s AS seconds
+FROM logged_delta d LEFT JOIN logged_weekly l
+    ON l.person_id = d.person_id AND l.week_start = d.week_start AND l.work_class = d.work_class;
+DELETE FROM logged_weekly l WHERE EXISTS (SELECT 1 FROM logged_merged m
+    WHERE m.person_id = l.person_id AND m.week_start = l.week_start AND m.work_class = l.work_class);
+INSERT INTO logged_weekly SELECT * FROM logged_merged WHERE seconds <> 0;
+{{end}}
+
+-- Data-quality findings about the recomputed items (data_quality counts them).
+{{if .Full}}DELETE FROM flow_item_checks;{{else}}DELETE FROM flow_item_checks WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
+INSERT INTO flow_item_checks
+SELECT fi.item_id, fi.source_id, fi.key, c."check" FROM flow_items fi JOIN (
+    SELECT n, 'unmapped_status' AS "check" FROM flow_se WHERE qf & 1 <> 0
+    UNION ALL SELECT n, 'unknown_status' FROM flow_se WHERE qf & 2 <> 0
+    -- Starts and finishes placed at a time the source did not give for them
+    -- (exports: the last update, the creation, Time in Status totals).
+    UNION ALL SELECT DISTINCT i.n, CASE WHEN i.t = 2 THEN 'approximate_start' ELSE 'approximate_finish' END
     FROM flow_intervals i JOIN flow_se s ON s.n = i.n
-    WHERE i.t = 2 AND i.live AND s.s_at IS NOT NULL
-    GROUP BY i.n
-), se AS (
+    WHERE s.qf & 4 <> 0 AND i.qf & 4 <> 0 AND ((i.t = 2 AND i.e0 = s.s_us) OR (i.t = 3 AND i.e0 = s.f_us))
+    UNION ALL SELECT n, 'missing_estimate' FROM flow_items WHERE live AND no_estimate AND work_class = 'project'
+        AND n NOT IN (SELECT n FROM flow_se WHERE f_at IS NOT NULL)
+) c ON c.n = fi.n
+WHERE fi.live
+UNION ALL
+-- Worklogs over a day are stored (a weekly timesheet row, a Jira 1w
+-- entry): listed so that a typo of 80 for 8 hours is seen.
+SELECT DISTINCT fi.item_id, fi.source_id, fi.key, 'long_worklog' FROM worklogs l JOIN flow_items fi ON fi.item_id = l.item_id
+WHERE l.seconds > 86400 AND fi.live;
+
+-- The statuses stored (of some item's status change, or of an item), mapped.
+DELETE FROM status_seen;
+INSERT INTO status_seen
+SELECT source_id, to_status, to_category FROM status_kinds
+UNION ALL SELECT source_id, from_status, from_category FROM status_kinds WHERE from_status IS NOT NULL
+UNION ALL SELECT source_id, status, status_category FROM work_items;
+DELETE FROM status_map;
+INSERT INTO status_map SELECT * FROM status_rules;
+
+{{if .Full}}DELETE FROM item_flow;{{else}}DELETE FROM item_flow WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
+INSERT INTO item_flow
+WITH se AS (
     SELECT n, CASE last_stage WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS last_stage,
-        reopens, starts, done_entries, s_at, s_e, s_day, f_at, f_e, f_day,
+        reopens, starts, done_entries, s_at, s_day, f_at, f_day,
+        epoch_us(s_at) / 1000000.0 AS s_e, epoch_us(f_at) / 1000000.0 AS f_e,
         -- today joined here, on these narrow rows, not on the wide ones below
         (SELECT today FROM params) - s_day + 1 AS age
     FROM flow_se
 )
 SELECT b.item_id, b.key, b.source_id, b.team, b.work_class, b.item_type, b.project, b.status,
-    coalesce(s.last_stage, b.status_stage, 'todo'),
+    coalesce(s.last_stage, sl.stage, 'todo'),
     b.created_at, s.s_at, s.f_at,
     CASE WHEN s.f_at IS NOT NULL AND s.s_at IS NOT NULL THEN CAST(trunc(s.f_e - s.s_e) AS BIGINT) END,
     CASE WHEN s.f_at IS NOT NULL AND s.s_at IS NOT NULL THEN s.f_day - s.s_day + 1 END,
-    CASE WHEN s.f_at IS NOT NULL THEN CAST(trunc(s.f_e - epoch(b.created_at)) AS BIGINT) END,
+    CASE WHEN s.f_at IS NOT NULL THEN CAST(trunc(s.f_e - epoch_us(b.created_at) / 1000000.0) AS BIGINT) END,
     coalesce(s.reopens, 0),
     s.f_at IS NOT NULL AND s.s_at IS NULL AND NOT coalesce(b.discarded_res, false),
     s.f_at IS NOT NULL AND coalesce(b.discarded_res, false),
     s.f_at IS NOT NULL,
-    CASE WHEN coalesce(s.last_stage, b.status_stage) = 'started' AND s.s_at IS NOT NULL THEN s.age END,
-    CAST(round(e.active_s) AS BIGINT), CAST(round(e.wait_s) AS BIGINT),
-    CASE WHEN coalesce(e.active_s, 0) + coalesce(e.wait_s, 0) > 0 THEN coalesce(e.active_s, 0) / (coalesce(e.active_s, 0) + coalesce(e.wait_s, 0)) END,
+    CASE WHEN coalesce(s.last_stage, sl.stage) = 'started' AND s.s_at IS NOT NULL THEN s.age END,
+    CAST(round(flow_us(e.closed_active_us, e.open_from_us, e.open_class, 1) / 1000000) AS BIGINT),
+    CAST(round(flow_us(e.closed_wait_us, e.open_from_us, e.open_class, 2) / 1000000) AS BIGINT),
+    flow_efficiency(flow_us(e.closed_active_us, e.open_from_us, e.open_class, 1), flow_us(e.closed_wait_us, e.open_from_us, e.open_class, 2)),
     s.s_day, s.f_day, coalesce(s.starts, 0), coalesce(s.done_entries, 0)
 FROM flow_items b
 LEFT JOIN se s ON s.n = b.n
-LEFT JOIN eff e ON e.n = b.n
+LEFT JOIN flow_eff e ON e.n = b.n
+LEFT JOIN status_lookup sl ON sl.source_id = b.source_id AND sl.status = b.status AND sl.category IS NOT DISTINCT FROM b.status_category
 WHERE b.live;
+
+-- The values of the other items that depend only on the clock: time in the
+-- interval they are in now, and ages.
+{{if not .Full}}
+UPDATE item_flow f SET active_seconds = x.a, wait_seconds = x.w, flow_efficiency = x.e
+FROM (
+    SELECT item_id,
+        CAST(round(flow_us(closed_active_us, open_from_us, open_class, 1) / 1000000) AS BIGINT) AS a,
+        CAST(round(flow_us(closed_wait_us, open_from_us, open_class, 2) / 1000000) AS BIGINT) AS w,
+        flow_efficiency(flow_us(closed_active_us, open_from_us, open_class, 1), flow_us(closed_wait_us, open_from_us, open_class, 2)) AS e
+    FROM flow_open_items
+) x
+WHERE f.item_id = x.item_id
+  AND (f.active_seconds IS DISTINCT FROM x.a OR f.wait_seconds IS DISTINCT FROM x.w OR f.flow_efficiency IS DISTINCT FROM x.e);
+{{end}}
+UPDATE item_flow SET age_days = (SELECT today FROM params) - start_day + 1
+WHERE stage = 'started' AND started_at IS NOT NULL AND age_days IS DISTINCT FROM (SELECT today FROM params) - start_day + 1;

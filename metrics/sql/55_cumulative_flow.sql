@@ -1,11 +1,14 @@
 -- Cumulative flow: items per stage at the end of each day, per team (from
--- the stage deltas of 50_wip.sql).
+-- the stage deltas, flow_stage_days).
 DELETE FROM cumulative_flow;
 INSERT INTO cumulative_flow
-WITH per_day AS (
-    SELECT day, team, stage, sum(delta) AS delta FROM flow_stage_deltas GROUP BY ALL
+WITH deltas AS (
+    SELECT day, team, CASE stage WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS stage, delta
+    FROM flow_stage_days WHERE day <= (SELECT today FROM params)
+), per_day AS (
+    SELECT day, team, stage, sum(delta) AS delta FROM deltas GROUP BY ALL
 ), grid AS (
-    SELECT DISTINCT team, stage FROM flow_stage_deltas
+    SELECT DISTINCT team, stage FROM deltas
 )
 SELECT r.day, g.team, g.stage,
     CAST(sum(coalesce(p.delta, 0)) OVER (PARTITION BY g.team, g.stage ORDER BY r.day) AS BIGINT)

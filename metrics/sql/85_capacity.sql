@@ -43,25 +43,13 @@ DELETE FROM capacity;
 INSERT INTO capacity
 SELECT team, member, week_start, hours FROM cap_capacity WHERE week_offset <= 5;
 
--- Worklog hours of each team's members, by week and the item's work class.
--- The week is date_trunc('week') in the session zone; in UTC (no ICU zone
--- data involved) it is computed from the epoch instead of an ICU call per
--- worklog: the same Monday, 1970 to 2100.
+-- Worklog hours of each team's members, by week and the item's work class
+-- (logged_weekly: per person, kept up to date with the items' worklogs).
 CREATE OR REPLACE TEMP TABLE cap_logged AS
-WITH l AS (
-    SELECT l.*, CASE WHEN (SELECT utc_session FROM params) AND epoch_us(l.started_at) >= 0 AND epoch_us(l.started_at) < 4102444800000000
-        THEN DATE '1970-01-01' + CAST(epoch_us(l.started_at) // 86400000000 AS INTEGER) END AS utc_day
-    FROM worklogs l
-)
-SELECT m.team,
-    CASE WHEN l.utc_day IS NOT NULL THEN l.utc_day - CAST(isodow(l.utc_day) - 1 AS INTEGER)
-         ELSE CAST(date_trunc('week', l.started_at) AS DATE) END AS week_start,
-    coalesce(f.work_class, 'unclassified') AS work_class,
-    sum(l.seconds) / 3600.0 AS hours
-FROM l
+SELECT m.team, l.week_start, l.work_class, sum(l.seconds) / 3600.0 AS hours
+FROM logged_weekly l
 JOIN cap_person_member p ON p.person_id = l.person_id
 JOIN cap_members m ON m.member = p.member
-LEFT JOIN item_flow f ON f.item_id = l.item_id
 GROUP BY ALL;
 
 -- Planned load: open assigned items with an estimate spread their remaining

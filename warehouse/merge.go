@@ -1,0 +1,98 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// mergeSnapshot stores a Bulk hand-over that re-sends everything a source
+// holds (a CSV folder read afresh) by difference: the items, histories and
+// worklogs that are the same as stored stay untouched (with the columns the
+// compute derived), the others are replaced, added or removed, and only
+// their items are recorded for the next compute. items, hist and worklogs
+// are the fill stages of work_items, status_changes and worklogs.
+//
+// Items and worklogs are compared column by column; an item's history by
+// its number of changes and the sum of a 64-bit hash of each change (its
+// position, time, statuses, categories, author and approximation): two
+// different histories with the same count and sum are as likely as a
+// collision of 64-bit hashes.
+func mergeSnapshot(ctx context.Context, c *sql.Conn, ch changed, source string, items, hist, worklogs stage) error {
+	src := quote(source)
+	stored := `(SELECT item_id FROM main.work_items WHERE source_id = ` + src + `)`
+	icols, ifrom := withPersons("("+items.fill+")", items.persons)
+	hcols, hfrom := withPersons("("+hist.fill+")", hist.persons)
+	wcols, wfrom := withPersons("("+worklogs.fill+")", worklogs.persons)
+	var differs []string
+	for _, col := range items.columns {
+		differs = append(differs, fmt.Sprintf("w.%[1]s IS DISTINCT FROM n.%[1]s", col))
+	}
+	histHash := func(t string) string {
+		return fmt.Sprintf(`hash(CAST(%[1]s.seq AS INTEGER), CAST(%[1]s.changed_at AS TIMESTAMPTZ), CAST(%[1]s.from_status AS VARCHAR),
+			CAST(%[1]s.to_status AS VARCHAR), CAST(%[1]s.from_category AS VARCHAR), CAST(%[1]s.to_category AS VARCHAR),
+			CAST(%[1]s.author_id AS VARCHAR), CAST(%[1]s.approximated_from AS VARCHAR))`, t)
+	}
+	cols := strings.Join(items.columns, ", ")
+	saved := false
+	steps := []struct{ what, sql string }{
+		// What the source says now, typed as stored.
+		{"read items", `CREATE OR REPLACE TEMP TABLE merge_items AS SELECT * FROM main.work_items LIMIT 0`},
+		{"read items", `INSERT INTO temp.main.merge_items (` + cols + `) SELECT ` + icols + ` FROM ` + ifrom},
+		{"read worklogs", `CREATE OR REPLACE TEMP TABLE merge_worklogs AS SELECT * FROM main.worklogs LIMIT 0`},
+		{"read worklogs", `INSERT INTO temp.main.merge_worklogs SELECT ` + wcols + ` FROM ` + wfrom},
+		// Compared with what is stored (before anything changes).
+		{"compare items", `CREATE OR REPLACE TEMP TABLE merge_items_changed AS
+			SELECT n.item_id FROM temp.main.merge_items n LEFT JOIN main.work_items w ON w.item_id = n.item_id
+			WHERE w.item_id IS NULL OR ` + strings.Join(differs, " OR ") + `
+			UNION ALL
+			SELECT item_id FROM main.work_items WHERE source_id = ` + src + ` AND item_id NOT IN (SELECT item_id FROM temp.main.merge_items)`},
+		{"compare histories", `CREATE OR REPLACE TEMP TABLE merge_hist_changed AS
+			WITH n AS (SELECT t.item_id, count(*) AS c, sum(` + histHash("t") + `) AS h FROM (SELECT ` + hcols + ` FROM ` + hfrom + `) t GROUP BY t.item_id),
+			o AS (SELECT s.item_id, count(*) AS c, sum(` + histHash("s") + `) AS h FROM main.status_changes s
+				WHERE s.item_id IN ` + stored + ` GROUP BY s.item_id)
+			SELECT coalesce(n.item_id, o.item_id) AS item_id FROM n FULL OUTER JOIN o ON o.item_id = n.item_id
+			WHERE n.c IS DISTINCT FROM o.c OR n.h IS DISTINCT FROM o.h`},
+		{"compare worklogs", `CREATE OR REPLACE TEMP TABLE merge_worklogs_changed AS
+			SELECT coalesce(n.worklog_id, o.worklog_id) AS worklog_id, n.item_id AS new_item, o.item_id AS old_item
+			FROM temp.main.merge_worklogs n
+			FULL OUTER JOIN (SELECT * FROM main.worklogs WHERE item_id IN ` + stored + `) o ON o.worklog_id = n.worklog_id
+			WHERE n.worklog_id IS NULL OR o.worklog_id IS NULL OR n.item_id IS DISTINCT FROM o.item_id
+				OR n.person_id IS DISTINCT FROM o.person_id OR n.started_at IS DISTINCT FROM o.started_at OR n.seconds IS DISTINCT FROM o.seconds`},
+		{"record changed items", `INSERT INTO main.compute_dirty
+			SELECT item_id FROM temp.main.merge_items_changed WHERE ` + onSQL(ch) + `
+			UNION ALL SELECT item_id FROM temp.main.merge_hist_changed WHERE ` + onSQL(ch) + `
+			UNION ALL SELECT new_item FROM temp.main.merge_worklogs_changed WHERE new_item IS NOT NULL AND ` + onSQL(ch) + `
+			UNION ALL SELECT old_item FROM temp.main.merge_worklogs_changed WHERE old_item IS NOT NULL AND ` + onSQL(ch)},
+		// Replace what differs (saveOld first).
+		{"replace items", `DELETE FROM main.work_items WHERE item_id IN (SELECT item_id FROM temp.main.merge_items_changed)`},
+		{"replace items", `INSERT INTO main.work_items (` + cols + `) SELECT ` + cols + ` FROM temp.main.merge_items
+			WHERE item_id IN (SELECT item_id FROM temp.main.merge_items_changed)`},
+		{"replace histories", `DELETE FROM main.status_changes WHERE item_id IN (SELECT item_id FROM temp.main.merge_hist_changed)`},
+		{"replace histories", `INSERT INTO main.status_changes SELECT ` + hcols + ` FROM ` + hfrom + `
+			WHERE t.item_id IN (SELECT item_id FROM temp.main.merge_hist_changed)`},
+		{"replace worklogs", `DELETE FROM main.worklogs WHERE worklog_id IN (SELECT worklog_id FROM temp.main.merge_worklogs_changed)`},
+		{"replace worklogs", `INSERT INTO main.worklogs SELECT * FROM temp.main.merge_worklogs
+			WHERE worklog_id IN (SELECT worklog_id FROM temp.main.merge_worklogs_changed)`},
+	}
+	for _, st := range steps {
+		if st.what == "replace items" && !saved {
+			// What the last compute read of them, before it changes.
+			if err := ch.oldHistories(ctx, c, `SELECT item_id FROM temp.main.merge_hist_changed`); err != nil {
+				return err
+			}
+			if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM temp.main.merge_worklogs_changed`); err != nil {
+				return err
+			}
+			saved = true
+		}
+		if _, err := c.ExecContext(ctx, st.sql); err != nil {
+			return fmt.Errorf("store the re-read source: %s: %w", st.what, err)
+		}
+	}
+	for _, t := range []string{"merge_items", "merge_worklogs", "merge_items_changed", "merge_hist_changed", "merge_worklogs_changed"} {
+		c.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+t)
+	}
+	return nil
+}
