@@ -62,6 +62,8 @@ func boundaryComputed(t *testing.T) *warehouse.DB {
 		item{key: "AGE-3", project: "OPS", steps: [][2]string{{"2026-03-16T09:00:00Z", "In Progress"}}},
 		// AGE-4 started 03-15: age 4, past it.
 		item{key: "AGE-4", project: "OPS", steps: [][2]string{{"2026-03-15T23:00:00Z", "In Progress"}}},
+		// Started today: age 1, and WIP at the end of today.
+		item{key: "WIP-TODAY", project: "OPS", steps: [][2]string{{"2026-03-18T09:00:00Z", "In Progress"}}},
 		// Discarded straight from To Do: discarded, not a skipped start.
 		item{key: "DISC-NOSTART", project: "OPS", resolution: "Won't Do", steps: [][2]string{{"2026-03-10T09:00:00Z", "Done"}}},
 		// The cycle-time window is the 10 days 03-09..03-18: finished 03-08
@@ -147,9 +149,23 @@ func TestFalseStartClearsTheStart(t *testing.T) {
 func TestAgingPastSLEIsStrictlyGreater(t *testing.T) {
 	db := boundaryComputed(t)
 	got := queryMap(t, db, `SELECT key || ' over=' || over_sle || ' sle=' || sle_days, age_days FROM aging_wip WHERE team = 'ops'`)
-	want := map[string]int64{"AGE-3 over=false sle=3": 3, "AGE-4 over=true sle=3": 4}
+	want := map[string]int64{"AGE-3 over=false sle=3": 3, "AGE-4 over=true sle=3": 4, "WIP-TODAY over=false sle=3": 1}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("aging_wip at the SLE boundary (-want +got):\n%s", d)
+	}
+}
+
+// WIP is the items whose stage at the end of the day is started: an item
+// started today counts today. ops: AGE-4 from 03-15, AGE-3 from 03-16,
+// WIP-TODAY from 03-18 (the false starts and NEG, done before it started,
+// are not in progress at the end of any of these days).
+func TestWIPCountsItemsStartedToday(t *testing.T) {
+	db := boundaryComputed(t)
+	got := queryMap(t, db, `SELECT strftime(day, '%m-%d'), sum(items) FROM wip_daily
+		WHERE team = 'ops' AND day BETWEEN DATE '2026-03-14' AND DATE '2026-03-18' GROUP BY day`)
+	want := map[string]int64{"03-14": 0, "03-15": 1, "03-16": 2, "03-17": 2, "03-18": 3}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ops wip_daily (-want +got):\n%s", d)
 	}
 }
 

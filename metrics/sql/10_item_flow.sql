@@ -226,9 +226,7 @@ INSERT INTO item_flow
 WITH se AS (
     SELECT n, CASE last_stage WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS last_stage,
         reopens, starts, done_entries, s_at, s_day, f_at, f_day,
-        epoch_us(s_at) / 1000000.0 AS s_e, epoch_us(f_at) / 1000000.0 AS f_e,
-        -- today joined here, on these narrow rows, not on the wide ones below
-        (SELECT today FROM params) - s_day + 1 AS age
+        epoch_us(s_at) / 1000000.0 AS s_e, epoch_us(f_at) / 1000000.0 AS f_e
     FROM flow_se
 )
 SELECT b.item_id, b.key, b.source_id, b.team, b.work_class, b.item_type, b.project, b.status,
@@ -241,7 +239,7 @@ SELECT b.item_id, b.key, b.source_id, b.team, b.work_class, b.item_type, b.proje
     s.f_at IS NOT NULL AND s.s_at IS NULL AND NOT coalesce(b.discarded_res, false),
     s.f_at IS NOT NULL AND coalesce(b.discarded_res, false),
     s.f_at IS NOT NULL,
-    CASE WHEN coalesce(s.last_stage, sl.stage) = 'started' AND s.s_at IS NOT NULL THEN s.age END,
+    NULL, -- age_days: below, for every started item (it depends on the clock only)
     CAST(round(flow_us(e.closed_active_us, e.open_from_us, e.open_class, 1) / 1000000) AS BIGINT),
     CAST(round(flow_us(e.closed_wait_us, e.open_from_us, e.open_class, 2) / 1000000) AS BIGINT),
     flow_efficiency(flow_us(e.closed_active_us, e.open_from_us, e.open_class, 1), flow_us(e.closed_wait_us, e.open_from_us, e.open_class, 2)),
@@ -266,5 +264,9 @@ FROM (
 WHERE f.item_id = x.item_id
   AND (f.active_seconds IS DISTINCT FROM x.a OR f.wait_seconds IS DISTINCT FROM x.w OR f.flow_efficiency IS DISTINCT FROM x.e);
 {{end}}
-UPDATE item_flow SET age_days = (SELECT today FROM params) - start_day + 1
-WHERE stage = 'started' AND started_at IS NOT NULL AND age_days IS DISTINCT FROM (SELECT today FROM params) - start_day + 1;
+UPDATE item_flow f SET age_days = x.age
+FROM (
+    SELECT item_id, (SELECT today FROM params) - start_day + 1 AS age
+    FROM item_flow WHERE stage = 'started' AND started_at IS NOT NULL
+) x
+WHERE f.item_id = x.item_id AND f.age_days IS DISTINCT FROM x.age;
