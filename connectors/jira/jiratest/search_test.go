@@ -414,4 +414,12 @@ func TestSearchJQLKeyset(t *testing.T) {
 	if n := len(want); !slices.Equal(sizes, []int{30, 30, n - 60}) {
 		t.Errorf("page sizes %v, want [30 30 %d]", sizes, n-60)
 	}
+
+	// Exactly a page of matches left: that page is the last, with no token.
+	last30 := web[len(web)-31]
+	o := do(t, http.MethodPost, s.URL+"/rest/api/3/search/jql", Object{"jql": "project = WEB AND id > " + strconv.FormatInt(last30, 10),
+		"fields": []string{"summary"}, "maxResults": 30}).obj(t)
+	if n, tok := len(list(o["issues"])), o["nextPageToken"]; n != 30 || tok != nil || o["isLast"] != true {
+		t.Errorf("a full last page: %d issues, nextPageToken %v, isLast %v; want 30, none, true", n, tok, o["isLast"])
+	}
 }
