@@ -269,9 +269,10 @@ type Batch struct {
 // connection, before it stores anything else of the batch. Large files then
 // never cross into Go row by row (DuckDB reads them itself).
 //
-// The statements run with insertion order preserved, so a table created
-// from a read_csv holds its records in file order (rowid = record number). They
-// must leave these temporary tables (or views), each possibly empty; empty
+// The statements run with the store's settings, insertion order not
+// preserved; one may SET preserve_insertion_order = true (the store resets
+// it after the statements) so that a table created from a read_csv holds
+// its records in file order (rowid = record number). They must leave these temporary tables (or views), each possibly empty; empty
 // strings or NULL mean "not given":
 //
 //	bulk_items(key, project, title, type, status, status_category, assignee,

@@ -196,7 +196,11 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		if err != nil {
 			return res, fmt.Errorf("compute: %w", err)
 		}
-		stmts = byDifference(stmts, cols)
+		if !res.Full {
+			// A full compute rewrites most rows of the tables it rebuilds:
+			// comparing them row by row would cost more than writing them.
+			stmts = byDifference(stmts, cols)
+		}
 		t0 := time.Now()
 		for i, stmt := range stmts {
 			ts := time.Now()
@@ -329,7 +333,8 @@ var insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s+((?:WITH|SEL
 // the table holds that the query does not give are deleted, those it gives
 // that the table does not hold are inserted (rows compared as multisets,
 // NULLs equal). The table ends up holding the query's rows either way; an
-// incremental compute then rewrites only what changed, and a table no
+// incremental compute (the only one written this way: a full one rewrites
+// most rows anyway) then rewrites only what changed, and a table no
 // row of which changed is not written at all (compute_tables).
 func byDifference(stmts []string, cols map[string][]string) []string {
 	var out []string

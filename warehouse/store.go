@@ -1146,9 +1146,8 @@ func runBulk(ctx context.Context, c *sql.Conn, b *ingest.Bulk) ([]ingest.Person,
 			return nil, fmt.Errorf("bulk: lines of %s: %w", file, err)
 		}
 	}
-	if _, err := c.ExecContext(ctx, "SET preserve_insertion_order = true"); err != nil {
-		return nil, fmt.Errorf("bulk: %w", err)
-	}
+	// A statement may preserve insertion order (ingest.Bulk); the
+	// connection returns to the pool without it.
 	defer c.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order")
 	for i, st := range b.Statements {
 		if _, err := c.ExecContext(ctx, st); err != nil {

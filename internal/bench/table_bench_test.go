@@ -271,7 +271,7 @@ func benchFlowThroughline(b *testing.B) {
 					b.Logf("compute (full %v) %-20s %8.3f", res.Full, s.Name, s.Duration.Seconds())
 				}
 				for _, s := range res.Statements {
-					if s.Duration > 50*time.Millisecond {
+					if s.Duration > 20*time.Millisecond {
 						b.Logf("compute (full %v) statement %-20s %8.3f", res.Full, s.Name, s.Duration.Seconds())
 					}
 				}
