@@ -50,7 +50,25 @@ CREATE OR REPLACE TEMP TABLE flow_intervals AS {{template "intervals" ""}};
 CREATE OR REPLACE TEMP TABLE flow_intervals_old AS {{template "intervals" "old"}};
 {{end}}
 
--- Derive each status change's stages from the map, touching only rows that changed.
+-- Derive each status change's stages from the map, touching only rows that
+-- changed. Every item: the stale rows found by their kind of change (a join
+-- with the few kinds) and updated by rowid; the recomputed items: their
+-- changes found stale above, by item and seq.
+{{if .Full}}
+UPDATE status_changes s SET from_stage = u.fs0, to_stage = u.ts0
+FROM (
+    SELECT c.rowid AS r,
+        CASE WHEN c.from_status IS NOT NULL THEN CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END END AS fs0,
+        CASE x.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS ts0
+    FROM status_changes c JOIN flow_items fi ON fi.item_id = c.item_id
+    -- LEFT: joined last (with the few kinds), not first with the items.
+    LEFT JOIN sc_trans x ON x.source_id = fi.source_id AND x.to_status IS NOT DISTINCT FROM c.to_status
+        AND x.from_status IS NOT DISTINCT FROM c.from_status
+        AND x.to_category IS NOT DISTINCT FROM c.to_category AND x.from_category IS NOT DISTINCT FROM c.from_category
+    WHERE c.to_stage IS DISTINCT FROM x.ts OR c.from_stage IS DISTINCT FROM x.fs
+) u
+WHERE s.rowid = u.r;
+{{else}}
 CREATE OR REPLACE TEMP TABLE sc_stages AS
 SELECT fi.item_id, x.seq, CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS fs0,
     CASE x.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS ts
@@ -59,6 +77,7 @@ WHERE x.stale;
 
 UPDATE status_changes s SET from_stage = CASE WHEN s.from_status IS NOT NULL THEN x.fs0 END, to_stage = x.ts
 FROM sc_stages x WHERE s.item_id = x.item_id AND s.seq = x.seq;
+{{end}}
 
 -- The rules of metrics.md, in one pass. After the last reset (started→todo or
 -- done→todo) there is at most one todo→started transition, so S is the last
