@@ -293,20 +293,23 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 			f, sqlQ("changed_s"), timeReason)
 		// The creation transition goes to the first change's from_status,
 		// else "To Do" (category: the item's own when that is its status).
-		// Categories are computed before the window: a window hands out
-		// small chunks, where a long CASE costs ~10x per row.
+		// The window sorts the narrow rows of the file (key, time, statuses,
+		// record); the items and categories are joined to its output (joined
+		// before it, every row carried them through the sort: at 10M
+		// changes that spilled to disk).
 		add(`CREATE OR REPLACE TEMP TABLE bulk_changes AS SELECT key, seq, changed_at, from_status, to_status,
 				from_category, to_category, created_at,
 				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_status ELSE 'To Do' END END AS first_status,
 				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_category WHEN item_status = 'To Do' THEN item_category ELSE %[1]s END END AS first_category
-			FROM (SELECT *, row_number() OVER (PARTITION BY key ORDER BY changed_at, rec) AS seq FROM (
-				SELECT c.key, c.changed_at, c.from_status, c.to_status, c.rec, i.status AS item_status, i.status_category AS item_category, i.created_at,
+			FROM (
+				SELECT c.key, c.seq, c.changed_at, c.from_status, c.to_status, i.status AS item_status, i.status_category AS item_category, i.created_at,
 					CASE WHEN c.from_status = i.status THEN i.status_category ELSE coalesce(fk.category, '') END AS from_category,
 					CASE WHEN c.to_status = i.status THEN i.status_category ELSE coalesce(tk.category, '') END AS to_category
-				FROM temp.main.bulk_numbered_changes c JOIN temp.main.bulk_items i ON i.key = c.key
+				FROM (SELECT key, changed_at, from_status, to_status, row_number() OVER (PARTITION BY key ORDER BY changed_at, rec) AS seq
+					FROM temp.main.bulk_numbered_changes WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> '') c
+				JOIN temp.main.bulk_items i ON i.key = c.key
 				LEFT JOIN temp.main.bulk_categories fk ON fk.name = lower(trim(c.from_status))
-				LEFT JOIN temp.main.bulk_categories tk ON tk.name = lower(trim(c.to_status))
-				WHERE c.key <> '' AND c.changed_at IS NOT NULL AND c.to_status <> ''))`,
+				LEFT JOIN temp.main.bulk_categories tk ON tk.name = lower(trim(c.to_status)))`,
 			sqlString(ingest.KnownCategory("To Do")))
 	} else {
 		add(`CREATE OR REPLACE TEMP TABLE bulk_changes (key VARCHAR, seq BIGINT, changed_at TIMESTAMPTZ, from_status VARCHAR, to_status VARCHAR,
