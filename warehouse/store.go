@@ -137,7 +137,7 @@ func str(s string) any {
 type stage struct {
 	table   string   // target table
 	columns []string // columns the rows carry, when not all (the rest stay NULL)
-	key     []string // key columns for the upsert
+	key     []string // key columns for the upsert (at most 3), the rows' first values
 	rows    [][]driver.Value
 	// fill, instead of rows, is a SELECT of the columns, named (a Bulk
 	// hand-over; its keys are unique), and fillKeys the SELECT of the keys
@@ -547,6 +547,12 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 		return upsertFill(ctx, c, s)
 	}
 	tmp := "stage_" + s.table
+	// Keys compared after mapping account ids are deduplicated in SQL,
+	// the others here.
+	mapped := slices.ContainsFunc(s.key, func(k string) bool { return slices.Contains(s.persons, k) })
+	if s.replaceBy == "" && !mapped {
+		s.rows = lastRows(s.rows, len(s.key))
+	}
 	// JSON columns are staged as VARCHAR: the appender would store a Go
 	// string in a JSON column as a JSON string; the insert below casts the
 	// text to JSON (parsing and validating it).
@@ -568,11 +574,9 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 		ins = fmt.Sprintf("INSERT INTO main.%s SELECT %s FROM %s", s.table, cols, from)
 	} else {
 		staged := "temp.main." + tmp
-		for _, k := range s.key {
-			if slices.Contains(s.persons, k) {
-				// The stored rows hold person ids: compare keys after mapping.
-				staged = fmt.Sprintf("(SELECT %s FROM %s)", cols, from)
-			}
+		if mapped {
+			// The stored rows hold person ids: compare keys after mapping.
+			staged = fmt.Sprintf("(SELECT %s FROM %s)", cols, from)
 		}
 		if len(s.key) == 1 {
 			del = fmt.Sprintf("DELETE FROM main.%[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)", s.table, keys, staged)
@@ -586,7 +590,10 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 	if _, err := c.ExecContext(ctx, del); err != nil {
 		return fmt.Errorf("replace %s rows: %w", s.table, err)
 	}
-	if s.replaceBy == "" {
+	if s.replaceBy == "" && !mapped {
+		// Deduplicated in Go (lastRows): no window needed.
+		ins = fmt.Sprintf("INSERT INTO main.%s SELECT %s FROM %s", s.table, cols, from)
+	} else if s.replaceBy == "" {
 		// Most batches carry each key once: skip the window when they do.
 		var dups int64
 		q := fmt.Sprintf("SELECT count(*) - count(DISTINCT (%s)) FROM temp.main.%s", keys, tmp)
@@ -604,6 +611,30 @@ func upsert(ctx context.Context, c *sql.Conn, s stage) error {
 		return fmt.Errorf("insert %s rows: %w", s.table, err)
 	}
 	return nil
+}
+
+// lastRows is rows keeping the last row of each key (the first n values
+// of a row), in order: the last row of a key in a batch wins.
+func lastRows(rows [][]driver.Value, n int) [][]driver.Value {
+	type key [3]driver.Value
+	keyOf := func(r []driver.Value) (k key) {
+		copy(k[:], r[:n])
+		return k
+	}
+	last := make(map[key]int, len(rows))
+	for i, r := range rows {
+		last[keyOf(r)] = i
+	}
+	if len(last) == len(rows) {
+		return rows
+	}
+	out := make([][]driver.Value, 0, len(last))
+	for i, r := range rows {
+		if last[keyOf(r)] == i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // withPersons is the select list and FROM clause that read rows from src
@@ -879,13 +910,23 @@ func renameMilestones(ctx context.Context, c *sql.Conn, ch changed, source strin
 		{"move items", `UPDATE main.work_items w SET milestone_id = CASE WHEN w.project_id = r.new_project THEN r.new_id END
 			FROM temp.main.renamed_milestones r WHERE w.milestone_id = r.old_id AND w.source_id = ?`},
 	}
-	for _, st := range stmts {
+	for i, st := range stmts {
 		var args []any
 		if strings.Contains(st.sql, "?") {
 			args = []any{source}
 		}
 		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
 			return fmt.Errorf("renamed milestones: %s: %w", st.what, err)
+		}
+		if i == 0 {
+			// Most batches rename none: the rest would change nothing.
+			var n int
+			if err := c.QueryRowContext(ctx, "SELECT count(*) FROM temp.main.renamed_milestones").Scan(&n); err != nil {
+				return fmt.Errorf("renamed milestones: %w", err)
+			}
+			if n == 0 {
+				return nil
+			}
 		}
 	}
 	return nil
@@ -964,33 +1005,31 @@ func keyTable(ctx context.Context, c *sql.Conn, name string, keys []driver.Value
 // child derives from its parent, such as an epic milestone, is for the
 // connector to send: the Jira connector reads such children again.)
 func moveItems(ctx context.Context, c *sql.Conn, ch changed, source string) (moved bool, err error) {
+	find := `SELECT w.item_id AS old_id, s.item_id AS new_id
+		FROM main.work_items w JOIN temp.main.stage_work_items s ON s.external_id = w.external_id
+		WHERE w.source_id = ? AND w.item_id <> s.item_id`
+	// Most batches move none: one statement finds out.
+	if err := c.QueryRowContext(ctx, "SELECT EXISTS ("+find+")", source).Scan(&moved); err != nil {
+		return false, fmt.Errorf("moved items: %w", err)
+	}
+	if !moved {
+		return false, nil
+	}
 	stmts := []struct{ what, sql string }{
-		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS
-			SELECT w.item_id AS old_id, s.item_id AS new_id
-			FROM main.work_items w JOIN temp.main.stage_work_items s ON s.external_id = w.external_id
-			WHERE w.source_id = ? AND w.item_id <> s.item_id`},
+		{"find moved items", `CREATE OR REPLACE TEMP TABLE moved_items AS ` + find},
 		{"mark moved items", `UPDATE main.work_items SET deleted = true WHERE NOT deleted AND item_id IN (SELECT old_id FROM temp.main.moved_items)`},
 		{"record changed items", `INSERT INTO main.compute_dirty SELECT old_id FROM temp.main.moved_items WHERE ` + onSQL(ch) + `
 			UNION ALL SELECT item_id FROM main.work_items WHERE parent_id IN (SELECT old_id FROM temp.main.moved_items) AND source_id = ? AND ` + onSQL(ch)},
 		{"move children", `UPDATE main.work_items w SET parent_id = m.new_id FROM temp.main.moved_items m
 			WHERE w.parent_id = m.old_id AND w.source_id = ?`},
 	}
-	for i, st := range stmts {
+	for _, st := range stmts {
 		var args []any
 		if strings.Contains(st.sql, "?") {
 			args = []any{source}
 		}
 		if _, err := c.ExecContext(ctx, st.sql, args...); err != nil {
 			return false, fmt.Errorf("moved items: %s: %w", st.what, err)
-		}
-		if i == 0 {
-			var n int
-			if err := c.QueryRowContext(ctx, "SELECT count(*) FROM temp.main.moved_items").Scan(&n); err != nil {
-				return false, fmt.Errorf("moved items: %w", err)
-			}
-			if n == 0 {
-				return false, nil
-			}
 		}
 	}
 	return true, nil
@@ -1043,6 +1082,8 @@ func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, p
 		}
 		rows = append(rows, []driver.Value{acct, p.ExternalID, pid, str(p.DisplayName), str(email), str(p.Team), hpw})
 	}
+	// The last row of an account in the batch wins.
+	rows = lastRows(rows, 1)
 	if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stage_people (account_id VARCHAR, external_id VARCHAR, person_id VARCHAR,
 		display_name VARCHAR, email VARCHAR, team_id VARCHAR, hours_per_week DOUBLE)`); err != nil {
 		return fmt.Errorf("stage people: %w", err)
@@ -1051,9 +1092,6 @@ func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, p
 		return err
 	}
 	stmts := []struct{ what, sql string }{
-		// The last row of an account in the batch wins.
-		{"dedupe", `CREATE OR REPLACE TEMP TABLE stage_people AS SELECT * EXCLUDE (rn) FROM (
-			SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY rowid DESC) AS rn FROM temp.main.stage_people) WHERE rn = 1`},
 		// Accounts whose person changes: remember old → new.
 		{"find moved accounts", `CREATE OR REPLACE TEMP TABLE moved_people AS
 			SELECT DISTINCT a.person_id AS old_id, s.person_id AS new_id FROM main.person_accounts a
@@ -1078,6 +1116,8 @@ func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, p
 			LEFT JOIN main.people p USING (person_id)`},
 		{"replace people", `DELETE FROM main.people WHERE person_id IN (SELECT person_id FROM temp.main.merged_people)`},
 		{"insert people", `INSERT INTO main.people SELECT person_id, source_id, external_id, display_name, email, team_id, hours_per_week FROM temp.main.merged_people`},
+	}
+	moves := []struct{ what, sql string }{
 		// Rows that named a person an account left now name its new person
 		// (their items are recomputed).
 		{"record changed items", `INSERT INTO main.compute_dirty
@@ -1094,7 +1134,17 @@ func commitPeople(ctx context.Context, c *sql.Conn, ch changed, source string, p
 		{"drop people left without accounts", `DELETE FROM main.people WHERE person_id IN (SELECT old_id FROM temp.main.moved_people)
 			AND person_id NOT IN (SELECT person_id FROM main.person_accounts)`},
 	}
-	for _, st := range stmts {
+	for i, st := range append(stmts, moves...) {
+		if i == len(stmts) {
+			// Most batches move no account: skip what follows moves.
+			var n int
+			if err := c.QueryRowContext(ctx, "SELECT count(*) FROM temp.main.moved_people").Scan(&n); err != nil {
+				return fmt.Errorf("people: moved accounts: %w", err)
+			}
+			if n == 0 {
+				return nil
+			}
+		}
 		var args []any
 		if strings.Contains(st.sql, "?") {
 			args = []any{source}

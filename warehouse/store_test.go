@@ -401,3 +401,49 @@ func worklogSeconds(t *testing.T, db *warehouse.DB) map[string]int {
 	}
 	return out
 }
+
+// A batch carrying a key twice stores its last copy, in every keyed table
+// (items, worklogs, raw payloads, sprint memberships, accounts).
+func TestLastCopyOfAKeyWins(t *testing.T) {
+	db := warehousetest.Open(t, "")
+	b := ingest.Batch{
+		Items: []ingest.Item{{Key: "A-1", Title: "first"}, {Key: "A-2", Title: "other"}, {Key: "A-1", Title: "last"}},
+		Worklogs: []ingest.Worklog{{ID: "w1", ItemKey: "A-1", Seconds: 60, StartedAt: tm("2026-01-05T09:00:00Z")},
+			{ID: "w1", ItemKey: "A-2", Seconds: 120, StartedAt: tm("2026-01-05T09:00:00Z")}},
+		Raw: []ingest.RawPayload{{Entity: "issue", ExternalID: "1", Payload: []byte(`{"v":1}`)},
+			{Entity: "issue", ExternalID: "1", Payload: []byte(`{"v":2}`)}},
+		Sprints:     []ingest.Sprint{{ID: "s1", Name: "Sprint 1"}},
+		Memberships: []ingest.SprintMembership{{ItemKey: "A-1", Sprints: []string{"s1", "s1"}}},
+		People:      []ingest.Person{{ExternalID: "u1", DisplayName: "Ann"}, {ExternalID: "u1", DisplayName: "Anne"}},
+		Cursor:      "c",
+	}
+	if err := db.Commit(context.Background(), "src", b); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for name, q := range map[string]string{
+		"items":       "SELECT string_agg(key || '=' || title, ',' ORDER BY key) FROM work_items",
+		"worklogs":    "SELECT string_agg(worklog_id || '@' || item_id || '=' || seconds, ',') FROM worklogs",
+		"raw":         "SELECT string_agg(payload::VARCHAR, ',') FROM raw_payloads",
+		"memberships": "SELECT string_agg(sprint_id || '/' || item_id, ',') FROM sprint_items",
+		"accounts":    "SELECT string_agg(account_id || '=' || display_name, ',') FROM person_accounts",
+		"people":      "SELECT string_agg(person_id || '=' || display_name, ',') FROM people",
+	} {
+		var s string
+		if err := db.QueryRow(q).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got[name] = s
+	}
+	want := map[string]string{
+		"items":       "A-1=last,A-2=other",
+		"worklogs":    "src:w1@src:A-2=120",
+		"raw":         `{"v":2}`,
+		"memberships": "src:s1/src:A-1",
+		"accounts":    "src:u1=Anne",
+		"people":      "src:u1=Anne",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rows after a batch carrying keys twice (-want +got):\n%s", d)
+	}
+}
