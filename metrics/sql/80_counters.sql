@@ -34,9 +34,7 @@ SELECT * FROM (
         greatest(f.starts - coalesce(c.started, 0), 0) AS started,
         greatest(CASE WHEN f.discarded THEN 0 ELSE f.done_entries END - coalesce(c.completed, 0), 0) AS completed,
         greatest(f.reopen_count - coalesce(c.reopened, 0), 0) AS reopened,
-        greatest(CASE WHEN f.discarded THEN 1 ELSE 0 END - coalesce(c.discarded, 0), 0) AS discarded,
-        coalesce(c.started, 0) AS counted_started, coalesce(c.completed, 0) AS counted_completed,
-        coalesce(c.reopened, 0) AS counted_reopened
+        greatest(CASE WHEN f.discarded THEN 1 ELSE 0 END - coalesce(c.discarded, 0), 0) AS discarded
     FROM item_flow f
     JOIN flow_items fi ON fi.item_id = f.item_id
     LEFT JOIN ctr_counted c ON c.item_id = f.item_id
@@ -46,33 +44,27 @@ WHERE created + started + completed + reopened + discarded > 0;
 CREATE OR REPLACE TEMP TABLE ctr_new AS
 WITH ev AS (
     -- The transitions of the items with new events, by kind (the rules of
-    -- item_flow's starts, done_entries and reopen_count), each with its
-    -- ordinal among the item's events of its kind, and for a completion its
-    -- cycle time then: from the start in effect (the last todo -> started
-    -- after the last reset before it), as item_flow has it for the last
-    -- completion.
+    -- item_flow's starts, done_entries and reopen_count), and for a
+    -- completion its cycle time then: from the start in effect (the last
+    -- todo -> started after the last reset before it), as item_flow has it
+    -- for the last completion.
     SELECT i.n, i.seq, timezone('UTC', make_timestamp(i.e0)) AS start_at,
         CASE WHEN i.f = 1 AND i.t = 2 THEN 'started'
              WHEN i.t = 3 AND i.f <> 3 THEN 'completed'
              WHEN i.f = 3 AND i.t IN (1, 2) THEN 'reopened' END AS event,
-        CASE WHEN i.f = 1 AND i.t = 2 THEN count(*) FILTER (WHERE i.f = 1 AND i.t = 2) OVER w
-             WHEN i.t = 3 AND i.f <> 3 THEN count(*) FILTER (WHERE i.t = 3 AND i.f <> 3) OVER w
-             WHEN i.f = 3 AND i.t IN (1, 2) THEN count(*) FILTER (WHERE i.f = 3 AND i.t IN (1, 2)) OVER w END AS ord,
         CASE WHEN i.t = 3 AND i.f <> 3
               AND max(CASE WHEN i.f = 1 AND i.t = 2 THEN i.seq END) OVER w > coalesce(max(CASE WHEN i.t = 1 AND i.f IN (2, 3) THEN i.seq END) OVER w, -1)
              THEN CAST(trunc(i.e0 / 1000000.0 - last_value(CASE WHEN i.f = 1 AND i.t = 2 THEN i.e0 END IGNORE NULLS) OVER w / 1000000.0) AS BIGINT) END AS cycle_seconds
     FROM flow_intervals i
     WHERE i.live AND i.n IN (SELECT n FROM ctr_due)
     WINDOW w AS (PARTITION BY i.n ORDER BY i.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY n, event ORDER BY seq DESC) AS rk
+    FROM ev WHERE event IS NOT NULL
 )
--- The latest events of a kind beyond those counted are new: while any are
--- due, those whose ordinal exceeds the count.
 SELECT d.item_id, r.event, r.start_at, (SELECT now_ts FROM params), d.team, d.project, d.work_class, d.item_type, r.cycle_seconds
-FROM ev r JOIN ctr_due d ON d.n = r.n
-WHERE CASE r.event WHEN 'started' THEN d.started > 0 AND r.ord > d.counted_started
-                   WHEN 'completed' THEN d.completed > 0 AND r.ord > d.counted_completed
-                   WHEN 'reopened' THEN d.reopened > 0 AND r.ord > d.counted_reopened
-                   ELSE false END
+FROM ranked r JOIN ctr_due d ON d.n = r.n
+WHERE r.rk <= CASE r.event WHEN 'started' THEN d.started WHEN 'completed' THEN d.completed ELSE d.reopened END
 UNION ALL
 SELECT item_id, 'created', created_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
 FROM ctr_due WHERE created > 0
