@@ -272,8 +272,9 @@ type Batch struct {
 // The statements run with the store's settings, insertion order not
 // preserved; one may SET preserve_insertion_order = true (the store resets
 // it after the statements) so that a table created from a read_csv holds
-// its records in file order (rowid = record number). They must leave these temporary tables (or views), each possibly empty; empty
-// strings or NULL mean "not given":
+// its records in file order (rowid = record number). They must leave these
+// temporary tables (or views), each possibly empty; empty strings or NULL
+// mean "not given":
 //
 //	bulk_items(key, project, title, type, status, status_category, assignee,
 //	    resolution, milestone, parent, team, work_class VARCHAR,
