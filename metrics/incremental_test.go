@@ -169,6 +169,73 @@ func TestConfigChangeRecomputesEverything(t *testing.T) {
 	}
 }
 
+// TestUnchangedTablesKeepChangedAt: an incremental compute writes a
+// rebuilt table only when its rows differ (compute_tables keeps the
+// changed_at of the others): a minute later nothing that depends on the
+// day changes; a day later the ages of work in progress and the daily
+// series do.
+func TestUnchangedTablesKeepChangedAt(t *testing.T) {
+	ctx := context.Background()
+	db := warehousetest.Open(t, equivZone)
+	m := newEquivModel(5)
+	if err := db.Commit(ctx, "t", m.initial()); err != nil {
+		t.Fatal(err)
+	}
+	p := m.params()
+	changedAt := func() map[string]time.Time {
+		t.Helper()
+		out := map[string]time.Time{}
+		rows, err := db.Query("SELECT table_name, changed_at FROM compute_tables")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			var at time.Time
+			if err := rows.Scan(&n, &at); err != nil {
+				t.Fatal(err)
+			}
+			out[n] = at
+		}
+		return out
+	}
+	stable := []string{"cycle_time_stats", "lead_time_stats", "throughput_daily", "throughput_weekly", "wip_daily",
+		"cumulative_flow", "status_map", "aging_wip", "data_quality"}
+	for i, step := range []struct {
+		later   time.Duration
+		changed []string // tables this compute must mark; the other stable ones must keep their mark
+	}{
+		{0, stable}, // the first compute writes every table
+		{time.Minute, nil},
+		{24 * time.Hour, []string{"aging_wip", "throughput_daily", "wip_daily", "cumulative_flow"}}, // a new day
+	} {
+		q := p
+		q.Now = p.Now.Add(step.later)
+		res, err := metrics.Compute(ctx, db.DB, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && res.Full {
+			t.Fatalf("step %d recomputed every item (%s)", i, res.Reason)
+		}
+		var wip int
+		if err := db.QueryRow("SELECT count(*) FROM aging_wip").Scan(&wip); err != nil {
+			t.Fatal(err)
+		}
+		if wip == 0 {
+			t.Fatal("no work in progress: the day-later step proves nothing")
+		}
+		got := changedAt()
+		for _, table := range stable {
+			want := !slices.Contains(step.changed, table)
+			if kept := !got[table].Equal(q.Now); kept != want {
+				t.Errorf("step %d (now + %v): %s changed_at %v, kept = %v, want %v", i, step.later, table, got[table], kept, want)
+			}
+		}
+	}
+}
+
 func envInt(t *testing.T, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {

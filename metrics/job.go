@@ -329,13 +329,16 @@ var deleteAllRE = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(\w+)\s*$`)
 var insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s+((?:WITH|SELECT)\b.*)$`)
 
 // byDifference rewrites each rebuild of a table (DELETE FROM t, then
-// INSERT INTO t SELECT …) so that it writes only the difference: the rows
-// the table holds that the query does not give are deleted, those it gives
-// that the table does not hold are inserted (rows compared as multisets,
-// NULLs equal). The table ends up holding the query's rows either way; an
-// incremental compute (the only one written this way: a full one rewrites
-// most rows anyway) then rewrites only what changed, and a table no
-// row of which changed is not written at all (compute_tables).
+// INSERT INTO t SELECT …) so that a table whose rows all stay the same is
+// not written at all (compute_tables keeps its changed_at): the query's
+// rows are compared with the table's as multisets, by their number and
+// the sum of a 64-bit hash of each row, and the table is rewritten only
+// when they differ. Two different multisets with the same count and sum
+// are as likely as a collision of 64-bit hashes (the rule the store uses
+// for histories). An incremental compute is the only one written this way:
+// a full one rewrites its tables anyway. (Rewriting only the rows that
+// differ, matched on every column, cost more than rewriting the table:
+// 0.47 s against 0.16 s for aging_wip's 105,000 rows at 1M items.)
 func byDifference(stmts []string, cols map[string][]string) []string {
 	var out []string
 	for i := 0; i < len(stmts); i++ {
@@ -351,20 +354,19 @@ func byDifference(stmts []string, cols map[string][]string) []string {
 			continue
 		}
 		t := d[1]
-		var list, eq []string
+		var list []string
 		for _, c := range cs {
-			q := `"` + c + `"`
-			list = append(list, q)
-			eq = append(eq, "o."+q+" IS NOT DISTINCT FROM n."+q)
+			list = append(list, `"`+c+`"`)
 		}
 		all := strings.Join(list, ", ")
-		on := "o.diff_k = n.diff_k AND " + strings.Join(eq, " AND ")
 		out = append(out,
 			// The query's columns take the table's names, by position.
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT *, row_number() OVER (PARTITION BY %s) AS diff_k FROM (%s) q(%s)`, all, ins[2], all),
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_old AS SELECT rowid AS diff_r, *, row_number() OVER (PARTITION BY %s) AS diff_k FROM main.%s`, all, t),
-			fmt.Sprintf(`DELETE FROM main.%s WHERE rowid IN (SELECT o.diff_r FROM temp.main.diff_old o ANTI JOIN temp.main.diff_new n ON %s)`, t, on),
-			fmt.Sprintf(`INSERT INTO main.%s SELECT %s FROM temp.main.diff_new n ANTI JOIN temp.main.diff_old o ON %s`, t, prefixed("n.", list), on),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT * FROM (%s) q(%s)`, ins[2], all),
+			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_same AS SELECT n.c = o.c AND n.h IS NOT DISTINCT FROM o.h AS same
+				FROM (SELECT count(*) AS c, sum(hash(%[1]s)) AS h FROM temp.main.diff_new) n,
+				(SELECT count(*) AS c, sum(hash(%[1]s)) AS h FROM main.%[2]s) o`, all, t),
+			fmt.Sprintf(`DELETE FROM main.%s WHERE NOT (SELECT same FROM temp.main.diff_same)`, t),
+			fmt.Sprintf(`INSERT INTO main.%s SELECT * FROM temp.main.diff_new WHERE NOT (SELECT same FROM temp.main.diff_same)`, t),
 		)
 		i++
 	}

@@ -70,10 +70,11 @@ SELECT b.*, gr.g FROM b JOIN flow_groups_n gr ON gr.team = b.team AND gr.work_cl
 CREATE OR REPLACE TEMP VIEW flow_changes AS
 SELECT item_id, seq, changed_at, from_status, to_status, from_stage, to_stage, from_category, to_category, approximated_from FROM status_changes;
 {{else}}
+-- (sc_rowid: where the stages are written back, without another scan.)
 CREATE OR REPLACE TEMP TABLE flow_changes_read AS
-SELECT item_id, seq, changed_at, from_status, to_status, from_stage, to_stage, from_category, to_category, approximated_from FROM status_changes
+SELECT item_id, seq, changed_at, from_status, to_status, from_stage, to_stage, from_category, to_category, approximated_from, rowid AS sc_rowid FROM status_changes
 WHERE item_id IN (SELECT item_id FROM temp.main.flow_items);
-CREATE OR REPLACE TEMP VIEW flow_changes AS SELECT * FROM temp.main.flow_changes_read;
+CREATE OR REPLACE TEMP VIEW flow_changes AS SELECT * EXCLUDE (sc_rowid) FROM temp.main.flow_changes_read;
 
 -- What the last compute read of them: the item's team and class then
 -- (item_flow: live items; n continues after the items for those removed
@@ -94,7 +95,7 @@ CREATE OR REPLACE TEMP VIEW flow_old_changes AS
 SELECT item_id, seq, changed_at, from_status, to_status, NULL AS from_stage, NULL AS to_stage, from_category, to_category, approximated_from
 FROM compute_old_changes WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty)
 UNION ALL
-SELECT * FROM temp.main.flow_changes_read WHERE item_id NOT IN (SELECT item_id FROM compute_old_histories);
+SELECT * EXCLUDE (sc_rowid) FROM temp.main.flow_changes_read WHERE item_id NOT IN (SELECT item_id FROM compute_old_histories);
 {{end}}
 
 -- Each kind of status change (source, statuses and categories before and

@@ -51,9 +51,9 @@ CREATE OR REPLACE TEMP TABLE flow_intervals_old AS {{template "intervals" "old"}
 {{end}}
 
 -- Derive each status change's stages from the map, touching only rows that
--- changed. Every item: the stale rows found by their kind of change (a join
--- with the few kinds) and updated by rowid; the recomputed items: their
--- changes found stale above, by item and seq.
+-- changed, by rowid. Every item: the stale rows found by their kind of
+-- change (a join with the few kinds); the recomputed items: their changes
+-- found stale above (rowids kept when their histories were read).
 {{if .Full}}
 UPDATE status_changes s SET from_stage = u.fs0, to_stage = u.ts0
 FROM (
@@ -70,13 +70,14 @@ FROM (
 WHERE s.rowid = u.r;
 {{else}}
 CREATE OR REPLACE TEMP TABLE sc_stages AS
-SELECT fi.item_id, x.seq, CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS fs0,
+SELECT c.sc_rowid AS r, CASE WHEN c.from_status IS NOT NULL THEN CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END END AS fs0,
     CASE x.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS ts
 FROM flow_intervals x JOIN flow_items fi ON fi.n = x.n
+JOIN temp.main.flow_changes_read c ON c.item_id = fi.item_id AND c.seq = x.seq
 WHERE x.stale;
 
-UPDATE status_changes s SET from_stage = CASE WHEN s.from_status IS NOT NULL THEN x.fs0 END, to_stage = x.ts
-FROM sc_stages x WHERE s.item_id = x.item_id AND s.seq = x.seq;
+UPDATE status_changes s SET from_stage = x.fs0, to_stage = x.ts
+FROM sc_stages x WHERE s.rowid = x.r;
 {{end}}
 
 -- The rules of metrics.md, in one pass. After the last reset (started→todo or
