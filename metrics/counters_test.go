@@ -158,3 +158,69 @@ func TestCountersDiscardedFirstSeen(t *testing.T) {
 		}
 	}
 }
+
+// TestCompletionCycleSeconds: a completion's cycle time in the ledger runs
+// from the start in effect (the last todo -> started after the last reset),
+// none when work went back to the backlog and was finished from there;
+// moves within a stage change nothing.
+func TestCompletionCycleSeconds(t *testing.T) {
+	ctx := context.Background()
+	db := warehousetest.Open(t, "")
+	day := int64(86400)
+	tests := []struct {
+		h    hist
+		want []any // cycle_seconds of each completion, in order (nil: none)
+	}{
+		{hist{key: "PLAIN", created: "2026-03-01T09:00:00Z", steps: [][2]string{{"2026-03-02T09:00:00Z", "In Progress"}, {"2026-03-05T09:00:00Z", "Done"}}},
+			[]any{3 * day}},
+		{hist{key: "RESET-DONE", created: "2026-03-01T09:00:00Z", steps: [][2]string{
+			{"2026-03-02T09:00:00Z", "In Progress"}, {"2026-03-03T09:00:00Z", "To Do"}, {"2026-03-05T09:00:00Z", "Done"}}},
+			[]any{nil}},
+		{hist{key: "RESTART", created: "2026-03-01T09:00:00Z", steps: [][2]string{
+			{"2026-03-02T09:00:00Z", "In Progress"}, {"2026-03-03T09:00:00Z", "To Do"}, {"2026-03-04T09:00:00Z", "In Progress"},
+			{"2026-03-05T09:00:00Z", "In Review"}, {"2026-03-06T09:00:00Z", "Done"}}},
+			[]any{2 * day}},
+		{hist{key: "WITHIN-STAGE", created: "2026-03-01T09:00:00Z", steps: [][2]string{
+			{"2026-03-02T09:00:00Z", "In Progress"}, {"2026-03-03T09:00:00Z", "In Review"}, {"2026-03-04T09:00:00Z", "In Progress"},
+			{"2026-03-05T09:00:00Z", "Done"}}},
+			[]any{3 * day}},
+		{hist{key: "REOPEN-TWICE", created: "2026-03-01T09:00:00Z", steps: [][2]string{
+			{"2026-03-02T09:00:00Z", "In Progress"}, {"2026-03-03T09:00:00Z", "Done"}, {"2026-03-04T09:00:00Z", "In Progress"},
+			{"2026-03-07T09:00:00Z", "Done"}, {"2026-03-08T09:00:00Z", "To Do"}, {"2026-03-09T09:00:00Z", "Done"}}},
+			// Reopened into progress: the first start still holds; reset to
+			// the backlog: no start in effect.
+			[]any{1 * day, 5 * day, nil}},
+	}
+	var hs []hist
+	for _, tt := range tests {
+		hs = append(hs, tt.h)
+	}
+	commitHistories(t, db, hs, nil)
+	if _, err := metrics.Compute(ctx, db.DB, counterParams("2026-03-10T12:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.h.key, func(t *testing.T) {
+			rows, err := db.Query(`SELECT cycle_seconds FROM counter_events WHERE item_id = ? AND event = 'completed' ORDER BY happened_at`, "t:"+tt.h.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []any
+			for rows.Next() {
+				var v *int64
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				if v == nil {
+					got = append(got, nil)
+				} else {
+					got = append(got, *v)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("cycle_seconds of the completions (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -57,6 +57,10 @@ WITH ev AS (
              THEN CAST(trunc(i.e0 / 1000000.0 - last_value(CASE WHEN i.f = 1 AND i.t = 2 THEN i.e0 END IGNORE NULLS) OVER w / 1000000.0) AS BIGINT) END AS cycle_seconds
     FROM flow_intervals i
     WHERE i.live AND i.n IN (SELECT n FROM ctr_due)
+      -- Only starts, completions, reopenings and resets count above: the
+      -- window sorts those alone (moves within a stage are most of a
+      -- history).
+      AND ((i.f = 1 AND i.t = 2) OR (i.t = 3 AND i.f <> 3) OR (i.f = 3 AND i.t IN (1, 2)) OR (i.f = 2 AND i.t = 1))
     WINDOW w AS (PARTITION BY i.n ORDER BY i.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), ranked AS (
     SELECT *, row_number() OVER (PARTITION BY n, event ORDER BY seq DESC) AS rk
