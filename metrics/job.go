@@ -373,14 +373,6 @@ func byDifference(stmts []string, cols map[string][]string) []string {
 	return out
 }
 
-func prefixed(p string, xs []string) string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = p + x
-	}
-	return strings.Join(out, ", ")
-}
-
 // chooseMode decides between recomputing every item and only the changed
 // ones, and leaves the changed ones in the temporary table flow_dirty.
 func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Result) error {
