@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,15 +63,19 @@ func (b *Batch) RepairPayloads() {
 
 // hasSurrogateEscape reports whether raw holds a \uD800–\uDFFF escape.
 func hasSurrogateEscape(raw []byte) bool {
-	for i := 0; i+5 < len(raw); i++ {
-		if raw[i] == '\\' && raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && strings.IndexByte("89abcdefABCDEF", raw[i+3]) >= 0 {
+	for i := 0; ; i += 2 { // past the backslash and the character it escapes (a backslash included)
+		j := bytes.IndexByte(raw[i:], '\\') // most payloads hold few escapes: jump to the next
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i+5 >= len(raw) {
+			return false
+		}
+		if raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && strings.IndexByte("89abcdefABCDEF", raw[i+3]) >= 0 {
 			return true
 		}
-		if raw[i] == '\\' {
-			i++ // skip the escaped character (an escaped backslash included)
-		}
 	}
-	return false
 }
 
 // frame is one open container while scanning: an object (with the key

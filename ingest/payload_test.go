@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,5 +61,51 @@ func TestRepairPayloadsKeepsTheConnectorsSlices(t *testing.T) {
 	want := []Problem{{Key: "AB-1", Column: "fields.summary", Reason: `lone UTF-16 surrogate \ud83d in the issue payload: stored as U+FFFD`}}
 	if diff := cmp.Diff(want, b.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestHasSurrogateEscape checks the scan that jumps between backslashes
+// against a byte-by-byte one, on every string of up to 7 bytes over the
+// characters that matter (escapes, escaped backslashes, the string's end).
+func TestHasSurrogateEscape(t *testing.T) {
+	byByte := func(raw []byte) bool {
+		for i := 0; i+5 < len(raw); i++ {
+			if raw[i] == '\\' && raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && strings.IndexByte("89abcdefABCDEF", raw[i+3]) >= 0 {
+				return true
+			}
+			if raw[i] == '\\' {
+				i++
+			}
+		}
+		return false
+	}
+	const alphabet = `\uD8x0`
+	var walk func(prefix []byte)
+	n := 0
+	walk = func(prefix []byte) {
+		n++
+		if got, want := hasSurrogateEscape(prefix), byByte(prefix); got != want {
+			t.Fatalf("hasSurrogateEscape(%q) = %v, want %v", prefix, got, want)
+		}
+		if len(prefix) == 7 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			walk(append(prefix, alphabet[i]))
+		}
+	}
+	walk(make([]byte, 0, 8))
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{`"\ud83d" `, true}, {`"\\ud83d" `, false}, {`"\\\ud83d" `, true}, {`x\uDE00y`, true}, {`\u00e9\u0041 `, false}, {`\ud8`, false},
+	} {
+		if got := hasSurrogateEscape([]byte(tc.in)); got != tc.want {
+			t.Errorf("hasSurrogateEscape(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	if n < 300000 {
+		t.Fatalf("walked %d strings", n)
 	}
 }

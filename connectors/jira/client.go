@@ -83,17 +83,15 @@ func (c *client) call(ctx context.Context, method, path string, q url.Values, bo
 	if body != nil {
 		h.Set("Content-Type", "application/json")
 	}
-	rep, err := c.hc.Do(ctx, httpretry.Request{Method: method, URL: u, Path: path, Header: h, Body: body, JSON: out != nil})
+	req := httpretry.Request{Method: method, URL: u, Path: path, Header: h, Body: body}
+	if out != nil {
+		req.Decode = func(b []byte) error { return json.Unmarshal(b, out) }
+	}
+	rep, err := c.hc.Do(ctx, req)
 	if err != nil {
 		return err
 	}
 	if rep.Status/100 == 2 {
-		if out == nil {
-			return nil
-		}
-		if err := json.Unmarshal(rep.Body, out); err != nil {
-			return fmt.Errorf("jira %s %s: decode reply: %w", method, path, err)
-		}
 		return nil
 	}
 	apiErr := &APIError{Method: method, Path: path, Status: rep.Status, RetryAfter: rep.RetryAfter}

@@ -112,6 +112,13 @@ type Request struct {
 	// page from a proxy, a body cut short) is retried like a server error,
 	// then fails with *BodyError.
 	JSON bool
+	// Decode, when set, decodes a 2xx reply's body (with encoding/json)
+	// instead of the JSON check: it implies JSON, and the body is scanned
+	// once, by the decoder. A body that is not JSON (a *json.SyntaxError:
+	// Unmarshal reports it before it stores anything) is retried like a
+	// server error, then fails with *BodyError; any other error of Decode
+	// (a value of the wrong type) fails the request unretried.
+	Decode func(body []byte) error
 }
 
 // Reply is the final reply to a request, whatever its status.
@@ -251,11 +258,28 @@ func (c *Client) once(ctx context.Context, req Request) (*Reply, error) {
 		return nil, fmt.Errorf("read reply: %w", err)
 	}
 	rep := &Reply{Status: resp.StatusCode, Header: resp.Header, Body: raw, RetryAfter: c.retryAfter(resp.Header)}
-	if req.JSON && rep.Status/100 == 2 {
+	if rep.Status/100 != 2 || !req.JSON && req.Decode == nil {
+		return rep, nil
+	}
+	notJSON := func(err error) error {
+		return &BodyError{Name: c.p.Name, Method: req.Method, Path: req.Path, Status: rep.Status,
+			ContentType: resp.Header.Get("Content-Type"), Size: len(raw), Snippet: snippet(raw), Err: err}
+	}
+	if req.Decode == nil {
 		if err := checkJSON(raw); err != nil {
-			return nil, &BodyError{Name: c.p.Name, Method: req.Method, Path: req.Path, Status: rep.Status,
-				ContentType: resp.Header.Get("Content-Type"), Size: len(raw), Snippet: snippet(raw), Err: err}
+			return nil, notJSON(err)
 		}
+		return rep, nil
+	}
+	if err := req.Decode(raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			if cerr := checkJSON(raw); cerr != nil {
+				err = cerr // names a body cut short
+			}
+			return nil, notJSON(err)
+		}
+		return nil, fmt.Errorf("decode reply: %w", err)
 	}
 	return rep, nil
 }

@@ -2,6 +2,7 @@ package httpretry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,5 +152,59 @@ func TestTransportErrorsRetried(t *testing.T) {
 	c = New(Policy{Name: "jira"}, Options{HTTPClient: &http.Client{Transport: &resetTransport{left: 9}}, Sleep: w.sleep})
 	if _, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: srv.URL, Path: "/x"}); !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("Do after resets beyond the retries = %v, want ECONNRESET", err)
+	}
+}
+
+// TestDecode: a Decode request retries a body that is not JSON as the JSON
+// check does, leaves the value untouched by the bodies it rejected, and
+// fails a body of the wrong shape at once.
+func TestDecode(t *testing.T) {
+	type v struct {
+		A  int  `json:"a"`
+		OK bool `json:"ok"`
+	}
+	for _, tc := range []struct {
+		name    string
+		script  script
+		calls   int    // requests sent
+		want    v      // the decoded value
+		err     string // substring of the error
+		bodyErr bool   // the error is a *BodyError
+	}{
+		{"decoded once", script{reply(200, nil, `{"a":3}`)}, 1, v{A: 3}, "", false},
+		{"truncated, then whole", script{reply(200, nil, `{"a":1,"ok":`)}, 2, v{OK: true}, "", false},
+		{"HTML, then JSON", script{reply(200, map[string]string{"Content-Type": "text/html"}, "<html/>")}, 2, v{OK: true}, "", false},
+		{"truncated every time", script{reply(200, nil, `{"a":`), reply(200, nil, `{"a":`), reply(200, nil, `{"a":`), reply(200, nil, `{"a":`), reply(200, nil, `{"a":`)},
+			5, v{}, "body cut short", true},
+		{"wrong type is not retried", script{reply(200, nil, `{"a":"three"}`)}, 1, v{}, "decode reply: json: cannot unmarshal string", false},
+		{"an error status is not decoded", script{reply(404, nil, `{"a":"x"}`)}, 1, v{}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, n := serve(t, tc.script)
+			c := New(Policy{Name: "vendor"}, Options{Sleep: (&waits{}).sleep})
+			var got v
+			decodes := 0
+			_, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: srv.URL, Path: "/x",
+				Decode: func(b []byte) error { decodes++; return json.Unmarshal(b, &got) }})
+			if tc.err == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("err = %v, want %q", err, tc.err)
+			}
+			var be *BodyError
+			if errors.As(err, &be) != tc.bodyErr {
+				t.Errorf("err = %v: BodyError %v, want %v", err, !tc.bodyErr, tc.bodyErr)
+			}
+			if *n != tc.calls {
+				t.Errorf("%d requests, want %d", *n, tc.calls)
+			}
+			if got != tc.want {
+				t.Errorf("decoded %+v, want %+v", got, tc.want)
+			}
+			if tc.name == "an error status is not decoded" && decodes != 0 {
+				t.Errorf("Decode called %d times on a 404", decodes)
+			}
+		})
 	}
 }
