@@ -11,6 +11,11 @@ WHERE (m.member = lower(p.email) OR m.member = lower(p.display_name) OR m.member
 UPDATE projects p SET team_id = c.team
 FROM cfg_projects c WHERE c.project = lower(p.key) AND p.team_id IS DISTINCT FROM c.team;
 
+-- Stages coded for the windows and aggregates over histories (1 todo,
+-- 2 started, 3 done: the order of the flow), and back to their names.
+CREATE OR REPLACE TEMP MACRO stage_code(s) AS CASE s WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END;
+CREATE OR REPLACE TEMP MACRO stage_name(c) AS CASE c WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END;
+
 -- Status → stage, one row per (source, status, category) seen: config
 -- workflow (by status name) first, then the category that came with that
 -- very status (on the item, or on the change), else unmapped (todo). Whether

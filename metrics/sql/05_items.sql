@@ -150,8 +150,8 @@ CREATE OR REPLACE TEMP TABLE status_lookup AS SELECT * FROM status_rules;
 CREATE OR REPLACE TEMP TABLE sc_trans AS
 SELECT DISTINCT k.source_id, k.to_status, k.to_category, k.from_status, k.from_category, t.stage AS ts,
     CASE WHEN k.from_status IS NOT NULL THEN f.stage END AS fs,
-    CAST(CASE coalesce(CASE WHEN k.from_status IS NOT NULL THEN f.stage END, 'todo') WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS f,
-    CAST(CASE t.stage WHEN 'todo' THEN 1 WHEN 'started' THEN 2 WHEN 'done' THEN 3 END AS UTINYINT) AS t,
+    CAST(stage_code(coalesce(CASE WHEN k.from_status IS NOT NULL THEN f.stage END, 'todo')) AS UTINYINT) AS f,
+    CAST(stage_code(t.stage) AS UTINYINT) AS t,
     CAST(CASE t.stage_class WHEN 'active' THEN 1 WHEN 'wait' THEN 2 END AS UTINYINT) AS c,
     CAST(CASE WHEN t.mapped_by = 'unmapped' THEN 1 ELSE 0 END
         + CASE WHEN k.to_status = '(unknown)' OR k.from_status = '(unknown)' THEN 2 ELSE 0 END AS UTINYINT) AS qf

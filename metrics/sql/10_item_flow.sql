@@ -58,8 +58,8 @@ CREATE OR REPLACE TEMP TABLE flow_intervals_old AS {{template "intervals" "old"}
 UPDATE status_changes s SET from_stage = u.fs0, to_stage = u.ts0
 FROM (
     SELECT c.rowid AS r,
-        CASE WHEN c.from_status IS NOT NULL THEN CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END END AS fs0,
-        CASE x.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS ts0
+        CASE WHEN c.from_status IS NOT NULL THEN stage_name(x.f) END AS fs0,
+        stage_name(x.t) AS ts0
     FROM status_changes c JOIN flow_items fi ON fi.item_id = c.item_id
     -- LEFT: joined last (with the few kinds), not first with the items.
     LEFT JOIN sc_trans x ON x.source_id = fi.source_id AND x.to_status IS NOT DISTINCT FROM c.to_status
@@ -70,8 +70,8 @@ FROM (
 WHERE s.rowid = u.r;
 {{else}}
 CREATE OR REPLACE TEMP TABLE sc_stages AS
-SELECT c.sc_rowid AS r, CASE WHEN c.from_status IS NOT NULL THEN CASE x.f WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END END AS fs0,
-    CASE x.t WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS ts
+SELECT c.sc_rowid AS r, CASE WHEN c.from_status IS NOT NULL THEN stage_name(x.f) END AS fs0,
+    stage_name(x.t) AS ts
 FROM flow_intervals x JOIN flow_items fi ON fi.n = x.n
 JOIN temp.main.flow_changes_read c ON c.item_id = fi.item_id AND c.seq = x.seq
 WHERE x.stale;
@@ -244,7 +244,7 @@ INSERT INTO status_map SELECT * FROM status_rules;
 {{if .Full}}DELETE FROM item_flow;{{else}}DELETE FROM item_flow WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
 INSERT INTO item_flow
 WITH se AS (
-    SELECT n, CASE last_stage WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS last_stage,
+    SELECT n, stage_name(last_stage) AS last_stage,
         reopens, starts, done_entries, s_at, s_day, f_at, f_day,
         epoch_us(s_at) / 1000000.0 AS s_e, epoch_us(f_at) / 1000000.0 AS f_e
     FROM flow_se

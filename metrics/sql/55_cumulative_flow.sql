@@ -3,7 +3,7 @@
 DELETE FROM cumulative_flow;
 INSERT INTO cumulative_flow
 WITH deltas AS (
-    SELECT day, team, CASE stage WHEN 1 THEN 'todo' WHEN 2 THEN 'started' WHEN 3 THEN 'done' END AS stage, delta
+    SELECT day, team, stage_name(stage) AS stage, delta
     FROM flow_stage_days WHERE day <= (SELECT today FROM params)
 ), per_day AS (
     SELECT day, team, stage, sum(delta) AS delta FROM deltas GROUP BY ALL
