@@ -265,14 +265,21 @@ type Batch struct {
 }
 
 // Bulk is a set-based hand-over: instead of Go values, the connector gives
-// SQL statements that the store runs in the batch's transaction, on its own
-// connection, before it stores anything else of the batch. Large files then
-// never cross into Go row by row (DuckDB reads them itself).
+// SQL statements that the store runs on its own connection just before the
+// batch's transaction, whose statements read what they leave. Large files
+// then never cross into Go row by row (DuckDB reads them itself). The
+// statements must only create the temporary tables and views below (and
+// others named bulk_…), never write the warehouse's tables: they are not
+// part of the batch's transaction.
 //
 // The statements run with the store's settings, insertion order not
-// preserved; one may SET preserve_insertion_order = true (the store resets
-// it after the statements) so that a table created from a read_csv holds
-// its records in file order (rowid = record number). They must leave these
+// preserved; one may SET SESSION preserve_insertion_order = true (the
+// store resets the session's value after the statements) so that a table
+// created from a read_csv holds its records in file order (rowid = record
+// number). SESSION, not a plain SET: DuckDB applies a plain SET of this
+// option, and its RESET, to every connection of the database, and an
+// insert that keeps insertion order runs on one thread where the source
+// cannot number its batches. They must leave these
 // temporary tables (or views), each possibly empty; empty strings or NULL
 // mean "not given":
 //

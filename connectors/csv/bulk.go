@@ -201,7 +201,7 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 	// The raw text of a parsed column is kept only where it did not parse
 	// (for the problem's message): narrower rows are quicker to write.
 	// Only the reads keep file order (numbered): the rest runs in parallel.
-	st = append(st, "SET preserve_insertion_order = true")
+	st = append(st, "SET SESSION preserve_insertion_order = true")
 	add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_items AS SELECT * REPLACE (
 			CASE WHEN created_at IS NULL THEN created_s END AS created_s,
 			CASE WHEN resolved_at IS NULL THEN resolved_s END AS resolved_s,
@@ -221,7 +221,7 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 		items.col("created_at"), items.col("resolved_at"), items.col("resolution"), items.col("due_date"), items.col("story_points"),
 		items.col("estimate_hours"), items.col("milestone"), items.col("parent"), items.col("team"), items.col("work_class"),
 		items.col("started_at"), items.from())
-	st = append(st, "RESET preserve_insertion_order", numbered("items", items))
+	st = append(st, "RESET SESSION preserve_insertion_order", numbered("items", items))
 	// Keys that occur more than once are rare: only their rows go through
 	// the windows (which sort).
 	add(`CREATE OR REPLACE TEMP TABLE bulk_dup_rows AS
@@ -274,12 +274,12 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 	// status_changes.csv: valid rows, problems, histories.
 	if ch, ok := byName[fileChanges]; ok {
 		// As for items: the raw time is kept only where it did not parse.
-		st = append(st, "SET preserve_insertion_order = true")
+		st = append(st, "SET SESSION preserve_insertion_order = true")
 		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_changes AS SELECT * REPLACE (CASE WHEN changed_at IS NULL THEN changed_s END AS changed_s)
 			FROM (SELECT *, %s AS changed_at FROM (
 			SELECT coalesce(%s, '') AS key, %s AS changed_s, %s AS from_status, coalesce(%s, '') AS to_status FROM %s))`,
 			sqlTime("changed_s", zone), ch.col("key"), ch.col("changed_at"), ch.col("from_status"), ch.col("to_status"), ch.from())
-		st = append(st, "RESET preserve_insertion_order", numbered("changes", ch))
+		st = append(st, "RESET SESSION preserve_insertion_order", numbered("changes", ch))
 		f := sqlString(fileChanges)
 		// Keys missing from items.csv: the set difference of the keys
 		// first, then their rows (an anti join of every change with the
@@ -349,12 +349,12 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 
 	// worklogs.csv.
 	if wl, ok := byName[fileWorklogs]; ok {
-		st = append(st, "SET preserve_insertion_order = true")
+		st = append(st, "SET SESSION preserve_insertion_order = true")
 		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_worklogs AS SELECT *, %s AS started_at, try_cast(round(%s * 3600) AS BIGINT) AS seconds,
 			EXISTS (SELECT 1 FROM temp.main.bulk_items i WHERE i.key = r.key) AS known FROM (
 			SELECT %s AS key, %s AS person, %s AS started_s, %s AS hours_s FROM %s) r`,
 			sqlTime("started_s", zone), sqlNumber("hours_s"), wl.col("key"), wl.col("person"), wl.col("started_at"), wl.col("hours"), wl.from())
-		st = append(st, "RESET preserve_insertion_order", numbered("worklogs", wl))
+		st = append(st, "RESET SESSION preserve_insertion_order", numbered("worklogs", wl))
 		f := sqlString(fileWorklogs)
 		add(`INSERT INTO temp.main.bulk_problems
 			SELECT %[1]s, line, 'key', key, 'worklog for a key that is not in items.csv; row skipped', 'rejected' FROM temp.main.bulk_numbered_worklogs WHERE NOT known

@@ -296,3 +296,36 @@ func TestThroughlineInvalidUTF8(t *testing.T) {
 		t.Errorf("items %q, problem %q", keys, reason)
 	}
 }
+
+// TestBulkSyncKeepsInsertOrderSetting: the bulk import keeps file order
+// while it reads (SET SESSION preserve_insertion_order), and leaves the
+// database's setting as the warehouse set it. A plain SET or RESET of
+// this option changes it for every connection in DuckDB: every later
+// insert of the process (the compute's included) would keep insertion
+// order, on one thread where its source cannot number its batches.
+func TestBulkSyncKeepsInsertOrderSetting(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, fixtureFiles())
+	db := warehousetest.Open(t, "")
+	if _, err := syncFolder(t, db, db, dir); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(cleanImport, countRows(t, db)); diff != "" {
+		t.Errorf("rows after the sync (-want +got):\n%s", diff)
+	}
+	// Several connections: the pool may hand out the store's or another.
+	for i := range 3 {
+		c, err := db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var keep bool
+		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('preserve_insertion_order')").Scan(&keep); err != nil {
+			t.Fatal(err)
+		}
+		if keep {
+			t.Errorf("connection %d: preserve_insertion_order = true after a bulk sync, want the warehouse's false", i)
+		}
+	}
+}
