@@ -695,3 +695,71 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 		}
 	}
 }
+
+// TestComputeFailedMidwayRecomputesEverything: the compute commits in
+// segments, so one that fails midway leaves the segments it committed (the
+// counters' ledger among them) and no state; the next compute then
+// recomputes every item and its tables equal those of a warehouse whose
+// compute never failed.
+func TestComputeFailedMidwayRecomputesEverything(t *testing.T) {
+	ctx := context.Background()
+	failed := warehousetest.Open(t, equivZone)
+	clean := warehousetest.Open(t, equivZone)
+	m := newEquivModel(7)
+	commit := func(b ingest.Batch) {
+		t.Helper()
+		for _, db := range []*warehouse.DB{failed, clean} {
+			if err := db.Commit(ctx, "t", b); err != nil {
+				t.Fatalf("commit: %v", err)
+			}
+		}
+	}
+	commit(m.initial())
+	for _, db := range []*warehouse.DB{failed, clean} {
+		if _, err := metrics.Compute(ctx, db.DB, m.params()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before int
+	if err := failed.QueryRow("SELECT count(*) FROM counter_events").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	// Several syncs before the next compute: new starts, completions and
+	// items among them (checked below).
+	for range 8 {
+		b, _ := m.change()
+		commit(b)
+	}
+	p := m.params()
+	if _, err := metrics.Compute(ctx, clean.DB, p); err != nil {
+		t.Fatal(err)
+	}
+	// After the counters' segments: the new events are committed.
+	restore := metrics.FailAt("85_capacity#1")
+	_, err := metrics.Compute(ctx, failed.DB, p)
+	restore()
+	if err == nil {
+		t.Fatal("the compute with a failure injected succeeded")
+	}
+	var states, failedRuns, after int
+	if err := failed.QueryRow(`SELECT (SELECT count(*) FROM compute_state), (SELECT count(*) FROM job_runs WHERE job = 'compute' AND status = 'failed'),
+		(SELECT count(*) FROM counter_events)`).Scan(&states, &failedRuns, &after); err != nil {
+		t.Fatal(err)
+	}
+	if states != 0 || failedRuns != 1 {
+		t.Errorf("after the failed compute: %d compute_state rows, %d failed runs; want 0 and 1", states, failedRuns)
+	}
+	if after <= before {
+		t.Errorf("counter_events %d → %d: the failure came before the ledger's segment, the test proves little", before, after)
+	}
+	res, err := metrics.Compute(ctx, failed.DB, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Full || res.Reason != "the last compute did not finish" {
+		t.Errorf("the compute after a failed one: full %v (%s), want a full one because the last did not finish", res.Full, res.Reason)
+	}
+	if d := cmp.Diff(equivDump(t, clean), equivDump(t, failed)); d != "" {
+		t.Errorf("after a failed compute and a full one, the tables differ from a warehouse that never failed (-clean +failed):\n%s", d)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -86,14 +87,33 @@ const (
 	reasonInputs  = "config, time zone or compute changed"
 	reasonSync    = "a sync replaced everything"
 	reasonChanged = "most items changed"
+	// A failed compute leaves the segments it committed and no state.
+	reasonUnfinished = "the last compute did not finish"
 )
+
+// failAt names a statement (as in Result.Statements) at which the compute
+// fails: set only by tests of an interrupted compute.
+var failAt string
+
+var errInjected = errors.New("failure injected by a test")
 
 // fullShare: when more than this share of the items changed, recomputing
 // every item costs less than taking the changed ones out and back in.
 const fullShare = 0.3
 
-// Compute brings every metric table up to date in one transaction, so
-// readers see either the previous or the new snapshot, never a mix.
+// Compute brings every metric table up to date. It commits in segments:
+// each SQL file, and the points marked by a COMMIT statement in a file,
+// end one transaction and begin the next. DuckDB scans a table created or
+// filled in the running transaction on one thread (duckdb/duckdb#18074):
+// the intervals of every status change, the per-item results and the
+// counters' ledger read in the transaction that made them cost 42-43 s
+// at 1M items, 32-34 s read from committed temporary tables
+// (docs/performance.md). The first segment removes compute_state, the last
+// writes it again: a compute that fails midway (the current segment rolled
+// back, the run recorded as failed in job_runs) leaves the tables of the
+// segments it committed, and the next compute recomputes every item. What
+// readers are served (the SQL API, pages, /metrics) is the publication
+// after a successful compute, never a compute in progress.
 //
 // It recomputes only the items a sync changed since the last compute (the
 // store lists them in compute_dirty) and the items whose project, assignee's
@@ -134,8 +154,9 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		return res, fmt.Errorf("compute: begin: %w", err)
 	}
 	started := time.Now().UTC()
-	// A failed run rolls back and is recorded in job_runs (outside the
-	// rolled-back transaction), so `throughline check` can tell.
+	// A failed run rolls back its current segment and is recorded in
+	// job_runs (outside the rolled-back transaction), so `throughline
+	// check` can tell; the temporary tables of committed segments go.
 	defer func() {
 		if err == nil {
 			return
@@ -143,6 +164,7 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 		bg := context.WithoutCancel(ctx)
 		c.ExecContext(bg, "ROLLBACK")
 		c.ExecContext(bg, "INSERT INTO job_runs VALUES ('compute', ?, ?, 'failed', ?)", started, time.Now().UTC(), err.Error())
+		dropTemp(bg, c)
 	}()
 	t0 := time.Now()
 	if err := loadParams(ctx, c, p); err != nil {
@@ -154,6 +176,22 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 	}
 	if err := chooseMode(ctx, c, p, hash, &res); err != nil {
 		return res, err
+	}
+	// Until the last segment records it again (see Compute).
+	if _, err := c.ExecContext(ctx, "DELETE FROM compute_state"); err != nil {
+		return res, fmt.Errorf("compute: %w", err)
+	}
+	// segment commits the work so far and begins the next transaction.
+	segment := func(name string) error {
+		ts := time.Now()
+		if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+			return fmt.Errorf("compute: commit after %s: %w", name, err)
+		}
+		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("compute: begin after %s: %w", name, err)
+		}
+		res.Statements = append(res.Statements, Step{Name: name + " commit", Duration: time.Since(ts)})
+		return nil
 	}
 	res.Statements = append(res.Statements, Step{Name: "params", Duration: time.Since(t0)})
 	files, err := fs.Glob(sqlFiles, "sql/*.sql")
@@ -188,6 +226,9 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 				for _, t := range step.tables {
 					changed[t] = true
 				}
+				if err := segment(step.name); err != nil {
+					return res, err
+				}
 				res.Steps = append(res.Steps, Step{Name: step.name, Duration: time.Since(t0)})
 			}
 			forecasted = true
@@ -206,7 +247,15 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			ts := time.Now()
 			var err error
 			name := fmt.Sprintf("%s#%d", strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), i+1)
-			if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
+			if strings.EqualFold(stmt, "COMMIT") {
+				if err := segment(name); err != nil {
+					return res, err
+				}
+				continue
+			}
+			if name == failAt {
+				err = errInjected
+			} else if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
 				err = explain(ctx, c, stmt, filepath.Join(p.ExplainDir, name+".txt"))
 			} else {
 				var r sql.Result
@@ -224,6 +273,9 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			}
 		}
 		res.Steps = append(res.Steps, Step{Name: strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), Duration: time.Since(t0)})
+		if err := segment(strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql")); err != nil {
+			return res, err
+		}
 	}
 	t0 = time.Now()
 	today := dateOf(p.Now.In(p.Location))
@@ -380,6 +432,10 @@ func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Re
 	if err := c.QueryRowContext(ctx, "SELECT max(params_hash) FROM compute_state").Scan(&last); err != nil {
 		return fmt.Errorf("compute: read the last compute: %w", err)
 	}
+	var unfinished bool
+	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM item_flow)").Scan(&unfinished); err != nil {
+		return fmt.Errorf("compute: read the last compute: %w", err)
+	}
 	var all bool
 	var dirty, items int
 	if err := c.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE item_id IS NULL) > 0, count(DISTINCT item_id),
@@ -389,6 +445,8 @@ func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Re
 	switch {
 	case p.Full:
 		res.Full, res.Reason = true, reasonAsked
+	case !last.Valid && unfinished:
+		res.Full, res.Reason = true, reasonUnfinished
 	case !last.Valid:
 		res.Full, res.Reason = true, reasonFirst
 	case last.String != hash:

@@ -49,6 +49,9 @@ CREATE OR REPLACE TEMP TABLE flow_intervals AS {{template "intervals" ""}};
 {{if not .Full}}
 CREATE OR REPLACE TEMP TABLE flow_intervals_old AS {{template "intervals" "old"}};
 {{end}}
+-- A segment ends (see Compute): the statements below read the intervals
+-- several times, faster from a committed table.
+COMMIT;
 
 -- Derive each status change's stages from the map, touching only rows that
 -- changed, by rowid. Every item: the stale rows found by their kind of
@@ -134,6 +137,10 @@ CREATE OR REPLACE TEMP MACRO flow_us(closed, open_from, open_class, cls) AS
          ELSE coalesce(closed, 0) + CASE WHEN open_class = cls THEN greatest((SELECT now_us FROM params) - open_from, 0) ELSE 0 END END;
 CREATE OR REPLACE TEMP MACRO flow_efficiency(a, w) AS
     CASE WHEN coalesce(a, 0) + coalesce(w, 0) > 0 THEN coalesce(a, 0) / (coalesce(a, 0) + coalesce(w, 0)) END;
+
+-- A segment ends: item_flow and the data-quality checks below read S, F
+-- and the time in stages per item.
+COMMIT;
 
 {{if .Full}}DELETE FROM flow_open_items;{{else}}DELETE FROM flow_open_items WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty);{{end}}
 INSERT INTO flow_open_items

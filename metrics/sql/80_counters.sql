@@ -76,6 +76,10 @@ UNION ALL
 SELECT item_id, 'discarded', finished_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
 FROM ctr_due WHERE discarded > 0;
 
+-- A segment ends (see Compute): the ledger's insert and sums read the new
+-- events from a committed table.
+COMMIT;
+
 INSERT INTO counter_events SELECT * FROM ctr_new;
 
 CREATE OR REPLACE TEMP TABLE ctr_new_counts AS
