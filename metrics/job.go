@@ -105,9 +105,9 @@ const fullShare = 0.3
 // each SQL file, and the points marked by a COMMIT statement in a file,
 // end one transaction and begin the next. DuckDB scans a table created or
 // filled in the running transaction on one thread (duckdb/duckdb#18074):
-// the intervals of every status change, the per-item results and the
-// counters' ledger read in the transaction that made them cost 42-43 s
-// at 1M items, 32-34 s read from committed temporary tables
+// the first compute of 1M items took 35 s reading the intervals of every
+// status change, the per-item results and the counters' ledger in the
+// transaction that made them, 24-28 s reading them committed
 // (docs/performance.md). The first segment removes compute_state, the last
 // writes it again: a compute that fails midway (the current segment rolled
 // back, the run recorded as failed in job_runs) leaves the tables of the
@@ -242,11 +242,12 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			// comparing them row by row would cost more than writing them.
 			stmts = byDifference(stmts, cols)
 		}
+		step := strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql")
 		t0 := time.Now()
 		for i, stmt := range stmts {
 			ts := time.Now()
 			var err error
-			name := fmt.Sprintf("%s#%d", strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), i+1)
+			name := fmt.Sprintf("%s#%d", step, i+1)
 			if strings.EqualFold(stmt, "COMMIT") {
 				if err := segment(name); err != nil {
 					return res, err
@@ -272,8 +273,8 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 				return res, fmt.Errorf("compute %s statement %d: %w", strings.TrimPrefix(f, "sql/"), i+1, err)
 			}
 		}
-		res.Steps = append(res.Steps, Step{Name: strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql"), Duration: time.Since(t0)})
-		if err := segment(strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql")); err != nil {
+		res.Steps = append(res.Steps, Step{Name: step, Duration: time.Since(t0)})
+		if err := segment(step); err != nil {
 			return res, err
 		}
 	}
@@ -432,9 +433,12 @@ func chooseMode(ctx context.Context, c *sql.Conn, p Params, hash string, res *Re
 	if err := c.QueryRowContext(ctx, "SELECT max(params_hash) FROM compute_state").Scan(&last); err != nil {
 		return fmt.Errorf("compute: read the last compute: %w", err)
 	}
+	// No state but results: a compute failed after committing some.
 	var unfinished bool
-	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM item_flow)").Scan(&unfinished); err != nil {
-		return fmt.Errorf("compute: read the last compute: %w", err)
+	if !last.Valid {
+		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM item_flow)").Scan(&unfinished); err != nil {
+			return fmt.Errorf("compute: read the last compute: %w", err)
+		}
 	}
 	var all bool
 	var dirty, items int

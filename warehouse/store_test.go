@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -445,5 +446,69 @@ func TestLastCopyOfAKeyWins(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("rows after a batch carrying keys twice (-want +got):\n%s", d)
+	}
+}
+
+// bulkStatements are a minimal Bulk hand-over: one item with one change.
+// key is the item's key as SQL (NULL breaks the insert into work_items).
+func bulkStatements(key string) []string {
+	return []string{
+		`CREATE OR REPLACE TEMP TABLE bulk_items AS SELECT ` + key + ` AS key, 'P' AS project, 'Title' AS title, 'Task' AS type,
+			'To Do' AS status, 'new' AS status_category, '' AS assignee, '' AS resolution, '' AS milestone, '' AS parent, '' AS team,
+			CAST(NULL AS VARCHAR) AS work_class, TIMESTAMPTZ '2026-01-05 10:00:00+00' AS created_at, CAST(NULL AS TIMESTAMPTZ) AS resolved_at,
+			TIMESTAMPTZ '2026-01-05 10:00:00+00' AS updated_at, CAST(NULL AS DATE) AS due_date, CAST(NULL AS DOUBLE) AS story_points,
+			CAST(NULL AS BIGINT) AS estimate_seconds`,
+		`CREATE OR REPLACE TEMP VIEW bulk_transitions AS SELECT key, 0 AS seq, created_at AS changed_at, CAST(NULL AS VARCHAR) AS from_status,
+			'To Do' AS to_status, CAST(NULL AS VARCHAR) AS from_category, 'new' AS to_category FROM temp.main.bulk_items`,
+		`CREATE OR REPLACE TEMP TABLE bulk_worklogs (id VARCHAR, key VARCHAR, person VARCHAR, started_at TIMESTAMPTZ, seconds BIGINT)`,
+		`CREATE OR REPLACE TEMP TABLE bulk_people (external_id VARCHAR, email VARCHAR, display_name VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE bulk_problems (file VARCHAR, line INTEGER, col VARCHAR, key VARCHAR, reason VARCHAR, action VARCHAR)`,
+	}
+}
+
+// TestBulkFailureStoresNothing: a Bulk hand-over's statements run before
+// the batch's transaction (they fill temporary tables only). A statement
+// that fails, or a batch whose rows the warehouse refuses after them,
+// stores nothing and leaves the cursor where it was, with an error that
+// names the failing step; the next batch stores normally.
+func TestBulkFailureStoresNothing(t *testing.T) {
+	ctx := context.Background()
+	db := warehousetest.Open(t, "")
+	for _, tc := range []struct {
+		name       string
+		statements []string
+		want       string
+	}{
+		{"a statement fails", append(bulkStatements("'K-1'"), `SELECT error('the file is truncated')`), "bulk statement 6 of 6"},
+		{"the rows are refused", bulkStatements("CAST(NULL AS VARCHAR)"), "insert work_items rows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := db.Commit(ctx, "s", ingest.Batch{Snapshot: true, Bulk: &ingest.Bulk{Statements: tc.statements}, Cursor: "after"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("commit: %v, want an error naming %q", err, tc.want)
+			}
+			var items, changes int
+			if err := db.QueryRow("SELECT (SELECT count(*) FROM work_items), (SELECT count(*) FROM status_changes)").Scan(&items, &changes); err != nil {
+				t.Fatal(err)
+			}
+			cur, err := db.Cursor(ctx, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if items != 0 || changes != 0 || cur != "" {
+				t.Errorf("after the failed batch: %d items, %d status changes, cursor %q; want nothing stored", items, changes, cur)
+			}
+		})
+	}
+	if err := db.Commit(ctx, "s", ingest.Batch{Snapshot: true, Bulk: &ingest.Bulk{Statements: bulkStatements("'K-1'")}, Cursor: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	var changes int
+	if err := db.QueryRow("SELECT any_value(key), (SELECT count(*) FROM status_changes) FROM work_items").Scan(&key, &changes); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := db.Cursor(ctx, "s"); key != "K-1" || changes != 1 || cur != "after" {
+		t.Errorf("after a good batch: key %q, %d status changes, cursor %q; want K-1, 1, after", key, changes, cur)
 	}
 }
