@@ -51,3 +51,78 @@ func TestStageIsTheItemsOwn(t *testing.T) {
 		t.Errorf("status_map (-want +got):\n%s", d)
 	}
 }
+
+// The stage columns of status_changes follow the map, in every source and
+// after a config change: a full compute writes them by kind of change, an
+// incremental one for the items it recomputes.
+func TestStatusChangeStagesFollowTheMap(t *testing.T) {
+	ctx := context.Background()
+	db := warehousetest.Open(t, "")
+	created := at("2026-03-01T09:00:00Z")
+	for _, src := range []string{"jira", "csv:team"} {
+		b := ingest.Batch{
+			Items: []ingest.Item{
+				{Key: "A", Project: "P", CreatedAt: created, Status: "Doing"},
+				{Key: "B", Project: "P", CreatedAt: created, Status: "Closed", StatusCategory: "done"},
+			},
+			Transitions: []ingest.Transition{
+				{ItemKey: "A", At: created, To: "Open"},
+				{ItemKey: "A", At: at("2026-03-02T09:00:00Z"), From: "Open", To: "Doing"},
+				{ItemKey: "B", At: created, To: "Open"},
+				{ItemKey: "B", At: at("2026-03-03T09:00:00Z"), From: "Open", To: "Closed", ToCategory: "done"},
+			},
+		}
+		if err := db.Commit(ctx, src, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stages := func() map[string]int64 {
+		return queryMap(t, db, `SELECT item_id || '#' || seq || ' ' || coalesce(from_stage, '-') || '>' || coalesce(to_stage, '-'), 1 FROM status_changes`)
+	}
+	both := func(rows ...string) map[string]int64 {
+		m := map[string]int64{}
+		for _, src := range []string{"jira", "csv:team"} {
+			for _, r := range rows {
+				m[src+":"+r] = 1
+			}
+		}
+		return m
+	}
+	p := metrics.Params{Now: at("2026-03-20T12:00:00Z")}
+	if _, err := metrics.Compute(ctx, db.DB, p); err != nil {
+		t.Fatal(err)
+	}
+	// Unmapped statuses without a category are todo.
+	want := both("A#0 ->todo", "A#1 todo>todo", "B#0 ->todo", "B#1 todo>done")
+	if d := cmp.Diff(want, stages()); d != "" {
+		t.Fatalf("first compute (-want +got):\n%s", d)
+	}
+	// A config change: every item recomputed, the rows of both sources rewritten.
+	p.Started = []string{"Doing"}
+	p.Todo = []string{"Open"}
+	if res, err := metrics.Compute(ctx, db.DB, p); err != nil || !res.Full {
+		t.Fatalf("compute after the config change: full %v, %v", res.Full, err)
+	}
+	want = both("A#0 ->todo", "A#1 todo>started", "B#0 ->todo", "B#1 todo>done")
+	if d := cmp.Diff(want, stages()); d != "" {
+		t.Fatalf("after the config change (-want +got):\n%s", d)
+	}
+	// An incremental compute writes the stages of the changes a sync added.
+	if err := db.Commit(ctx, "jira", ingest.Batch{
+		Items: []ingest.Item{{Key: "A", Project: "P", CreatedAt: created, Status: "Closed", StatusCategory: "done"}},
+		Transitions: []ingest.Transition{
+			{ItemKey: "A", At: created, To: "Open"},
+			{ItemKey: "A", At: at("2026-03-02T09:00:00Z"), From: "Open", To: "Doing"},
+			{ItemKey: "A", At: at("2026-03-04T09:00:00Z"), From: "Doing", To: "Closed", ToCategory: "done"},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := metrics.Compute(ctx, db.DB, p); err != nil || res.Full {
+		t.Fatalf("compute after the sync: full %v (%s), %v", res.Full, res.Reason, err)
+	}
+	want["jira:A#2 started>done"] = 1
+	if d := cmp.Diff(want, stages()); d != "" {
+		t.Fatalf("after the incremental compute (-want +got):\n%s", d)
+	}
+}
