@@ -106,6 +106,15 @@ func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
 				return err
 			}
 			b.People = append(slices.Clip(b.People), people...)
+			merge, err := mergesSnapshot(ctx, c, source, b)
+			if err != nil {
+				return err
+			}
+			if merge {
+				if err := keepHistories(ctx, c); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin: %w", err)
@@ -185,11 +194,9 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	bulk := b.Bulk != nil
 	// A bulk snapshot over stored items is stored by difference
 	// (mergeSnapshot): only what changed is replaced and recorded.
-	merge := false
-	if bulk && b.Snapshot {
-		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.work_items WHERE source_id = ?)", source).Scan(&merge); err != nil {
-			return fmt.Errorf("read stored items: %w", err)
-		}
+	merge, err := mergesSnapshot(ctx, c, source, b)
+	if err != nil {
+		return err
 	}
 	if (b.Snapshot || bulk) && !merge {
 		// Every item of the source may have changed.
@@ -1236,6 +1243,44 @@ func runBulk(ctx context.Context, c *sql.Conn, b *ingest.Bulk) ([]ingest.Person,
 
 // dropBulkTables drops the temporary tables of a Bulk hand-over (they can
 // hold millions of rows).
+// mergesSnapshot tells whether b is stored by difference (mergeSnapshot):
+// a bulk snapshot of a source the warehouse holds items of.
+func mergesSnapshot(ctx context.Context, c *sql.Conn, source string, b ingest.Batch) (bool, error) {
+	if b.Bulk == nil || !b.Snapshot {
+		return false, nil
+	}
+	var stored bool
+	if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.work_items WHERE source_id = ?)", source).Scan(&stored); err != nil {
+		return false, fmt.Errorf("read stored items: %w", err)
+	}
+	return stored, nil
+}
+
+// keepHistories computes a bulk_transitions view once, into a table, for
+// mergeSnapshot, which reads the histories twice (to compare, then to
+// copy those that changed): a view may number every change with a window
+// (the CSV connector's does). It runs before the batch's transaction, as
+// the hand-over does (Commit); a first import reads the view once and
+// keeps it.
+func keepHistories(ctx context.Context, c *sql.Conn) error {
+	var view bool
+	if err := c.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM duckdb_views() WHERE temporary AND view_name = 'bulk_transitions')`).Scan(&view); err != nil {
+		return fmt.Errorf("bulk: read the histories: %w", err)
+	}
+	if !view {
+		return nil
+	}
+	for _, q := range []string{
+		"CREATE OR REPLACE TEMP TABLE bulk_transitions_kept AS SELECT * FROM temp.main.bulk_transitions",
+		"CREATE OR REPLACE TEMP VIEW bulk_transitions AS SELECT * FROM temp.main.bulk_transitions_kept",
+	} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bulk: keep the histories: %w", err)
+		}
+	}
+	return nil
+}
+
 func dropBulkTables(ctx context.Context, c *sql.Conn) {
 	rows, err := c.QueryContext(ctx, `SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND view_name LIKE 'bulk\_%' ESCAPE '\'
 		UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'bulk\_%' ESCAPE '\'

@@ -512,3 +512,53 @@ func TestBulkFailureStoresNothing(t *testing.T) {
 		t.Errorf("after a good batch: key %q, %d status changes, cursor %q; want K-1, 1, after", key, changes, cur)
 	}
 }
+
+// TestBulkSnapshotMerge: a bulk snapshot of a source the warehouse holds
+// is stored by difference, which reads the histories twice; whether the
+// hand-over gives bulk_transitions as a view (computed once, before the
+// transaction) or as a table, the changed history replaces the stored one,
+// the unchanged item keeps its rows, and no bulk_ object is left.
+func TestBulkSnapshotMerge(t *testing.T) {
+	for _, kind := range []string{"VIEW", "TABLE"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			db := warehousetest.Open(t, "")
+			first := bulkStatements("unnest(['K-1', 'K-2'])")
+			if err := db.Commit(ctx, "s", ingest.Batch{Snapshot: true, Bulk: &ingest.Bulk{Statements: first}}); err != nil {
+				t.Fatal(err)
+			}
+			again := bulkStatements("unnest(['K-1', 'K-2'])")
+			again[1] = `CREATE OR REPLACE TEMP ` + kind + ` bulk_transitions AS
+				SELECT key, 0 AS seq, created_at AS changed_at, CAST(NULL AS VARCHAR) AS from_status,
+					'To Do' AS to_status, CAST(NULL AS VARCHAR) AS from_category, 'new' AS to_category FROM temp.main.bulk_items
+				UNION ALL SELECT 'K-2', 1, TIMESTAMPTZ '2026-01-06 10:00:00+00', 'To Do', 'In Progress', 'new', 'indeterminate'`
+			if err := db.Commit(ctx, "s", ingest.Batch{Snapshot: true, Bulk: &ingest.Bulk{Statements: again}}); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			rows, err := db.Query(`SELECT item_id || '#' || seq || ' ' || coalesce(from_status, '-') || '>' || to_status, 1 FROM status_changes`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var k string
+				var v int64
+				rows.Scan(&k, &v)
+				got[k] = v
+			}
+			rows.Close()
+			want := map[string]int64{"s:K-1#0 ->To Do": 1, "s:K-2#0 ->To Do": 1, "s:K-2#1 To Do>In Progress": 1}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("status_changes (-want +got):\n%s", d)
+			}
+			var left int
+			if err := db.QueryRow(`SELECT (SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name LIKE 'bulk%')
+				+ (SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'bulk%')`).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left != 0 {
+				t.Errorf("%d bulk_ objects left after the batch", left)
+			}
+		})
+	}
+}
