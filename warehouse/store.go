@@ -1241,8 +1241,6 @@ func runBulk(ctx context.Context, c *sql.Conn, b *ingest.Bulk) ([]ingest.Person,
 	return out, nil
 }
 
-// dropBulkTables drops the temporary tables of a Bulk hand-over (they can
-// hold millions of rows).
 // mergesSnapshot tells whether b is stored by difference (mergeSnapshot):
 // a bulk snapshot of a source the warehouse holds items of.
 func mergesSnapshot(ctx context.Context, c *sql.Conn, source string, b ingest.Batch) (bool, error) {
@@ -1281,6 +1279,8 @@ func keepHistories(ctx context.Context, c *sql.Conn) error {
 	return nil
 }
 
+// dropBulkTables drops the temporary tables of a Bulk hand-over (they can
+// hold millions of rows).
 func dropBulkTables(ctx context.Context, c *sql.Conn) {
 	rows, err := c.QueryContext(ctx, `SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND view_name LIKE 'bulk\_%' ESCAPE '\'
 		UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'bulk\_%' ESCAPE '\'
