@@ -106,20 +106,20 @@ func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
 				return err
 			}
 			b.People = append(slices.Clip(b.People), people...)
-			merge, err := mergesSnapshot(ctx, c, source, b)
-			if err != nil {
+		}
+		merge, err := mergesSnapshot(ctx, c, source, b)
+		if err != nil {
+			return err
+		}
+		if merge {
+			if err := keepHistories(ctx, c); err != nil {
 				return err
-			}
-			if merge {
-				if err := keepHistories(ctx, c); err != nil {
-					return err
-				}
 			}
 		}
 		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if err := commitBatch(ctx, c, source, b, now); err != nil {
+		if err := commitBatch(ctx, c, source, b, now, merge); err != nil {
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return err
 		}
@@ -181,7 +181,8 @@ type stage struct {
 	fresh bool
 }
 
-func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time) error {
+// merge: b is stored by difference (mergesSnapshot).
+func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, merge bool) error {
 	// A payload the JSON type would reject never stops a commit (ingest.Sync
 	// repaired it already; batches committed directly are repaired here).
 	b.RepairPayloads()
@@ -194,10 +195,6 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	bulk := b.Bulk != nil
 	// A bulk snapshot over stored items is stored by difference
 	// (mergeSnapshot): only what changed is replaced and recorded.
-	merge, err := mergesSnapshot(ctx, c, source, b)
-	if err != nil {
-		return err
-	}
 	if (b.Snapshot || bulk) && !merge {
 		// Every item of the source may have changed.
 		if err := ch.all(ctx, c); err != nil {
@@ -1242,7 +1239,9 @@ func runBulk(ctx context.Context, c *sql.Conn, b *ingest.Bulk) ([]ingest.Person,
 }
 
 // mergesSnapshot tells whether b is stored by difference (mergeSnapshot):
-// a bulk snapshot of a source the warehouse holds items of.
+// a bulk snapshot of a source the warehouse holds items of. Commit asks
+// before the batch's transaction (the histories are prepared for it
+// there); syncs of a warehouse run one at a time.
 func mergesSnapshot(ctx context.Context, c *sql.Conn, source string, b ingest.Batch) (bool, error) {
 	if b.Bulk == nil || !b.Snapshot {
 		return false, nil

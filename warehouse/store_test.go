@@ -517,12 +517,14 @@ func TestBulkFailureStoresNothing(t *testing.T) {
 // is stored by difference, which reads the histories twice; whether the
 // hand-over gives bulk_transitions as a view (computed once, before the
 // transaction) or as a table, the changed history replaces the stored one,
-// the unchanged item keeps its rows, and no bulk_ object is left.
+// the other item's history stays as it was, and no bulk_ object is left on
+// the connection (temporary objects are per connection: the test uses one).
 func TestBulkSnapshotMerge(t *testing.T) {
 	for _, kind := range []string{"VIEW", "TABLE"} {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			db := warehousetest.Open(t, "")
+			db.SetMaxOpenConns(1)
 			first := bulkStatements("unnest(['K-1', 'K-2'])")
 			if err := db.Commit(ctx, "s", ingest.Batch{Snapshot: true, Bulk: &ingest.Bulk{Statements: first}}); err != nil {
 				t.Fatal(err)
