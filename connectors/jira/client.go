@@ -85,7 +85,12 @@ func (c *client) call(ctx context.Context, method, path string, q url.Values, bo
 	}
 	req := httpretry.Request{Method: method, URL: u, Path: path, Header: h, Body: body}
 	if out != nil {
-		req.Decode = func(b []byte) error { return json.Unmarshal(b, out) }
+		req.Decode = func(b []byte) error {
+			if p, ok := out.(*searchPage); ok {
+				return decodePage(b, p)
+			}
+			return json.Unmarshal(b, out)
+		}
 	}
 	rep, err := c.hc.Do(ctx, req)
 	if err != nil {

@@ -53,7 +53,11 @@ func (t *jiraTime) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	// A string without escapes is its bytes (the common case, without a
+	// second scan); encoding/json unescapes the others.
+	if len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && plain(b[1:len(b)-1]) {
+		s = string(b[1 : len(b)-1])
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
 	if s == "" {
@@ -137,20 +141,25 @@ type rawIssue struct {
 	ID        string          `json:"id"`
 	Key       string          `json:"key"`
 	Fields    json.RawMessage `json:"fields"`
-	Changelog *struct {
-		StartAt    int               `json:"startAt"`
-		MaxResults int               `json:"maxResults"`
-		Total      int               `json:"total"`
-		Histories  []json.RawMessage `json:"histories"`
-	} `json:"changelog,omitempty"`
+	Changelog *changelog      `json:"changelog,omitempty"`
+}
+
+// changelog is the changelog a search embeds in an issue.
+type changelog struct {
+	StartAt    int               `json:"startAt"`
+	MaxResults int               `json:"maxResults"`
+	Total      int               `json:"total"`
+	Histories  []json.RawMessage `json:"histories"`
 }
 
 // fieldMap splits the fields object into its fields, once per issue.
 func (ri *rawIssue) fieldMap() (map[string]json.RawMessage, error) {
 	if ri.fields == nil {
-		if err := json.Unmarshal(ri.Fields, &ri.fields); err != nil {
+		m, err := splitFields(ri.Fields)
+		if err != nil {
 			return nil, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
 		}
+		ri.fields = m
 		if ri.fields == nil {
 			ri.fields = map[string]json.RawMessage{}
 		}
@@ -540,6 +549,9 @@ func worklogsIncomplete(ri *rawIssue) bool {
 	if !ok {
 		return false
 	}
+	if total, n, ok := fastWorklogCount(raw); ok {
+		return total > n
+	}
 	var w struct {
 		Total    int               `json:"total"`
 		Worklogs []json.RawMessage `json:"worklogs"`
@@ -548,8 +560,8 @@ func worklogsIncomplete(ri *rawIssue) bool {
 }
 
 func mapWorklog(raw json.RawMessage, key string) (ingest.Worklog, *user, error) {
-	var w worklog
-	if err := json.Unmarshal(raw, &w); err != nil {
+	w, err := decodeWorklog(raw)
+	if err != nil {
 		return ingest.Worklog{}, nil, fmt.Errorf("worklog: %w", err)
 	}
 	if w.ID == "" {

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,6 +165,22 @@ type searchPage struct {
 	StartAt       int        `json:"startAt"`
 	MaxResults    int        `json:"maxResults"`
 	Total         int        `json:"total"`
+}
+
+// decodePage decodes a search reply: json.Valid checks it once and the
+// fast reader of decode.go reads it (one copy of the reply; the issues'
+// fields and histories are slices of it). A reply that is not JSON, or a
+// page of another shape, is left to encoding/json (and its errors). A
+// json.Unmarshal of a type with an UnmarshalJSON method would scan the
+// reply twice before the method runs.
+func decodePage(b []byte, p *searchPage) error {
+	if json.Valid(b) {
+		if fp, ok := fastPage(bytes.Clone(b)); ok {
+			*p = fp
+			return nil
+		}
+	}
+	return json.Unmarshal(b, p)
 }
 
 // claimsMore reports whether the page says more issues follow it.
@@ -557,8 +574,8 @@ func (s *session) mapPage(c completedPage) ([]issueRec, error) {
 		list := make([]history, 0, len(c.hs[i]))
 		var bad []ingest.Problem
 		for _, raw := range c.hs[i] {
-			var h history
-			if err := json.Unmarshal(raw, &h); err != nil {
+			h, err := decodeHistory(raw)
+			if err != nil {
 				bad = append(bad, ingest.Problem{Key: ri.Key, Column: "changelog",
 					Reason: fmt.Sprintf("history %s: %v: left out of the status history", preview(raw), err)})
 				continue

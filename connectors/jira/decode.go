@@ -1,0 +1,617 @@
+package jira
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The decoders here read values that encoding/json has already checked (a
+// json.RawMessage of a decoded reply) in the shapes Jira sends, without the
+// second validity scan and the reflection that json.Unmarshal spends on
+// each of the ~11 histories of an issue. They report !ok on anything out of
+// the ordinary (a key in another case or repeated, a value of an unexpected
+// type, a null array element) and the caller then hands the value to
+// json.Unmarshal: the result is always json.Unmarshal's. Strings with
+// escapes are unescaped by json.Unmarshal, one string at a time.
+//
+// Valid JSON is a precondition: on other input the fast path may accept
+// what json.Unmarshal would refuse.
+
+// decodeHistory decodes one changelog history as json.Unmarshal into a
+// history would.
+func decodeHistory(raw []byte) (history, error) {
+	if h, ok := fastHistory(raw); ok {
+		return h, nil
+	}
+	var h history
+	err := json.Unmarshal(raw, &h)
+	return h, err
+}
+
+// splitFields splits an issue's fields object into its fields as
+// json.Unmarshal into a map[string]json.RawMessage would (the values are
+// slices of raw, not copies).
+func splitFields(raw []byte) (map[string]json.RawMessage, error) {
+	if m, ok := fastSplit(raw); ok {
+		return m, nil
+	}
+	var m map[string]json.RawMessage
+	err := json.Unmarshal(raw, &m)
+	return m, err
+}
+
+type jsonReader struct {
+	b []byte
+	i int
+}
+
+// peek skips white space and returns the next byte (0 at the end).
+func (r *jsonReader) peek() byte {
+	for r.i < len(r.b) {
+		switch c := r.b[r.i]; c {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+func (r *jsonReader) eat(c byte) bool {
+	if r.peek() == c {
+		r.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left.
+func (r *jsonReader) end() bool { return r.peek() == 0 && r.i == len(r.b) }
+
+func (r *jsonReader) null() bool {
+	if r.peek() == 'n' && bytes.HasPrefix(r.b[r.i:], []byte("null")) {
+		r.i += 4
+		return true
+	}
+	return false
+}
+
+// strToken consumes a string and returns it with its quotes and whether it
+// holds an escape.
+func (r *jsonReader) strToken() (tok []byte, escaped, ok bool) {
+	if r.peek() != '"' {
+		return nil, false, false
+	}
+	start := r.i
+	for j := start + 1; j < len(r.b); j++ {
+		switch r.b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			r.i = j + 1
+			return r.b[start:r.i], escaped, true
+		}
+	}
+	return nil, false, false
+}
+
+// str consumes a string value.
+func (r *jsonReader) str() (string, bool) {
+	tok, escaped, ok := r.strToken()
+	if !ok {
+		return "", false
+	}
+	in := tok[1 : len(tok)-1]
+	if !escaped && plain(in) {
+		return string(in), true
+	}
+	var s string
+	if json.Unmarshal(tok, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// plain reports whether a string's bytes are its value for encoding/json:
+// no control characters, valid UTF-8 (the caller has ruled out escapes).
+func plain(s []byte) bool {
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 {
+			return false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(s)
+}
+
+// key consumes an object key and its colon. A key with an escape is left to
+// json.Unmarshal.
+func (r *jsonReader) key() ([]byte, bool) {
+	tok, escaped, ok := r.strToken()
+	if !ok || escaped || !plain(tok[1:len(tok)-1]) || !r.eat(':') {
+		return nil, false
+	}
+	return tok[1 : len(tok)-1], true
+}
+
+// unknown reports whether key matches none of a struct's names, not even
+// in another case (encoding/json matches keys case-insensitively, with
+// Unicode folding: a key that is not ASCII is left to it).
+func unknown(key []byte, names ...string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= 0x80 {
+			return false
+		}
+	}
+	for _, n := range names {
+		if len(n) == len(key) && asciiEqualFold(n, key) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(a string, b []byte) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// skip consumes any value.
+func (r *jsonReader) skip() bool {
+	switch r.peek() {
+	case 0:
+		return false
+	case '"':
+		_, _, ok := r.strToken()
+		return ok
+	case '{', '[':
+		depth := 0
+		for r.i < len(r.b) {
+			switch r.b[r.i] {
+			case '"':
+				if _, _, ok := r.strToken(); !ok {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					r.i++
+					return true
+				}
+			}
+			r.i++
+		}
+		return false
+	default:
+		start := r.i
+		for r.i < len(r.b) {
+			switch r.b[r.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return r.i > start
+			}
+			r.i++
+		}
+		return r.i > start
+	}
+}
+
+// object calls field for each key of an object (field consumes the value)
+// and fails on a repeated key.
+func (r *jsonReader) object(field func(key []byte) bool) bool {
+	if !r.eat('{') {
+		return false
+	}
+	if r.eat('}') {
+		return true
+	}
+	var buf [16][]byte
+	seen := buf[:0]
+	for {
+		k, ok := r.key()
+		if !ok {
+			return false
+		}
+		for _, s := range seen {
+			if bytes.Equal(s, k) {
+				return false
+			}
+		}
+		seen = append(seen, k)
+		if !field(k) {
+			return false
+		}
+		if r.eat(',') {
+			continue
+		}
+		return r.eat('}')
+	}
+}
+
+// optStr consumes a string or null into *string.
+func (r *jsonReader) optStr(dst **string) bool {
+	if r.null() {
+		*dst = nil
+		return true
+	}
+	s, ok := r.str()
+	*dst = &s
+	return ok
+}
+
+// strOrNull consumes a string, or null (which leaves dst as it is).
+func (r *jsonReader) strOrNull(dst *string) bool {
+	if r.null() {
+		return true
+	}
+	s, ok := r.str()
+	*dst = s
+	return ok
+}
+
+func fastHistory(raw []byte) (history, bool) {
+	r := jsonReader{b: raw}
+	var h history
+	ok := r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&h.ID)
+		case "author":
+			if r.null() {
+				h.Author = nil
+				return true
+			}
+			h.Author = new(user)
+			return r.user(h.Author)
+		case "created":
+			if r.null() {
+				return true
+			}
+			tok, _, ok := r.strToken()
+			return ok && h.Created.UnmarshalJSON(tok) == nil
+		case "items":
+			if r.null() {
+				h.Items = nil
+				return true
+			}
+			return r.items(&h.Items)
+		}
+		return unknown(k, "id", "author", "created", "items") && r.skip()
+	})
+	return h, ok && r.end()
+}
+
+func (r *jsonReader) user(u *user) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "accountId":
+			return r.strOrNull(&u.AccountID)
+		case "key":
+			return r.strOrNull(&u.Key)
+		case "name":
+			return r.strOrNull(&u.Name)
+		case "displayName":
+			return r.strOrNull(&u.DisplayName)
+		case "emailAddress":
+			return r.strOrNull(&u.EmailAddress)
+		}
+		return unknown(k, "accountId", "key", "name", "displayName", "emailAddress") && r.skip()
+	})
+}
+
+func (r *jsonReader) items(dst *[]historyItem) bool {
+	if !r.eat('[') {
+		return false
+	}
+	out := make([]historyItem, 0, 2)
+	if !r.eat(']') {
+		for {
+			var x historyItem
+			ok := r.object(func(k []byte) bool {
+				switch string(k) {
+				case "field":
+					return r.strOrNull(&x.Field)
+				case "fieldtype":
+					return r.strOrNull(&x.FieldType)
+				case "fieldId":
+					return r.strOrNull(&x.FieldID)
+				case "from":
+					return r.optStr(&x.From)
+				case "fromString":
+					return r.optStr(&x.FromString)
+				case "to":
+					return r.optStr(&x.To)
+				case "toString":
+					return r.optStr(&x.ToString)
+				}
+				return unknown(k, "field", "fieldtype", "fieldId", "from", "fromString", "to", "toString") && r.skip()
+			})
+			if !ok {
+				return false
+			}
+			out = append(out, x)
+			if r.eat(',') {
+				continue
+			}
+			if !r.eat(']') {
+				return false
+			}
+			break
+		}
+	}
+	*dst = out
+	return true
+}
+
+func fastSplit(raw []byte) (map[string]json.RawMessage, bool) {
+	r := jsonReader{b: raw}
+	if !r.eat('{') {
+		return nil, false
+	}
+	m := make(map[string]json.RawMessage, 64)
+	if !r.eat('}') {
+		for {
+			k, ok := r.key()
+			if !ok {
+				return nil, false
+			}
+			r.peek()
+			start := r.i
+			if !r.skip() {
+				return nil, false
+			}
+			m[string(k)] = json.RawMessage(raw[start:r.i:r.i])
+			if r.eat(',') {
+				continue
+			}
+			if !r.eat('}') {
+				return nil, false
+			}
+			break
+		}
+	}
+	return m, r.end()
+}
+
+// integer consumes an integer into dst; null leaves dst as it is. Another
+// number (1.5, 1e3, too large) is left to json.Unmarshal.
+func (r *jsonReader) integer(dst *int64) bool {
+	if r.null() {
+		return true
+	}
+	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	start := r.i
+	if !r.skip() {
+		return false
+	}
+	n, err := strconv.ParseInt(string(r.b[start:r.i]), 10, 64)
+	*dst = n
+	return err == nil
+}
+
+func (r *jsonReader) intField(dst *int) bool {
+	n := int64(*dst)
+	ok := r.integer(&n)
+	*dst = int(n)
+	return ok && int64(int(n)) == n
+}
+
+// raw consumes any value and returns its bytes (a slice of the input).
+func (r *jsonReader) raw() (json.RawMessage, bool) {
+	r.peek()
+	start := r.i
+	if !r.skip() {
+		return nil, false
+	}
+	return json.RawMessage(r.b[start:r.i:r.i]), true
+}
+
+func fastPage(b []byte) (searchPage, bool) {
+	r := jsonReader{b: b}
+	var p searchPage
+	ok := r.object(func(k []byte) bool {
+		switch string(k) {
+		case "issues":
+			if r.null() {
+				p.Issues = nil
+				return true
+			}
+			return r.issues(&p.Issues)
+		case "nextPageToken":
+			return r.optStr(&p.NextPageToken)
+		case "isLast":
+			switch {
+			case r.null():
+				p.IsLast = nil
+			case r.literal("true"):
+				p.IsLast = new(bool)
+				*p.IsLast = true
+			case r.literal("false"):
+				p.IsLast = new(bool)
+			default:
+				return false
+			}
+			return true
+		case "startAt":
+			return r.intField(&p.StartAt)
+		case "maxResults":
+			return r.intField(&p.MaxResults)
+		case "total":
+			return r.intField(&p.Total)
+		}
+		return unknown(k, "issues", "nextPageToken", "isLast", "startAt", "maxResults", "total") && r.skip()
+	})
+	return p, ok && r.end()
+}
+
+func (r *jsonReader) literal(s string) bool {
+	if r.peek() == s[0] && bytes.HasPrefix(r.b[r.i:], []byte(s)) {
+		r.i += len(s)
+		return true
+	}
+	return false
+}
+
+// array calls elem for each element of an array (elem consumes it); a null
+// element is left to json.Unmarshal.
+func (r *jsonReader) array(elem func() bool) bool {
+	if !r.eat('[') {
+		return false
+	}
+	if r.eat(']') {
+		return true
+	}
+	for {
+		if r.peek() == 'n' || !elem() {
+			return false
+		}
+		if r.eat(',') {
+			continue
+		}
+		return r.eat(']')
+	}
+}
+
+func (r *jsonReader) issues(dst *[]rawIssue) bool {
+	out := make([]rawIssue, 0, 100)
+	ok := r.array(func() bool {
+		var ri rawIssue
+		ok := r.object(func(k []byte) bool {
+			switch string(k) {
+			case "id":
+				return r.strOrNull(&ri.ID)
+			case "key":
+				return r.strOrNull(&ri.Key)
+			case "fields":
+				v, ok := r.raw()
+				ri.Fields = v
+				return ok
+			case "changelog":
+				if r.null() {
+					ri.Changelog = nil
+					return true
+				}
+				ri.Changelog = new(changelog)
+				return r.changelog(ri.Changelog)
+			}
+			return unknown(k, "id", "key", "fields", "changelog") && r.skip()
+		})
+		out = append(out, ri)
+		return ok
+	})
+	*dst = out
+	return ok
+}
+
+func (r *jsonReader) changelog(c *changelog) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "startAt":
+			return r.intField(&c.StartAt)
+		case "maxResults":
+			return r.intField(&c.MaxResults)
+		case "total":
+			return r.intField(&c.Total)
+		case "histories":
+			if r.null() {
+				c.Histories = nil
+				return true
+			}
+			hs := make([]json.RawMessage, 0, 16)
+			ok := r.array(func() bool {
+				v, ok := r.raw()
+				hs = append(hs, v)
+				return ok
+			})
+			c.Histories = hs
+			return ok
+		}
+		return unknown(k, "startAt", "maxResults", "total", "histories") && r.skip()
+	})
+}
+
+// decodeWorklog decodes one worklog as json.Unmarshal into a worklog would.
+func decodeWorklog(raw []byte) (worklog, error) {
+	if w, ok := fastWorklog(raw); ok {
+		return w, nil
+	}
+	var w worklog
+	err := json.Unmarshal(raw, &w)
+	return w, err
+}
+
+func fastWorklog(raw []byte) (worklog, bool) {
+	r := jsonReader{b: raw}
+	var w worklog
+	ok := r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&w.ID)
+		case "issueId":
+			return r.strOrNull(&w.IssueID)
+		case "author":
+			if r.null() {
+				w.Author = nil
+				return true
+			}
+			w.Author = new(user)
+			return r.user(w.Author)
+		case "started":
+			if r.null() {
+				return true
+			}
+			tok, _, ok := r.strToken()
+			return ok && w.Started.UnmarshalJSON(tok) == nil
+		case "timeSpentSeconds":
+			return r.integer(&w.TimeSpentSeconds)
+		}
+		return unknown(k, "id", "issueId", "author", "started", "timeSpentSeconds") && r.skip()
+	})
+	return w, ok && r.end()
+}
+
+// fastWorklogCount reads the embedded worklog field's total and the number
+// of worklogs it holds.
+func fastWorklogCount(raw []byte) (total, n int, ok bool) {
+	r := jsonReader{b: raw}
+	ok = r.object(func(k []byte) bool {
+		switch string(k) {
+		case "total":
+			return r.intField(&total)
+		case "worklogs":
+			if r.null() {
+				n = 0
+				return true
+			}
+			n = 0
+			return r.array(func() bool {
+				n++
+				return r.skip()
+			})
+		}
+		return unknown(k, "total", "worklogs") && r.skip()
+	})
+	return total, n, ok && r.end()
+}
