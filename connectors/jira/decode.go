@@ -592,26 +592,221 @@ func fastWorklog(raw []byte) (worklog, bool) {
 	return w, ok && r.end()
 }
 
-// fastWorklogCount reads the embedded worklog field's total and the number
-// of worklogs it holds.
-func fastWorklogCount(raw []byte) (total, n int, ok bool) {
-	r := jsonReader{b: raw}
-	ok = r.object(func(k []byte) bool {
+// fastField decodes a standard field's value (not null) as json.Unmarshal
+// into dst, a pointer to a zero value, would; on false dst is untouched
+// and left to json.Unmarshal.
+func fastField(v []byte, dst any) bool {
+	r := jsonReader{b: v}
+	switch d := dst.(type) {
+	case *string:
+		s, ok := r.str()
+		if ok = ok && r.end(); ok {
+			*d = s
+		}
+		return ok
+	case *jiraTime:
+		tok, _, ok := r.strToken()
+		var t jiraTime
+		if ok = ok && r.end() && t.UnmarshalJSON(tok) == nil; ok {
+			*d = t
+		}
+		return ok
+	case **int64:
+		var n int64
+		if r.peek() == 'n' || !r.integer(&n) || !r.end() {
+			return false
+		}
+		*d = &n
+		return true
+	case **user:
+		return fastRef(&r, d, (*jsonReader).user)
+	case **statusRef:
+		return fastRef(&r, d, (*jsonReader).statusRef)
+	case **issueTypeRef:
+		return fastRef(&r, d, (*jsonReader).issueTypeRef)
+	case **projectRef:
+		return fastRef(&r, d, (*jsonReader).projectRef)
+	case **nameRef:
+		return fastRef(&r, d, (*jsonReader).nameRef)
+	case **parentRef:
+		return fastRef(&r, d, (*jsonReader).parentRef)
+	case **worklogField:
+		return fastRef(&r, d, (*jsonReader).worklogField)
+	case *[]version:
+		vs := make([]version, 0, 1)
+		ok := r.array(func() bool {
+			var v version
+			ok := r.version(&v)
+			vs = append(vs, v)
+			return ok
+		})
+		if ok = ok && r.end(); ok {
+			*d = vs
+		}
+		return ok
+	}
+	return false
+}
+
+// fastRef decodes an object into a new T and stores it in *dst.
+func fastRef[T any](r *jsonReader, dst **T, read func(*jsonReader, *T) bool) bool {
+	v := new(T)
+	if !read(r, v) || !r.end() {
+		return false
+	}
+	*dst = v
+	return true
+}
+
+// boolean consumes true, false or null (which leaves dst as it is).
+func (r *jsonReader) boolean(dst *bool) bool {
+	switch {
+	case r.null():
+	case r.literal("true"):
+		*dst = true
+	case r.literal("false"):
+		*dst = false
+	default:
+		return false
+	}
+	return true
+}
+
+func (r *jsonReader) statusRef(s *statusRef) bool {
+	return r.object(func(k []byte) bool {
 		switch string(k) {
-		case "total":
-			return r.intField(&total)
-		case "worklogs":
+		case "id":
+			return r.strOrNull(&s.ID)
+		case "name":
+			return r.strOrNull(&s.Name)
+		case "statusCategory":
 			if r.null() {
-				n = 0
 				return true
 			}
-			n = 0
-			return r.array(func() bool {
-				n++
-				return r.skip()
+			return r.object(func(k []byte) bool {
+				if string(k) == "key" {
+					return r.strOrNull(&s.StatusCategory.Key)
+				}
+				return unknown(k, "key") && r.skip()
 			})
+		}
+		return unknown(k, "id", "name", "statusCategory") && r.skip()
+	})
+}
+
+func (r *jsonReader) issueTypeRef(t *issueTypeRef) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "name":
+			return r.strOrNull(&t.Name)
+		case "subtask":
+			return r.boolean(&t.Subtask)
+		case "hierarchyLevel":
+			if r.null() {
+				t.HierarchyLevel = nil
+				return true
+			}
+			var n int
+			t.HierarchyLevel = &n
+			return r.intField(&n)
+		}
+		return unknown(k, "name", "subtask", "hierarchyLevel") && r.skip()
+	})
+}
+
+func (r *jsonReader) projectRef(p *projectRef) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&p.ID)
+		case "key":
+			return r.strOrNull(&p.Key)
+		case "name":
+			return r.strOrNull(&p.Name)
+		}
+		return unknown(k, "id", "key", "name") && r.skip()
+	})
+}
+
+func (r *jsonReader) nameRef(n *nameRef) bool {
+	return r.object(func(k []byte) bool {
+		if string(k) == "name" {
+			return r.strOrNull(&n.Name)
+		}
+		return unknown(k, "name") && r.skip()
+	})
+}
+
+func (r *jsonReader) parentRef(p *parentRef) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&p.ID)
+		case "key":
+			return r.strOrNull(&p.Key)
+		case "fields":
+			if r.null() {
+				p.Fields = nil
+				return true
+			}
+			p.Fields = &struct {
+				IssueType *issueTypeRef `json:"issuetype"`
+			}{}
+			return r.object(func(k []byte) bool {
+				if string(k) == "issuetype" {
+					if r.null() {
+						p.Fields.IssueType = nil
+						return true
+					}
+					p.Fields.IssueType = new(issueTypeRef)
+					return r.issueTypeRef(p.Fields.IssueType)
+				}
+				return unknown(k, "issuetype") && r.skip()
+			})
+		}
+		return unknown(k, "id", "key", "fields") && r.skip()
+	})
+}
+
+func (r *jsonReader) version(v *version) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&v.ID)
+		case "name":
+			return r.strOrNull(&v.Name)
+		case "released":
+			return r.boolean(&v.Released)
+		case "archived":
+			return r.boolean(&v.Archived)
+		case "releaseDate":
+			return r.strOrNull(&v.ReleaseDate)
+		case "startDate":
+			return r.strOrNull(&v.StartDate)
+		}
+		return unknown(k, "id", "name", "released", "archived", "releaseDate", "startDate") && r.skip()
+	})
+}
+
+func (r *jsonReader) worklogField(w *worklogField) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "total":
+			return r.intField(&w.Total)
+		case "worklogs":
+			if r.null() {
+				w.Worklogs = nil
+				return true
+			}
+			ws := make([]json.RawMessage, 0, 4)
+			ok := r.array(func() bool {
+				v, ok := r.raw()
+				ws = append(ws, v)
+				return ok
+			})
+			w.Worklogs = ws
+			return ok
 		}
 		return unknown(k, "total", "worklogs") && r.skip()
 	})
-	return total, n, ok && r.end()
 }

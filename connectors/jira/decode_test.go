@@ -186,7 +186,7 @@ func show(h history) string {
 	return fmt.Sprintf("%s (items nil %v)", b, h.Items == nil)
 }
 
-func TestSplitFieldsAsEncodingJSON(t *testing.T) {
+func TestFieldsAsEncodingJSON(t *testing.T) {
 	_, fields := sampleHistories(t)
 	fast := 0
 	for _, b := range fields {
@@ -204,10 +204,70 @@ func TestSplitFieldsAsEncodingJSON(t *testing.T) {
 	}
 	for _, b := range fields {
 		checkSplit(t, b)
+		checkFields(t, b)
+	}
+	// The standard fields' fast path is what the sync takes.
+	tried, fastN := 0, 0
+	for _, b := range fields {
+		m, _ := splitFields(b)
+		var fs issueFields
+		for _, f := range fieldTargets(&fs) {
+			if v, ok := m[f.name]; ok && string(v) != "null" {
+				tried++
+				if fastField(v, f.dst) {
+					fastN++
+				}
+			}
+		}
+	}
+	if fastN < tried*99/100 {
+		t.Errorf("fast path taken for %d of %d standard fields", fastN, tried)
+	}
+	for _, c := range []string{
+		`{"summary":1,"status":{"id":"1","statusCategory":null},"issuetype":{"name":"Epic","hierarchyLevel":1,"subtask":null}}`,
+		`{"issuetype":{"hierarchyLevel":1.5},"project":{"KEY":"A"},"resolution":{"name":null},"created":1700000000,"updated":"bad"}`,
+		`{"fixVersions":[],"parent":{"key":"E-1","fields":{"issuetype":null}},"timeoriginalestimate":3600,"worklog":{"total":1,"worklogs":[]}}`,
+		`{"fixVersions":[null,{"name":"v1","released":"yes"}],"parent":{"fields":null},"timeoriginalestimate":-1.0,"worklog":{"worklogs":[null]}}`,
+		`{"fixVersions":[{"name":"v1","released":true,"archived":false,"releaseDate":"2024-01-01"}],"assignee":{"accountId":"a","active":true}}`,
+		`{"status":{"id":"1"},"status":{"name":"x"},"duedate":"2024-02-30","summary":"a\u0000b"}`,
+	} {
+		checkFields(t, []byte(c))
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 5000 {
 		checkSplit(t, mutate(r, fields[i%len(fields)]))
+		checkFields(t, mutate(r, fields[i%len(fields)]))
+		checkFields(t, mutateAt(r, fields[i%len(fields)], 120))
+	}
+}
+
+// checkFields compares decodeFields with encoding/json field by field.
+func checkFields(t *testing.T, b []byte) {
+	t.Helper()
+	if !json.Valid(b) {
+		return
+	}
+	m, err := splitFields(b)
+	if err != nil {
+		return
+	}
+	got, gotBad := decodeFields(m)
+	var want issueFields
+	var wantBad []fieldProblem
+	for _, f := range fieldTargets(&want) {
+		v, ok := m[f.name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			wantBad = append(wantBad, fieldProblem{f.name, fmt.Sprintf("unexpected value %s (%v): stored as empty", preview(v), err)})
+			reflect.ValueOf(f.dst).Elem().SetZero()
+		}
+	}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotBad, wantBad) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("%.400s:\n got %s %v\nwant %s %v", b, g, gotBad, w, wantBad)
 	}
 }
 
@@ -301,7 +361,8 @@ func TestDecodePageAndWorklogsAsEncodingJSON(t *testing.T) {
 		}
 	}
 	for _, b := range fields {
-		if _, _, ok := fastWorklogCount(b); !ok {
+		var w *worklogField
+		if !fastField(b, &w) {
 			t.Errorf("fast path not taken for a worklog field: %.200s", b)
 		}
 	}
@@ -395,6 +456,7 @@ func FuzzDecodeHistory(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkHistory(t, b)
 		checkSplit(t, b)
+		checkFields(t, b)
 		checkPage(t, b)
 		checkWorklog(t, b)
 		checkWorklogCount(t, b)

@@ -185,48 +185,58 @@ type worklog struct {
 }
 
 type issueFields struct {
-	Summary string `json:"summary"`
-	Status  *struct {
-		ID             string `json:"id"`
-		Name           string `json:"name"`
-		StatusCategory struct {
-			Key string `json:"key"`
-		} `json:"statusCategory"`
-	} `json:"status"`
-	IssueType *struct {
-		Name           string `json:"name"`
-		Subtask        bool   `json:"subtask"`
-		HierarchyLevel *int   `json:"hierarchyLevel"`
-	} `json:"issuetype"`
-	Project *struct {
-		ID   string `json:"id"`
-		Key  string `json:"key"`
-		Name string `json:"name"`
-	} `json:"project"`
-	Created        jiraTime `json:"created"`
-	Updated        jiraTime `json:"updated"`
-	ResolutionDate jiraTime `json:"resolutiondate"`
-	Resolution     *struct {
-		Name string `json:"name"`
-	} `json:"resolution"`
-	DueDate     string    `json:"duedate"`
-	Assignee    *user     `json:"assignee"`
-	FixVersions []version `json:"fixVersions"`
-	Parent      *struct {
-		ID     string `json:"id"`
-		Key    string `json:"key"`
-		Fields *struct {
-			IssueType *struct {
-				Name           string `json:"name"`
-				HierarchyLevel *int   `json:"hierarchyLevel"`
-			} `json:"issuetype"`
-		} `json:"fields"`
-	} `json:"parent"`
-	TimeOriginalEstimate *int64 `json:"timeoriginalestimate"`
-	Worklog              *struct {
-		Total    int               `json:"total"`
-		Worklogs []json.RawMessage `json:"worklogs"`
-	} `json:"worklog"`
+	Summary              string        `json:"summary"`
+	Status               *statusRef    `json:"status"`
+	IssueType            *issueTypeRef `json:"issuetype"`
+	Project              *projectRef   `json:"project"`
+	Created              jiraTime      `json:"created"`
+	Updated              jiraTime      `json:"updated"`
+	ResolutionDate       jiraTime      `json:"resolutiondate"`
+	Resolution           *nameRef      `json:"resolution"`
+	DueDate              string        `json:"duedate"`
+	Assignee             *user         `json:"assignee"`
+	FixVersions          []version     `json:"fixVersions"`
+	Parent               *parentRef    `json:"parent"`
+	TimeOriginalEstimate *int64        `json:"timeoriginalestimate"`
+	Worklog              *worklogField `json:"worklog"`
+}
+
+type statusRef struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	StatusCategory struct {
+		Key string `json:"key"`
+	} `json:"statusCategory"`
+}
+
+type issueTypeRef struct {
+	Name           string `json:"name"`
+	Subtask        bool   `json:"subtask"`
+	HierarchyLevel *int   `json:"hierarchyLevel"`
+}
+
+type projectRef struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+type nameRef struct {
+	Name string `json:"name"`
+}
+
+type parentRef struct {
+	ID     string `json:"id"`
+	Key    string `json:"key"`
+	Fields *struct {
+		IssueType *issueTypeRef `json:"issuetype"`
+	} `json:"fields"`
+}
+
+// worklogField is the worklog field of an issue: the first 20 worklogs.
+type worklogField struct {
+	Total    int               `json:"total"`
+	Worklogs []json.RawMessage `json:"worklogs"`
 }
 
 // status is one entry of /rest/api/{2,3}/status.
@@ -503,18 +513,9 @@ func mapIssue(ri rawIssue, hs []history, book statusBook, f fieldIDs) (mapped, e
 func decodeFields(raw map[string]json.RawMessage) (issueFields, []fieldProblem) {
 	var fs issueFields
 	var bad []fieldProblem
-	for _, f := range []struct {
-		name string
-		dst  any
-	}{
-		{"summary", &fs.Summary}, {"status", &fs.Status}, {"issuetype", &fs.IssueType}, {"project", &fs.Project},
-		{"created", &fs.Created}, {"updated", &fs.Updated}, {"resolutiondate", &fs.ResolutionDate},
-		{"resolution", &fs.Resolution}, {"duedate", &fs.DueDate}, {"assignee", &fs.Assignee},
-		{"fixVersions", &fs.FixVersions}, {"parent", &fs.Parent}, {"timeoriginalestimate", &fs.TimeOriginalEstimate},
-		{"worklog", &fs.Worklog},
-	} {
+	for _, f := range fieldTargets(&fs) {
 		v, ok := raw[f.name]
-		if !ok || string(v) == "null" {
+		if !ok || string(v) == "null" || fastField(v, f.dst) {
 			continue
 		}
 		if err := json.Unmarshal(v, f.dst); err != nil {
@@ -524,6 +525,22 @@ func decodeFields(raw map[string]json.RawMessage) (issueFields, []fieldProblem) 
 		}
 	}
 	return fs, bad
+}
+
+// fieldTarget is a standard field and where its value goes.
+type fieldTarget struct {
+	name string
+	dst  any
+}
+
+func fieldTargets(fs *issueFields) []fieldTarget {
+	return []fieldTarget{
+		{"summary", &fs.Summary}, {"status", &fs.Status}, {"issuetype", &fs.IssueType}, {"project", &fs.Project},
+		{"created", &fs.Created}, {"updated", &fs.Updated}, {"resolutiondate", &fs.ResolutionDate},
+		{"resolution", &fs.Resolution}, {"duedate", &fs.DueDate}, {"assignee", &fs.Assignee},
+		{"fixVersions", &fs.FixVersions}, {"parent", &fs.Parent}, {"timeoriginalestimate", &fs.TimeOriginalEstimate},
+		{"worklog", &fs.Worklog},
+	}
 }
 
 // fieldProblem is a field the mapping could not use.
@@ -549,13 +566,11 @@ func worklogsIncomplete(ri *rawIssue) bool {
 	if !ok {
 		return false
 	}
-	if total, n, ok := fastWorklogCount(raw); ok {
-		return total > n
+	var fw *worklogField
+	if fastField(raw, &fw) {
+		return fw.Total > len(fw.Worklogs)
 	}
-	var w struct {
-		Total    int               `json:"total"`
-		Worklogs []json.RawMessage `json:"worklogs"`
-	}
+	var w worklogField
 	return json.Unmarshal(raw, &w) == nil && w.Total > len(w.Worklogs)
 }
 

@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,14 +167,14 @@ type searchPage struct {
 }
 
 // decodePage decodes a search reply: json.Valid checks it once and the
-// fast reader of decode.go reads it (one copy of the reply; the issues'
-// fields and histories are slices of it). A reply that is not JSON, or a
+// fast reader of decode.go reads it (the issues' fields and histories are
+// slices of b, which httpretry allocates for each reply). A reply that is not JSON, or a
 // page of another shape, is left to encoding/json (and its errors). A
 // json.Unmarshal of a type with an UnmarshalJSON method would scan the
 // reply twice before the method runs.
 func decodePage(b []byte, p *searchPage) error {
 	if json.Valid(b) {
-		if fp, ok := fastPage(bytes.Clone(b)); ok {
+		if fp, ok := fastPage(b); ok {
 			*p = fp
 			return nil
 		}

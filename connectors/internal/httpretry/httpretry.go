@@ -117,7 +117,9 @@ type Request struct {
 	// once, by the decoder. A body that is not JSON (a *json.SyntaxError:
 	// Unmarshal reports it before it stores anything) is retried like a
 	// server error, then fails with *BodyError; any other error of Decode
-	// (a value of the wrong type) fails the request unretried.
+	// (a value of the wrong type) fails the request unretried. Each body
+	// is a fresh slice that nothing writes to afterwards: Decode may keep
+	// parts of it.
 	Decode func(body []byte) error
 }
 
