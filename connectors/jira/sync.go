@@ -476,6 +476,20 @@ func buildBatch(recs []issueRec) (ingest.Batch, int64) {
 		last[r.id] = i
 		top = max(top, r.id)
 	}
+	// Sized first: a batch holds ~500 issues' transitions and worklogs
+	// (grown by appending, they were a tenth of the sync's allocations).
+	var nItems, nTrans, nWork int
+	for i, r := range recs {
+		if last[r.id] == i {
+			nItems++
+			nTrans += len(r.m.transitions)
+			nWork += len(r.m.worklogs)
+		}
+	}
+	b.Items = make([]ingest.Item, 0, nItems)
+	b.Raw = make([]ingest.RawPayload, 0, nItems)
+	b.Transitions = make([]ingest.Transition, 0, nTrans)
+	b.Worklogs = make([]ingest.Worklog, 0, nWork)
 	people := map[string]ingest.Person{}
 	sprints := map[string]ingest.Sprint{}
 	for i, r := range recs {
