@@ -140,7 +140,7 @@ GROUP BY i.n;
 -- refreshed. NULL when the item never was in that class after S.
 CREATE OR REPLACE TEMP MACRO flow_us(closed, open_from, open_class, cls) AS
     CASE WHEN closed IS NULL AND open_class IS DISTINCT FROM cls THEN NULL
-         ELSE coalesce(closed, 0) + CASE WHEN open_class = cls THEN greatest((SELECT now_us FROM params) - open_from, 0) ELSE 0 END END;
+         ELSE coalesce(closed, 0) + CASE WHEN open_class = cls THEN greatest(getvariable('now_us') - open_from, 0) ELSE 0 END END;
 CREATE OR REPLACE TEMP MACRO flow_efficiency(a, w) AS
     CASE WHEN coalesce(a, 0) + coalesce(w, 0) > 0 THEN coalesce(a, 0) / (coalesce(a, 0) + coalesce(w, 0)) END;
 
@@ -191,7 +191,7 @@ INSERT INTO flow_stage_days SELECT * FROM stage_merged WHERE delta <> 0;
 -- out, as they are now in. In UTC the week comes from the epoch instead of
 -- an ICU call per worklog (the same Monday, 1970 to 2100).
 CREATE OR REPLACE TEMP MACRO worklog_week(ts) AS
-    CASE WHEN (SELECT utc_session FROM params) AND epoch_us(ts) >= 0 AND epoch_us(ts) < 4102444800000000
+    CASE WHEN getvariable('utc_session') AND epoch_us(ts) >= 0 AND epoch_us(ts) < 4102444800000000
         THEN DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER)
             - CAST(isodow(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER)) - 1 AS INTEGER)
         ELSE CAST(date_trunc('week', ts) AS DATE) END;
@@ -299,7 +299,7 @@ WHERE f.item_id = x.item_id
 {{end}}
 UPDATE item_flow f SET age_days = x.age
 FROM (
-    SELECT item_id, (SELECT today FROM params) - start_day + 1 AS age
+    SELECT item_id, getvariable('today') - start_day + 1 AS age
     FROM item_flow WHERE stage = 'started' AND started_at IS NOT NULL
 ) x
 WHERE f.item_id = x.item_id AND f.age_days IS DISTINCT FROM x.age;

@@ -3,8 +3,8 @@
 CREATE OR REPLACE TEMP TABLE flow_days_range AS
 SELECT CAST(d AS DATE) AS day
 FROM range(
-    CAST(coalesce((SELECT CAST(min(created_at) AS DATE) FROM item_flow), (SELECT today FROM params)) AS TIMESTAMP),
-    CAST((SELECT today FROM params) AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) t(d);
+    CAST(coalesce((SELECT CAST(min(created_at) AS DATE) FROM item_flow), getvariable('today')) AS TIMESTAMP),
+    CAST(getvariable('today') AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) t(d);
 
 CREATE OR REPLACE TEMP TABLE flow_groups AS
 SELECT DISTINCT team, work_class FROM item_flow;

@@ -6,8 +6,8 @@ INSERT INTO cycle_time_stats
 WITH win AS (
     SELECT team, work_class, flow_days, cycle_seconds, active_seconds, wait_seconds FROM item_flow
     WHERE completed AND NOT discarded AND started_at IS NOT NULL AND cycle_seconds >= 0
-      AND finish_day > (SELECT today - window_days FROM params)
-      AND finish_day <= (SELECT today FROM params)
+      AND finish_day > (getvariable('today') - getvariable('window_days'))
+      AND finish_day <= getvariable('today')
 ), g AS (
     SELECT coalesce(team, '*') AS team, coalesce(work_class, '*') AS work_class, count(*) AS n,
         list_sort(list(flow_days)) AS d, list_sort(list(cycle_seconds)) AS s,
@@ -20,7 +20,7 @@ WITH win AS (
         t.sle_days AS cfg_sle
     FROM g LEFT JOIN cfg_teams t ON t.name = g.team
 )
-SELECT team, work_class, (SELECT window_days FROM params), n, p50, p70, p85, p95,
+SELECT team, work_class, getvariable('window_days'), n, p50, p70, p85, p95,
     coalesce(cfg_sle, p85) AS sle,
     CAST(len(list_filter(d, x -> x <= coalesce(cfg_sle, p85))) AS DOUBLE) / n,
     s[CAST(ceil(0.50 * n) AS INTEGER)], s[CAST(ceil(0.70 * n) AS INTEGER)],

@@ -13,14 +13,14 @@ WITH win AS (
     CROSS JOIN LATERAL (SELECT CAST(epoch(f.created_at) AS BIGINT) AS e) c
     LEFT JOIN tz_days z ON z.ud = c.e // 86400
     WHERE f.completed AND NOT f.discarded AND f.lead_seconds >= 0
-      AND f.finish_day > (SELECT today - window_days FROM params)
-      AND f.finish_day <= (SELECT today FROM params)
+      AND f.finish_day > (getvariable('today') - getvariable('window_days'))
+      AND f.finish_day <= getvariable('today')
 ), g AS (
     SELECT coalesce(team, '*') AS team, coalesce(work_class, '*') AS work_class, count(*) AS n,
         list_sort(list(lead_days)) AS d, list_sort(list(lead_seconds)) AS s, sum(lead_seconds) AS ssum
     FROM win GROUP BY GROUPING SETS ((team, work_class), (team), (work_class), ())
 )
-SELECT team, work_class, (SELECT window_days FROM params), n,
+SELECT team, work_class, getvariable('window_days'), n,
     d[CAST(ceil(0.50 * n) AS INTEGER)], d[CAST(ceil(0.70 * n) AS INTEGER)],
     d[CAST(ceil(0.85 * n) AS INTEGER)], d[CAST(ceil(0.95 * n) AS INTEGER)],
     s[CAST(ceil(0.50 * n) AS INTEGER)], s[CAST(ceil(0.70 * n) AS INTEGER)],

@@ -3,7 +3,7 @@
 DELETE FROM wip_daily;
 INSERT INTO wip_daily
 WITH per_day AS (
-    SELECT day, team, work_class, delta FROM flow_stage_days WHERE stage = 2 AND day <= (SELECT today FROM params)
+    SELECT day, team, work_class, delta FROM flow_stage_days WHERE stage = 2 AND day <= getvariable('today')
 )
 SELECT r.day, g.team, g.work_class,
     CAST(sum(coalesce(p.delta, 0)) OVER (PARTITION BY g.team, g.work_class ORDER BY r.day) AS BIGINT)

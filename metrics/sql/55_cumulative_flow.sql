@@ -4,7 +4,7 @@ DELETE FROM cumulative_flow;
 INSERT INTO cumulative_flow
 WITH deltas AS (
     SELECT day, team, stage_name(stage) AS stage, delta
-    FROM flow_stage_days WHERE day <= (SELECT today FROM params)
+    FROM flow_stage_days WHERE day <= getvariable('today')
 ), per_day AS (
     SELECT day, team, stage, sum(delta) AS delta FROM deltas GROUP BY ALL
 ), grid AS (

@@ -66,14 +66,14 @@ WITH ev AS (
     SELECT *, row_number() OVER (PARTITION BY n, event ORDER BY seq DESC) AS rk
     FROM ev WHERE event IS NOT NULL
 )
-SELECT d.item_id, r.event, r.start_at, (SELECT now_ts FROM params), d.team, d.project, d.work_class, d.item_type, r.cycle_seconds
+SELECT d.item_id, r.event, r.start_at, getvariable('now_ts'), d.team, d.project, d.work_class, d.item_type, r.cycle_seconds
 FROM ranked r JOIN ctr_due d ON d.n = r.n
 WHERE r.rk <= CASE r.event WHEN 'started' THEN d.started WHEN 'completed' THEN d.completed ELSE d.reopened END
 UNION ALL
-SELECT item_id, 'created', created_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
+SELECT item_id, 'created', created_at, getvariable('now_ts'), team, project, work_class, item_type, NULL
 FROM ctr_due WHERE created > 0
 UNION ALL
-SELECT item_id, 'discarded', finished_at, (SELECT now_ts FROM params), team, project, work_class, item_type, NULL
+SELECT item_id, 'discarded', finished_at, getvariable('now_ts'), team, project, work_class, item_type, NULL
 FROM ctr_due WHERE discarded > 0;
 
 -- A segment ends (see Compute): the ledger's insert and sums read the new

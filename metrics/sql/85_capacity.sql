@@ -22,12 +22,12 @@ SELECT team, member, max(hours) AS hours_per_week FROM (
 -- 5 weeks ahead, the planner's (planner_weeks) 7.
 CREATE OR REPLACE TEMP TABLE cap_weeks AS
 SELECT CAST(w AS DATE) AS week_start,
-    CAST((CAST(w AS DATE) - CAST(date_trunc('week', (SELECT today FROM params)) AS DATE)) / 7 AS INTEGER) AS week_offset
+    CAST((CAST(w AS DATE) - CAST(date_trunc('week', getvariable('today')) AS DATE)) / 7 AS INTEGER) AS week_offset
 FROM range(
     CAST(date_trunc('week', coalesce(
-        (SELECT least(CAST(min(started_at) AS DATE), (SELECT today FROM params)) FROM worklogs),
-        (SELECT today FROM params))) AS TIMESTAMP),
-    CAST(date_trunc('week', (SELECT today FROM params)) AS TIMESTAMP) + INTERVAL 8 WEEK, INTERVAL 7 DAY) t(w);
+        (SELECT least(CAST(min(started_at) AS DATE), getvariable('today')) FROM worklogs),
+        getvariable('today'))) AS TIMESTAMP),
+    CAST(date_trunc('week', getvariable('today')) AS TIMESTAMP) + INTERVAL 8 WEEK, INTERVAL 7 DAY) t(w);
 
 CREATE OR REPLACE TEMP TABLE cap_capacity AS
 WITH off AS (
@@ -57,7 +57,7 @@ GROUP BY ALL;
 -- today; no due date: over the next SLE working days.
 CREATE OR REPLACE TEMP TABLE cap_cal AS
 SELECT CAST(d AS DATE) AS day, row_number() OVER (ORDER BY d) AS idx
-FROM range(CAST((SELECT today FROM params) AS TIMESTAMP), CAST((SELECT today FROM params) AS TIMESTAMP) + INTERVAL 3660 DAY, INTERVAL 1 DAY) t(d)
+FROM range(CAST(getvariable('today') AS TIMESTAMP), CAST(getvariable('today') AS TIMESTAMP) + INTERVAL 3660 DAY, INTERVAL 1 DAY) t(d)
 WHERE isodow(d) <= 5;
 
 CREATE OR REPLACE TEMP TABLE cap_plan_items AS
@@ -83,18 +83,18 @@ WITH spans AS (
     SELECT p.*, CASE WHEN p.due_date IS NULL THEN p.sle ELSE greatest(coalesce(c.idx, 1), 1) END AS n
     FROM cap_plan_items p
     ASOF LEFT JOIN cap_cal c ON p.due_date >= c.day
-    WHERE p.due_date IS NULL OR p.due_date >= (SELECT today FROM params)
+    WHERE p.due_date IS NULL OR p.due_date >= getvariable('today')
 )
-SELECT team, work_class, (SELECT today FROM params) AS day, remaining_hours AS hours
-FROM cap_plan_items WHERE due_date < (SELECT today FROM params)
+SELECT team, work_class, getvariable('today') AS day, remaining_hours AS hours
+FROM cap_plan_items WHERE due_date < getvariable('today')
 UNION ALL
 SELECT s.team, s.work_class, c.day, s.remaining_hours / s.n
 FROM spans s JOIN cap_cal c ON c.idx <= s.n
-WHERE c.day < CAST(date_trunc('week', (SELECT today FROM params)) AS DATE) + 56;
+WHERE c.day < CAST(date_trunc('week', getvariable('today')) AS DATE) + 56;
 
 CREATE OR REPLACE TEMP TABLE cap_plan_weeks AS
 SELECT team, work_class,
-    CAST((CAST(date_trunc('week', day) AS DATE) - CAST(date_trunc('week', (SELECT today FROM params)) AS DATE)) / 7 AS INTEGER) AS week_offset,
+    CAST((CAST(date_trunc('week', day) AS DATE) - CAST(date_trunc('week', getvariable('today')) AS DATE)) / 7 AS INTEGER) AS week_offset,
     sum(hours) AS hours
 FROM cap_plan_days GROUP BY ALL;
 
@@ -128,7 +128,7 @@ FROM cfg_teams t CROSS JOIN cap_weeks w
 LEFT JOIN cap c ON c.team = t.name AND c.week_start = w.week_start
 LEFT JOIN logged l ON l.team = t.name AND l.week_start = w.week_start
 LEFT JOIN capacity_outlook o ON o.team = t.name AND o.week_offset = w.week_offset
-LEFT JOIN wip wp ON wp.team = t.name AND wp.day = least(w.week_start + 6, (SELECT today FROM params))
+LEFT JOIN wip wp ON wp.team = t.name AND wp.day = least(w.week_start + 6, getvariable('today'))
 WHERE w.week_offset <= 5
 ORDER BY 1, 2;
 
@@ -150,7 +150,7 @@ DELETE FROM project_capacity;
 INSERT INTO project_capacity
 WITH past AS (
     -- The 8 complete weeks before the current one, whether or not anything was logged.
-    SELECT CAST(date_trunc('week', (SELECT today FROM params)) AS DATE) - CAST(7 * k AS INTEGER) AS week_start FROM range(1, 9) t(k)
+    SELECT CAST(date_trunc('week', getvariable('today')) AS DATE) - CAST(7 * k AS INTEGER) AS week_start FROM range(1, 9) t(k)
 ), ops AS (
     SELECT t.name AS team, p.week_start, coalesce(sum(l.hours), 0) AS hours
     FROM cfg_teams t CROSS JOIN past p
@@ -194,7 +194,7 @@ ORDER BY 1, 2, 3;
 -- is one), with the overdue work planned on today. Capacity per working day
 -- is a fifth of that week's capacity. On any weekday the same evenly spread
 -- plan gives the same ratio: no fall through the week, no jump on Monday.
-DELETE FROM allocation_daily WHERE day = (SELECT today FROM params);
+DELETE FROM allocation_daily WHERE day = getvariable('today');
 INSERT INTO allocation_daily
 WITH days AS (
     SELECT day FROM cap_cal WHERE idx <= 5
@@ -209,7 +209,7 @@ WITH days AS (
     SELECT team, sum(hours) AS hours FROM cap_plan_days
     WHERE day <= (SELECT max(day) FROM days) GROUP BY team
 )
-SELECT (SELECT today FROM params), c.team, c.hours, coalesce(p.hours, 0),
+SELECT getvariable('today'), c.team, c.hours, coalesce(p.hours, 0),
     CASE WHEN c.hours > 0 THEN coalesce(p.hours, 0) / c.hours END
 FROM cap5 c LEFT JOIN plan p ON p.team = c.team
 ORDER BY 2;

@@ -20,6 +20,6 @@ CREATE OR REPLACE TEMP TABLE ms_project_daily AS
 SELECT f.project, f.finish_day AS day, count(*) AS items, count(w.milestone_id) AS milestone_items
 FROM item_flow f LEFT JOIN work_items w USING (item_id)
 WHERE f.completed AND NOT f.discarded AND f.project IS NOT NULL
-  AND f.finish_day > (SELECT today - window_days FROM params)
-  AND f.finish_day <= (SELECT today FROM params)
+  AND f.finish_day > (getvariable('today') - getvariable('window_days'))
+  AND f.finish_day <= getvariable('today')
 GROUP BY ALL;

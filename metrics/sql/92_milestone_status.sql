@@ -13,7 +13,7 @@ SELECT milestone_id, name, project, due_date, baseline_due_date, changes, scope,
     CASE
         WHEN done THEN 'done'
         WHEN due_date IS NULL THEN 'no_due_date'
-        WHEN due_date < (SELECT today FROM params) THEN 'overdue'
+        WHEN due_date < getvariable('today') THEN 'overdue'
         WHEN NOT coalesce(known, false) THEN 'unknown'
         WHEN p50_date IS NULL OR due_date < p50_date THEN 'off_track'
         WHEN p85_date IS NULL OR due_date < p85_date THEN 'at_risk'
