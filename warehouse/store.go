@@ -398,8 +398,11 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	}
 	if len(b.Raw) > 0 {
 		s := stage{table: "raw_payloads", key: []string{"source_id", "entity", "external_id"}}
+		s.rows = make([][]driver.Value, 0, len(b.Raw))
 		for _, r := range b.Raw {
-			s.rows = append(s.rows, []driver.Value{source, r.Entity, r.ExternalID, now, string(r.Payload)})
+			// The bytes as they are (the appender copies them): a string
+			// conversion would copy every payload once more.
+			s.rows = append(s.rows, []driver.Value{source, r.Entity, r.ExternalID, now, []byte(r.Payload)})
 		}
 		stages = append(stages, s)
 	}
