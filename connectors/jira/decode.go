@@ -19,27 +19,15 @@ import (
 // Valid JSON is a precondition: on other input the fast path may accept
 // what json.Unmarshal would refuse.
 
-// decodeHistory decodes one changelog history as json.Unmarshal into a
-// history would.
-func decodeHistory(raw []byte) (history, error) {
-	if h, ok := fastHistory(raw); ok {
-		return h, nil
+// unmarshal decodes raw into dst, a pointer to a zero value, as
+// json.Unmarshal does: with the fast reader for the types fast handles
+// (a fields map's values are then slices of raw, not copies), else, or
+// when the fast reader gives up, with json.Unmarshal.
+func unmarshal(raw []byte, dst any) error {
+	if fast(raw, dst) {
+		return nil
 	}
-	var h history
-	err := json.Unmarshal(raw, &h)
-	return h, err
-}
-
-// splitFields splits an issue's fields object into its fields as
-// json.Unmarshal into a map[string]json.RawMessage would (the values are
-// slices of raw, not copies).
-func splitFields(raw []byte) (map[string]json.RawMessage, error) {
-	if m, ok := fastSplit(raw); ok {
-		return m, nil
-	}
-	var m map[string]json.RawMessage
-	err := json.Unmarshal(raw, &m)
-	return m, err
+	return json.Unmarshal(raw, dst)
 }
 
 type jsonReader struct {
@@ -71,13 +59,7 @@ func (r *jsonReader) eat(c byte) bool {
 // end reports whether only white space is left.
 func (r *jsonReader) end() bool { return r.peek() == 0 && r.i == len(r.b) }
 
-func (r *jsonReader) null() bool {
-	if r.peek() == 'n' && bytes.HasPrefix(r.b[r.i:], []byte("null")) {
-		r.i += 4
-		return true
-	}
-	return false
-}
+func (r *jsonReader) null() bool { return r.literal("null") }
 
 // strToken consumes a string and returns it with its quotes and whether it
 // holds an escape.
@@ -277,18 +259,9 @@ func fastHistory(raw []byte) (history, bool) {
 		case "id":
 			return r.strOrNull(&h.ID)
 		case "author":
-			if r.null() {
-				h.Author = nil
-				return true
-			}
-			h.Author = new(user)
-			return r.user(h.Author)
+			return optRef(&r, &h.Author, (*jsonReader).user)
 		case "created":
-			if r.null() {
-				return true
-			}
-			tok, _, ok := r.strToken()
-			return ok && h.Created.UnmarshalJSON(tok) == nil
+			return r.time(&h.Created)
 		case "items":
 			if r.null() {
 				h.Items = nil
@@ -320,49 +293,38 @@ func (r *jsonReader) user(u *user) bool {
 }
 
 func (r *jsonReader) items(dst *[]historyItem) bool {
-	if !r.eat('[') {
-		return false
-	}
 	out := make([]historyItem, 0, 2)
-	if !r.eat(']') {
-		for {
-			var x historyItem
-			ok := r.object(func(k []byte) bool {
-				switch string(k) {
-				case "field":
-					return r.strOrNull(&x.Field)
-				case "fieldtype":
-					return r.strOrNull(&x.FieldType)
-				case "fieldId":
-					return r.strOrNull(&x.FieldID)
-				case "from":
-					return r.optStr(&x.From)
-				case "fromString":
-					return r.optStr(&x.FromString)
-				case "to":
-					return r.optStr(&x.To)
-				case "toString":
-					return r.optStr(&x.ToString)
-				}
-				return unknown(k, "field", "fieldtype", "fieldId", "from", "fromString", "to", "toString") && r.skip()
-			})
-			if !ok {
-				return false
+	ok := r.array(func() bool {
+		var x historyItem
+		ok := r.object(func(k []byte) bool {
+			switch string(k) {
+			case "field":
+				return r.strOrNull(&x.Field)
+			case "fieldtype":
+				return r.strOrNull(&x.FieldType)
+			case "fieldId":
+				return r.strOrNull(&x.FieldID)
+			case "from":
+				return r.optStr(&x.From)
+			case "fromString":
+				return r.optStr(&x.FromString)
+			case "to":
+				return r.optStr(&x.To)
+			case "toString":
+				return r.optStr(&x.ToString)
 			}
-			out = append(out, x)
-			if r.eat(',') {
-				continue
-			}
-			if !r.eat(']') {
-				return false
-			}
-			break
-		}
-	}
+			return unknown(k, "field", "fieldtype", "fieldId", "from", "fromString", "to", "toString") && r.skip()
+		})
+		out = append(out, x)
+		return ok
+	})
 	*dst = out
-	return true
+	return ok
 }
 
+// fastSplit has its own loop rather than object's: a fields object has
+// ~60 keys, which object's check for repeated keys would compare pairwise
+// (a map keeps the last of a repeated key, as encoding/json's does).
 func fastSplit(raw []byte) (map[string]json.RawMessage, bool) {
 	r := jsonReader{b: raw}
 	if !r.eat('{') {
@@ -375,12 +337,11 @@ func fastSplit(raw []byte) (map[string]json.RawMessage, bool) {
 			if !ok {
 				return nil, false
 			}
-			r.peek()
-			start := r.i
-			if !r.skip() {
+			v, ok := r.raw()
+			if !ok {
 				return nil, false
 			}
-			m[string(k)] = json.RawMessage(raw[start:r.i:r.i])
+			m[string(k)] = v
 			if r.eat(',') {
 				continue
 			}
@@ -442,18 +403,12 @@ func fastPage(b []byte) (searchPage, bool) {
 		case "nextPageToken":
 			return r.optStr(&p.NextPageToken)
 		case "isLast":
-			switch {
-			case r.null():
+			if r.null() {
 				p.IsLast = nil
-			case r.literal("true"):
-				p.IsLast = new(bool)
-				*p.IsLast = true
-			case r.literal("false"):
-				p.IsLast = new(bool)
-			default:
-				return false
+				return true
 			}
-			return true
+			p.IsLast = new(bool)
+			return r.boolean(p.IsLast)
 		case "startAt":
 			return r.intField(&p.StartAt)
 		case "maxResults":
@@ -509,12 +464,7 @@ func (r *jsonReader) issues(dst *[]rawIssue) bool {
 				ri.Fields = v
 				return ok
 			case "changelog":
-				if r.null() {
-					ri.Changelog = nil
-					return true
-				}
-				ri.Changelog = new(changelog)
-				return r.changelog(ri.Changelog)
+				return optRef(r, &ri.Changelog, (*jsonReader).changelog)
 			}
 			return unknown(k, "id", "key", "fields", "changelog") && r.skip()
 		})
@@ -535,31 +485,10 @@ func (r *jsonReader) changelog(c *changelog) bool {
 		case "total":
 			return r.intField(&c.Total)
 		case "histories":
-			if r.null() {
-				c.Histories = nil
-				return true
-			}
-			hs := make([]json.RawMessage, 0, 16)
-			ok := r.array(func() bool {
-				v, ok := r.raw()
-				hs = append(hs, v)
-				return ok
-			})
-			c.Histories = hs
-			return ok
+			return r.rawList(&c.Histories, 16)
 		}
 		return unknown(k, "startAt", "maxResults", "total", "histories") && r.skip()
 	})
-}
-
-// decodeWorklog decodes one worklog as json.Unmarshal into a worklog would.
-func decodeWorklog(raw []byte) (worklog, error) {
-	if w, ok := fastWorklog(raw); ok {
-		return w, nil
-	}
-	var w worklog
-	err := json.Unmarshal(raw, &w)
-	return w, err
 }
 
 func fastWorklog(raw []byte) (worklog, bool) {
@@ -572,18 +501,9 @@ func fastWorklog(raw []byte) (worklog, bool) {
 		case "issueId":
 			return r.strOrNull(&w.IssueID)
 		case "author":
-			if r.null() {
-				w.Author = nil
-				return true
-			}
-			w.Author = new(user)
-			return r.user(w.Author)
+			return optRef(&r, &w.Author, (*jsonReader).user)
 		case "started":
-			if r.null() {
-				return true
-			}
-			tok, _, ok := r.strToken()
-			return ok && w.Started.UnmarshalJSON(tok) == nil
+			return r.time(&w.Started)
 		case "timeSpentSeconds":
 			return r.integer(&w.TimeSpentSeconds)
 		}
@@ -592,12 +512,18 @@ func fastWorklog(raw []byte) (worklog, bool) {
 	return w, ok && r.end()
 }
 
-// fastField decodes a standard field's value (not null) as json.Unmarshal
-// into dst, a pointer to a zero value, would; on false dst is untouched
-// and left to json.Unmarshal.
-func fastField(v []byte, dst any) bool {
+// fast decodes v as json.Unmarshal into dst, a pointer to a zero value,
+// would; on false dst is untouched and left to json.Unmarshal. A null
+// standard field is the caller's (decodeFields skips it).
+func fast(v []byte, dst any) bool {
 	r := jsonReader{b: v}
 	switch d := dst.(type) {
+	case *history:
+		return fastInto(d, fastHistory, v)
+	case *worklog:
+		return fastInto(d, fastWorklog, v)
+	case *map[string]json.RawMessage:
+		return fastInto(d, fastSplit, v)
 	case *string:
 		s, ok := r.str()
 		if ok = ok && r.end(); ok {
@@ -648,6 +574,15 @@ func fastField(v []byte, dst any) bool {
 	return false
 }
 
+// fastInto stores what read makes of v in *dst when it succeeds.
+func fastInto[T any](dst *T, read func([]byte) (T, bool), v []byte) bool {
+	x, ok := read(v)
+	if ok {
+		*dst = x
+	}
+	return ok
+}
+
 // fastRef decodes an object into a new T and stores it in *dst.
 func fastRef[T any](r *jsonReader, dst **T, read func(*jsonReader, *T) bool) bool {
 	v := new(T)
@@ -656,6 +591,43 @@ func fastRef[T any](r *jsonReader, dst **T, read func(*jsonReader, *T) bool) boo
 	}
 	*dst = v
 	return true
+}
+
+// optRef consumes null (*dst = nil) or an object read into a new T.
+func optRef[T any](r *jsonReader, dst **T, read func(*jsonReader, *T) bool) bool {
+	if r.null() {
+		*dst = nil
+		return true
+	}
+	*dst = new(T)
+	return read(r, *dst)
+}
+
+// rawList consumes null (*dst = nil) or an array whose elements are kept
+// raw (an empty array is an empty slice, as encoding/json makes it).
+func (r *jsonReader) rawList(dst *[]json.RawMessage, size int) bool {
+	if r.null() {
+		*dst = nil
+		return true
+	}
+	vs := make([]json.RawMessage, 0, size)
+	ok := r.array(func() bool {
+		v, ok := r.raw()
+		vs = append(vs, v)
+		return ok
+	})
+	*dst = vs
+	return ok
+}
+
+// time consumes a timestamp string, or null (which leaves dst as it is);
+// an epoch number is left to json.Unmarshal.
+func (r *jsonReader) time(dst *jiraTime) bool {
+	if r.null() {
+		return true
+	}
+	tok, _, ok := r.strToken()
+	return ok && dst.UnmarshalJSON(tok) == nil
 }
 
 // boolean consumes true, false or null (which leaves dst as it is).
@@ -754,12 +726,7 @@ func (r *jsonReader) parentRef(p *parentRef) bool {
 			}{}
 			return r.object(func(k []byte) bool {
 				if string(k) == "issuetype" {
-					if r.null() {
-						p.Fields.IssueType = nil
-						return true
-					}
-					p.Fields.IssueType = new(issueTypeRef)
-					return r.issueTypeRef(p.Fields.IssueType)
+					return optRef(r, &p.Fields.IssueType, (*jsonReader).issueTypeRef)
 				}
 				return unknown(k, "issuetype") && r.skip()
 			})
@@ -794,18 +761,7 @@ func (r *jsonReader) worklogField(w *worklogField) bool {
 		case "total":
 			return r.intField(&w.Total)
 		case "worklogs":
-			if r.null() {
-				w.Worklogs = nil
-				return true
-			}
-			ws := make([]json.RawMessage, 0, 4)
-			ok := r.array(func() bool {
-				v, ok := r.raw()
-				ws = append(ws, v)
-				return ok
-			})
-			w.Worklogs = ws
-			return ok
+			return r.rawList(&w.Worklogs, 4)
 		}
 		return unknown(k, "total", "worklogs") && r.skip()
 	})

@@ -116,16 +116,16 @@ func mutateAt(r *rand.Rand, b []byte, rate int) []byte {
 
 func TestDecodeHistoryAsEncodingJSON(t *testing.T) {
 	hs, _ := sampleHistories(t)
-	fast := 0
+	nFast := 0
 	for _, b := range hs {
 		if _, ok := fastHistory(b); ok {
-			fast++
+			nFast++
 		}
 	}
 	// The fast path is what the sync takes: most histories must not fall
 	// back (a test that always fell back would prove nothing).
-	if fast < len(hs)*99/100 {
-		t.Errorf("fast path taken for %d of %d histories", fast, len(hs))
+	if nFast < len(hs)*99/100 {
+		t.Errorf("fast path taken for %d of %d histories", nFast, len(hs))
 	}
 	cases := []string{
 		`{"id":"1","created":"2024-03-12T15:45:00.000+0000","items":[]}`,
@@ -168,34 +168,43 @@ func TestDecodeHistoryAsEncodingJSON(t *testing.T) {
 	}
 }
 
-func checkHistory(t *testing.T, b []byte) {
+// checkAsJSON fails unless decode gives what json.Unmarshal gives for b
+// (valid JSON only: the decoders' precondition): the same value, or an
+// error for both.
+func checkAsJSON[T any](t *testing.T, b []byte, decode func([]byte) (T, error)) {
 	t.Helper()
 	if !json.Valid(b) {
 		return
 	}
-	var want history
+	var want T
 	wantErr := json.Unmarshal(b, &want)
-	got, err := decodeHistory(b)
+	got, err := decode(b)
 	if (err == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
-		t.Fatalf("%s:\n got %s, %v\nwant %s, %v", b, show(got), err, show(want), wantErr)
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("%.400s:\n got %s, %v\nwant %s, %v", b, g, err, w, wantErr)
 	}
 }
 
-func show(h history) string {
-	b, _ := json.Marshal(h)
-	return fmt.Sprintf("%s (items nil %v)", b, h.Items == nil)
+// decodeAs is unmarshal into a new T.
+func decodeAs[T any](b []byte) (T, error) {
+	var v T
+	err := unmarshal(b, &v)
+	return v, err
 }
+
+func checkHistory(t *testing.T, b []byte) { t.Helper(); checkAsJSON(t, b, decodeAs[history]) }
 
 func TestFieldsAsEncodingJSON(t *testing.T) {
 	_, fields := sampleHistories(t)
-	fast := 0
+	nFast := 0
 	for _, b := range fields {
 		if _, ok := fastSplit(b); ok {
-			fast++
+			nFast++
 		}
 	}
-	if fast != len(fields) {
-		t.Errorf("fast path taken for %d of %d field objects", fast, len(fields))
+	if nFast != len(fields) {
+		t.Errorf("fast path taken for %d of %d field objects", nFast, len(fields))
 	}
 	cases := []string{`{}`, ` {"a" : 1 , "b":[1, {"c":"}"}] , "a":null } `, `{"\u0061":1}`, `null`, `[]`, `{"a":"\xff"}`,
 		`{"summary":"x\"y","n":-0.5e-3,"t":true,"f":false,"z":null,"o":{"p":[[],{}]}}`}
@@ -209,12 +218,12 @@ func TestFieldsAsEncodingJSON(t *testing.T) {
 	// The standard fields' fast path is what the sync takes.
 	tried, fastN := 0, 0
 	for _, b := range fields {
-		m, _ := splitFields(b)
+		m, _ := decodeAs[map[string]json.RawMessage](b)
 		var fs issueFields
 		for _, f := range fieldTargets(&fs) {
 			if v, ok := m[f.name]; ok && string(v) != "null" {
 				tried++
-				if fastField(v, f.dst) {
+				if fast(v, f.dst) {
 					fastN++
 				}
 			}
@@ -247,7 +256,7 @@ func checkFields(t *testing.T, b []byte) {
 	if !json.Valid(b) {
 		return
 	}
-	m, err := splitFields(b)
+	m, err := decodeAs[map[string]json.RawMessage](b)
 	if err != nil {
 		return
 	}
@@ -273,15 +282,7 @@ func checkFields(t *testing.T, b []byte) {
 
 func checkSplit(t *testing.T, b []byte) {
 	t.Helper()
-	if !json.Valid(b) {
-		return
-	}
-	var want map[string]json.RawMessage
-	wantErr := json.Unmarshal(b, &want)
-	got, err := splitFields(b)
-	if (err == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
-		t.Fatalf("%s:\n got %v, %v\nwant %v, %v", b, got, err, want, wantErr)
-	}
+	checkAsJSON(t, b, decodeAs[map[string]json.RawMessage])
 }
 
 func TestJiraTimeUnescapedStrings(t *testing.T) {
@@ -362,7 +363,7 @@ func TestDecodePageAndWorklogsAsEncodingJSON(t *testing.T) {
 	}
 	for _, b := range fields {
 		var w *worklogField
-		if !fastField(b, &w) {
+		if !fast(b, &w) {
 			t.Errorf("fast path not taken for a worklog field: %.200s", b)
 		}
 	}
@@ -405,31 +406,14 @@ func TestDecodePageAndWorklogsAsEncodingJSON(t *testing.T) {
 
 func checkPage(t *testing.T, b []byte) {
 	t.Helper()
-	if !json.Valid(b) {
-		return
-	}
-	type page searchPage
-	var want page
-	wantErr := json.Unmarshal(b, &want)
-	var got searchPage
-	err := decodePage(b, &got)
-	if (err == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, searchPage(want))) {
-		t.Fatalf("%.300s:\n got %+v, %v\nwant %+v, %v", b, got, err, want, wantErr)
-	}
+	checkAsJSON(t, b, func(b []byte) (searchPage, error) {
+		var p searchPage
+		err := decodePage(b, &p)
+		return p, err
+	})
 }
 
-func checkWorklog(t *testing.T, b []byte) {
-	t.Helper()
-	if !json.Valid(b) {
-		return
-	}
-	var want worklog
-	wantErr := json.Unmarshal(b, &want)
-	got, err := decodeWorklog(b)
-	if (err == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
-		t.Fatalf("%s:\n got %+v, %v\nwant %+v, %v", b, got, err, want, wantErr)
-	}
-}
+func checkWorklog(t *testing.T, b []byte) { t.Helper(); checkAsJSON(t, b, decodeAs[worklog]) }
 
 func checkWorklogCount(t *testing.T, b []byte) {
 	t.Helper()

@@ -155,8 +155,8 @@ type changelog struct {
 // fieldMap splits the fields object into its fields, once per issue.
 func (ri *rawIssue) fieldMap() (map[string]json.RawMessage, error) {
 	if ri.fields == nil {
-		m, err := splitFields(ri.Fields)
-		if err != nil {
+		var m map[string]json.RawMessage
+		if err := unmarshal(ri.Fields, &m); err != nil {
 			return nil, fmt.Errorf("issue %s: fields: %w", ri.Key, err)
 		}
 		ri.fields = m
@@ -515,10 +515,10 @@ func decodeFields(raw map[string]json.RawMessage) (issueFields, []fieldProblem) 
 	var bad []fieldProblem
 	for _, f := range fieldTargets(&fs) {
 		v, ok := raw[f.name]
-		if !ok || string(v) == "null" || fastField(v, f.dst) {
+		if !ok || string(v) == "null" {
 			continue
 		}
-		if err := json.Unmarshal(v, f.dst); err != nil {
+		if err := unmarshal(v, f.dst); err != nil {
 			bad = append(bad, fieldProblem{f.name, fmt.Sprintf("unexpected value %s (%v): stored as empty", preview(v), err)})
 			// Leave the field empty, not half-decoded.
 			reflect.ValueOf(f.dst).Elem().SetZero()
@@ -566,17 +566,13 @@ func worklogsIncomplete(ri *rawIssue) bool {
 	if !ok {
 		return false
 	}
-	var fw *worklogField
-	if fastField(raw, &fw) {
-		return fw.Total > len(fw.Worklogs)
-	}
-	var w worklogField
-	return json.Unmarshal(raw, &w) == nil && w.Total > len(w.Worklogs)
+	var w *worklogField
+	return unmarshal(raw, &w) == nil && w != nil && w.Total > len(w.Worklogs)
 }
 
 func mapWorklog(raw json.RawMessage, key string) (ingest.Worklog, *user, error) {
-	w, err := decodeWorklog(raw)
-	if err != nil {
+	var w worklog
+	if err := unmarshal(raw, &w); err != nil {
 		return ingest.Worklog{}, nil, fmt.Errorf("worklog: %w", err)
 	}
 	if w.ID == "" {

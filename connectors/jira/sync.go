@@ -587,8 +587,8 @@ func (s *session) mapPage(c completedPage) ([]issueRec, error) {
 		list := make([]history, 0, len(c.hs[i]))
 		var bad []ingest.Problem
 		for _, raw := range c.hs[i] {
-			h, err := decodeHistory(raw)
-			if err != nil {
+			var h history
+			if err := unmarshal(raw, &h); err != nil {
 				bad = append(bad, ingest.Problem{Key: ri.Key, Column: "changelog",
 					Reason: fmt.Sprintf("history %s: %v: left out of the status history", preview(raw), err)})
 				continue
