@@ -45,7 +45,8 @@ type Config struct {
 	// PageSize is the issues per search page (default 100, Jira's cap with fields).
 	PageSize int
 	// BatchSize is the most issues one committed batch carries (default
-	// 500: a few pages, fewer and larger transactions).
+	// 1000: ten pages. A batch costs ~35 statements whatever its size;
+	// 1000 against 500 synced 10,000 issues ~5 % faster, docs/performance.md).
 	BatchSize int
 	// MaxRetryAfter is the longest Retry-After the sync waits; a reply
 	// asking for longer ends it with *httpretry.RetryAfterError (default
@@ -120,7 +121,7 @@ func New(cfg Config, opt Options) (*Connector, error) {
 		cfg.PageSize = 100
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 500
+		cfg.BatchSize = 1000
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)

@@ -608,8 +608,8 @@ func TestFaultsDataCenter(t *testing.T) {
 				tt.fault(srv)
 				_, err = ingest.Sync(t.Context(), db, db, "jira", newConnector(t, srv, setup{}, nil), ingest.SyncOptions{})
 			} else {
-				// Every search request after the sixth page fails, mid-pass
-				// (after one 500-issue batch could commit).
+				// Every search request after the sixth page fails, mid-pass:
+				// the pages delivered before the failure commit.
 				var mu sync.Mutex
 				searches := 0
 				hc := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
