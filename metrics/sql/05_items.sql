@@ -54,13 +54,12 @@ SELECT CAST(row_number() OVER () AS INTEGER) AS n, w.item_id, w.key, w.source_id
     (lower(w.resolution) IN (SELECT res FROM cfg_discarded) OR lower(w.status) IN (SELECT res FROM cfg_discarded)) AS discarded_res,
     NOT w.deleted AS live,
     w.estimate_seconds IS NULL AND w.assignee_id IS NOT NULL AS no_estimate
-FROM work_items w
+FROM {{if .Full}}work_items{{else}}(SELECT * FROM work_items WHERE item_id IN (SELECT item_id FROM temp.main.flow_dirty)){{end}} w
 LEFT JOIN projects pr ON pr.project_id = w.project_id
 LEFT JOIN (SELECT name AS team FROM cfg_teams) tov ON tov.team = w.team_override
 LEFT JOIN (SELECT person_id, team_id FROM people WHERE team_id IN (SELECT name FROM cfg_teams)) pt ON pt.person_id = w.assignee_id
 -- Only epics make a parent count (lower(item_type) = 'epic').
 LEFT JOIN (SELECT id AS item_id FROM flow_dims WHERE kind = 'epic') par ON par.item_id = w.parent_id
-{{if not .Full}}WHERE w.item_id IN (SELECT item_id FROM temp.main.flow_dirty){{end}}
 )
 SELECT b.*, gr.g FROM b JOIN flow_groups_n gr ON gr.team = b.team AND gr.work_class = b.work_class;
 
@@ -135,14 +134,16 @@ INSERT INTO status_kinds SELECT * FROM kinds_merged WHERE changes <> 0;
 
 -- The stages of the statuses this compute meets: of the kinds it reads
 -- (now and, for the items recomputed, then) and of the recomputed items.
+-- Distinct pairs: a row per item written into the table cost more than
+-- the distinct.
 INSERT INTO status_seen
 SELECT source_id, to_status, to_category FROM sc_agg
-UNION ALL SELECT source_id, from_status, from_category FROM sc_agg WHERE from_status IS NOT NULL
+UNION SELECT source_id, from_status, from_category FROM sc_agg WHERE from_status IS NOT NULL
 {{if not .Full}}
-UNION ALL SELECT source_id, to_status, to_category FROM sc_agg_old
-UNION ALL SELECT source_id, from_status, from_category FROM sc_agg_old WHERE from_status IS NOT NULL
+UNION SELECT source_id, to_status, to_category FROM sc_agg_old
+UNION SELECT source_id, from_status, from_category FROM sc_agg_old WHERE from_status IS NOT NULL
 {{end}}
-UNION ALL SELECT source_id, status, status_category FROM flow_items;
+UNION SELECT source_id, status, status_category FROM flow_items;
 CREATE OR REPLACE TEMP TABLE status_lookup AS SELECT * FROM status_rules;
 
 -- Each kind of status change with its stages: one small join per change

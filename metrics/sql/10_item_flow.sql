@@ -249,8 +249,8 @@ WHERE l.seconds > 86400 AND fi.live;
 DELETE FROM status_seen;
 INSERT INTO status_seen
 SELECT source_id, to_status, to_category FROM status_kinds
-UNION ALL SELECT source_id, from_status, from_category FROM status_kinds WHERE from_status IS NOT NULL
-UNION ALL SELECT source_id, status, status_category FROM work_items;
+UNION SELECT source_id, from_status, from_category FROM status_kinds WHERE from_status IS NOT NULL
+UNION SELECT source_id, status, status_category FROM work_items;
 DELETE FROM status_map;
 INSERT INTO status_map SELECT * FROM status_rules;
 
