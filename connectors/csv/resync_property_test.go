@@ -406,3 +406,74 @@ func exportFiles2(first, second string, t csvTable) resyncLayout {
 		},
 	}
 }
+
+// TestResyncRemovesAnOpenItemEverywhere: an item in progress that leaves the
+// folder (its rows gone from items.csv and status_changes.csv) is removed
+// from the warehouse, and the incremental compute after that sync removes
+// it from every table it was in (item_flow, aging_wip, WIP), as a full one
+// does.
+func TestResyncRemovesAnOpenItemEverywhere(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	items := func(keys ...string) string {
+		var b strings.Builder
+		b.WriteString(itemsHeader + "\n")
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%s,A,t,Story,In Progress,ann,2026-03-02 09:00,,,,,,,,core,project\n", k)
+		}
+		return b.String()
+	}
+	changes := func(keys ...string) string {
+		var b strings.Builder
+		b.WriteString("key,changed_at,from_status,to_status\n")
+		for _, k := range keys {
+			var n int
+			fmt.Sscanf(k, "A-%d", &n)
+			fmt.Fprintf(&b, "%s,2026-03-%02d 10:00,To Do,In Progress\n", k, 2+n)
+		}
+		return b.String()
+	}
+	inc, full := warehousetest.Open(t, "Europe/Berlin"), warehousetest.Open(t, "Europe/Berlin")
+	p := metrics.Params{Now: time.Date(2026, 3, 21, 10, 0, 0, 0, time.UTC), Location: time.FixedZone("UTC+1", 3600), WindowDays: 30,
+		Teams:   []metrics.Team{{Name: "core", Members: []string{"ann"}, HoursPerWeek: 40}},
+		Started: []string{"In Progress"}, Done: []string{"Done"}, Trials: 100}
+	count := func(db *warehouse.DB, q string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var all []string
+	for i := range 10 {
+		all = append(all, fmt.Sprintf("A-%d", i+1))
+	}
+	for step, keys := range [][]string{all, all[1:]} {
+		writeFiles(t, dir, map[string]string{fileItems: items(keys...), fileChanges: changes(keys...)})
+		resyncSync(t, inc, LayoutThroughline, dir)
+		res, err := metrics.Compute(ctx, inc.DB, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step == 1 && res.Full {
+			t.Fatalf("the compute after the item left recomputed every item (%s): the test proves nothing", res.Reason)
+		}
+		resyncSync(t, full, LayoutThroughline, dir)
+		fp := p
+		fp.Full = true
+		if _, err := metrics.Compute(ctx, full.DB, fp); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(dumpTables(t, full), dumpTables(t, inc)); d != "" {
+			t.Fatalf("step %d: the tables differ from a full compute (-full +incremental):\n%s", step, d)
+		}
+		if n := count(inc, "SELECT count(*) FROM aging_wip"); n != len(keys) {
+			t.Errorf("step %d: aging_wip holds %d items, want the %d in progress", step, n, len(keys))
+		}
+		p.Now = p.Now.Add(time.Hour)
+	}
+	if n := count(inc, "SELECT count(*) FROM work_items WHERE key = 'A-1'"); n != 0 {
+		t.Errorf("A-1 left the folder but %d work_items rows remain", n)
+	}
+}
