@@ -292,7 +292,7 @@ type completedPage struct {
 // without one), after the id the pass in progress committed, in id order.
 // Three stages overlap: searching the next page, completing changelogs and
 // worklogs of the page before, and mapping and committing (one batch per
-// ~500 issues, each issue once: a later copy of an issue replaces an
+// BatchSize issues, each issue once: a later copy of an issue replaces an
 // earlier one).
 func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
 	// The fetching stages stop when the pass ends or a stage fails; what
@@ -476,7 +476,7 @@ func buildBatch(recs []issueRec) (ingest.Batch, int64) {
 		last[r.id] = i
 		top = max(top, r.id)
 	}
-	// Sized first: a batch holds ~500 issues' transitions and worklogs
+	// Sized first: a batch holds ~1,000 issues' transitions and worklogs
 	// (grown by appending, they were a tenth of the sync's allocations).
 	var nItems, nTrans, nWork int
 	for i, r := range recs {
