@@ -725,10 +725,7 @@ func zoneOffsets(loc *time.Location, fromYear, toYear int) [][2]int64 {
 // (A scan in steps of six hours took 17 ms for 130 years, paid by every
 // compute process.)
 func zoneChanges(loc *time.Location, fromYear, toYear int) [][2]int64 {
-	offset := func(u int64) int64 {
-		_, o := time.Unix(u, 0).In(loc).Zone()
-		return int64(o)
-	}
+	offset := func(u int64) int64 { return zoneOffsetAt(loc, u) }
 	from := time.Date(fromYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	to := time.Date(toYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	cur := offset(from)
@@ -758,6 +755,12 @@ func zoneChanges(loc *time.Location, fromYear, toYear int) [][2]int64 {
 		u = hi
 	}
 	return out
+}
+
+// zoneOffsetAt is the zone's UTC offset in seconds at Unix second u.
+func zoneOffsetAt(loc *time.Location, u int64) int64 {
+	_, o := time.Unix(u, 0).In(loc).Zone()
+	return int64(o)
 }
 
 // explain runs stmt under EXPLAIN ANALYZE and writes the profile to path.

@@ -13,10 +13,7 @@ import (
 // before): a six-hourly scan, and a bisection for the second of each change.
 // The reference for zoneChanges.
 func scanOffsets(loc *time.Location, fromYear, toYear int) [][2]int64 {
-	offset := func(u int64) int64 {
-		_, o := time.Unix(u, 0).In(loc).Zone()
-		return int64(o)
-	}
+	offset := func(u int64) int64 { return zoneOffsetAt(loc, u) }
 	from := time.Date(fromYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	to := time.Date(toYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	out := [][2]int64{{-(1 << 40), offset(from)}}

@@ -293,33 +293,29 @@ func (r *jsonReader) user(u *user) bool {
 }
 
 func (r *jsonReader) items(dst *[]historyItem) bool {
-	out := make([]historyItem, 0, 2)
-	ok := r.array(func() bool {
-		var x historyItem
-		ok := r.object(func(k []byte) bool {
-			switch string(k) {
-			case "field":
-				return r.strOrNull(&x.Field)
-			case "fieldtype":
-				return r.strOrNull(&x.FieldType)
-			case "fieldId":
-				return r.strOrNull(&x.FieldID)
-			case "from":
-				return r.optStr(&x.From)
-			case "fromString":
-				return r.optStr(&x.FromString)
-			case "to":
-				return r.optStr(&x.To)
-			case "toString":
-				return r.optStr(&x.ToString)
-			}
-			return unknown(k, "field", "fieldtype", "fieldId", "from", "fromString", "to", "toString") && r.skip()
-		})
-		out = append(out, x)
-		return ok
+	return list(r, dst, 2, r.item)
+}
+
+func (r *jsonReader) item(x *historyItem) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "field":
+			return r.strOrNull(&x.Field)
+		case "fieldtype":
+			return r.strOrNull(&x.FieldType)
+		case "fieldId":
+			return r.strOrNull(&x.FieldID)
+		case "from":
+			return r.optStr(&x.From)
+		case "fromString":
+			return r.optStr(&x.FromString)
+		case "to":
+			return r.optStr(&x.To)
+		case "toString":
+			return r.optStr(&x.ToString)
+		}
+		return unknown(k, "field", "fieldtype", "fieldId", "from", "fromString", "to", "toString") && r.skip()
 	})
-	*dst = out
-	return ok
 }
 
 // fastSplit has its own loop rather than object's: a fields object has
@@ -450,29 +446,25 @@ func (r *jsonReader) array(elem func() bool) bool {
 }
 
 func (r *jsonReader) issues(dst *[]rawIssue) bool {
-	out := make([]rawIssue, 0, 100)
-	ok := r.array(func() bool {
-		var ri rawIssue
-		ok := r.object(func(k []byte) bool {
-			switch string(k) {
-			case "id":
-				return r.strOrNull(&ri.ID)
-			case "key":
-				return r.strOrNull(&ri.Key)
-			case "fields":
-				v, ok := r.raw()
-				ri.Fields = v
-				return ok
-			case "changelog":
-				return optRef(r, &ri.Changelog, (*jsonReader).changelog)
-			}
-			return unknown(k, "id", "key", "fields", "changelog") && r.skip()
-		})
-		out = append(out, ri)
-		return ok
+	return list(r, dst, 100, r.issue)
+}
+
+func (r *jsonReader) issue(ri *rawIssue) bool {
+	return r.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			return r.strOrNull(&ri.ID)
+		case "key":
+			return r.strOrNull(&ri.Key)
+		case "fields":
+			v, ok := r.raw()
+			ri.Fields = v
+			return ok
+		case "changelog":
+			return optRef(r, &ri.Changelog, (*jsonReader).changelog)
+		}
+		return unknown(k, "id", "key", "fields", "changelog") && r.skip()
 	})
-	*dst = out
-	return ok
 }
 
 func (r *jsonReader) changelog(c *changelog) bool {
@@ -559,14 +551,9 @@ func fast(v []byte, dst any) bool {
 	case **worklogField:
 		return fastRef(&r, d, (*jsonReader).worklogField)
 	case *[]version:
-		vs := make([]version, 0, 1)
-		ok := r.array(func() bool {
-			var v version
-			ok := r.version(&v)
-			vs = append(vs, v)
-			return ok
-		})
-		if ok = ok && r.end(); ok {
+		var vs []version
+		ok := list(&r, &vs, 1, r.version) && r.end()
+		if ok {
 			*d = vs
 		}
 		return ok
@@ -610,13 +597,25 @@ func (r *jsonReader) rawList(dst *[]json.RawMessage, size int) bool {
 		*dst = nil
 		return true
 	}
-	vs := make([]json.RawMessage, 0, size)
-	ok := r.array(func() bool {
-		v, ok := r.raw()
-		vs = append(vs, v)
+	return list(r, dst, size, func(v *json.RawMessage) bool {
+		var ok bool
+		*v, ok = r.raw()
 		return ok
 	})
-	*dst = vs
+}
+
+// list reads an array into a new slice of capacity size, each element by
+// read, and stores it in *dst (an empty array is an empty slice, as
+// encoding/json makes it).
+func list[T any](r *jsonReader, dst *[]T, size int, read func(*T) bool) bool {
+	out := make([]T, 0, size)
+	ok := r.array(func() bool {
+		var x T
+		ok := read(&x)
+		out = append(out, x)
+		return ok
+	})
+	*dst = out
 	return ok
 }
 
