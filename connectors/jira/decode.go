@@ -293,7 +293,7 @@ func (r *jsonReader) user(u *user) bool {
 }
 
 func (r *jsonReader) items(dst *[]historyItem) bool {
-	return list(r, dst, 2, r.item)
+	return list(r, dst, 2, (*jsonReader).item)
 }
 
 func (r *jsonReader) item(x *historyItem) bool {
@@ -446,7 +446,7 @@ func (r *jsonReader) array(elem func() bool) bool {
 }
 
 func (r *jsonReader) issues(dst *[]rawIssue) bool {
-	return list(r, dst, 100, r.issue)
+	return list(r, dst, 100, (*jsonReader).issue)
 }
 
 func (r *jsonReader) issue(ri *rawIssue) bool {
@@ -552,7 +552,7 @@ func fast(v []byte, dst any) bool {
 		return fastRef(&r, d, (*jsonReader).worklogField)
 	case *[]version:
 		var vs []version
-		ok := list(&r, &vs, 1, r.version) && r.end()
+		ok := list(&r, &vs, 1, (*jsonReader).version) && r.end()
 		if ok {
 			*d = vs
 		}
@@ -597,7 +597,7 @@ func (r *jsonReader) rawList(dst *[]json.RawMessage, size int) bool {
 		*dst = nil
 		return true
 	}
-	return list(r, dst, size, func(v *json.RawMessage) bool {
+	return list(r, dst, size, func(r *jsonReader, v *json.RawMessage) bool {
 		var ok bool
 		*v, ok = r.raw()
 		return ok
@@ -606,14 +606,15 @@ func (r *jsonReader) rawList(dst *[]json.RawMessage, size int) bool {
 
 // list reads an array into a new slice of capacity size, each element by
 // read, and stores it in *dst (an empty array is an empty slice, as
-// encoding/json makes it).
-func list[T any](r *jsonReader, dst *[]T, size int, read func(*T) bool) bool {
+// encoding/json makes it). read is a method expression, as for fastRef: a
+// method value would be allocated for every array read.
+func list[T any](r *jsonReader, dst *[]T, size int, read func(*jsonReader, *T) bool) bool {
 	out := make([]T, 0, size)
 	ok := r.array(func() bool {
-		var x T
-		ok := read(&x)
-		out = append(out, x)
-		return ok
+		// Read in place: a local passed to read would be allocated.
+		var zero T
+		out = append(out, zero)
+		return read(r, &out[len(out)-1])
 	})
 	*dst = out
 	return ok
