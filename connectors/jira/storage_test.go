@@ -58,7 +58,7 @@ func TestRawPayloadsAreCompressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Uncompressed, the payloads alone would be bytes long.
+	// Uncompressed, the file would hold at least the payloads' bytes.
 	if fi.Size() > int64(bytes)/3 {
 		t.Errorf("warehouse file %d bytes for %d bytes of payloads: not compressed", fi.Size(), bytes)
 	}
