@@ -208,3 +208,64 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestReadBody: replies read whole whatever the size readBody expected
+// (larger than the last one, smaller, with or without Content-Length), cut
+// at MaxBody as before, and the sizes of at most maxSizedPaths paths kept.
+func TestReadBody(t *testing.T) {
+	body := func(n int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "%d,", i)
+		}
+		return b.String()[:n]
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(r.URL.Query().Get("n"), &n)
+		if r.URL.Query().Get("length") != "" {
+			w.Header().Set("Content-Length", fmt.Sprint(n))
+		}
+		s := body(n)
+		// In pieces, flushed: chunked unless the length is set.
+		for len(s) > 0 {
+			k := min(len(s), 700)
+			fmt.Fprint(w, s[:k])
+			w.(http.Flusher).Flush()
+			s = s[k:]
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := New(Policy{Name: "vendor", MaxBody: 10_000}, Options{Sleep: (&waits{}).sleep})
+	for _, tc := range []struct {
+		path   string
+		n      int
+		length bool
+		want   int // bytes read
+	}{
+		{"/a", 3_000, false, 3_000},
+		{"/a", 5_000, false, 5_000}, // larger than the last reply
+		{"/a", 100, false, 100},     // smaller
+		{"/a", 0, false, 0},
+		{"/a", 6_000, true, 6_000},
+		{"/a", 20_000, false, 10_000}, // cut at MaxBody
+		{"/b", 20_000, true, 10_000},
+		{"/b", 9_999, false, 9_999},
+	} {
+		rep, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: fmt.Sprintf("%s?n=%d&length=%s", srv.URL, tc.n, map[bool]string{true: "1"}[tc.length]), Path: tc.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := body(tc.n)[:tc.want]; string(rep.Body) != want {
+			t.Errorf("%s, %d bytes (length %v): read %d bytes, want %d, equal %v", tc.path, tc.n, tc.length, len(rep.Body), tc.want, string(rep.Body) == want)
+		}
+	}
+	for i := range 2 * maxSizedPaths {
+		if _, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: srv.URL + "?n=10", Path: fmt.Sprintf("/item/%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.sizes) != maxSizedPaths {
+		t.Errorf("sizes of %d paths kept, want %d", len(c.sizes), maxSizedPaths)
+	}
+}
