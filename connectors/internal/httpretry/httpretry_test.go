@@ -260,6 +260,16 @@ func TestReadBody(t *testing.T) {
 			t.Errorf("%s, %d bytes (length %v): read %d bytes, want %d, equal %v", tc.path, tc.n, tc.length, len(rep.Body), tc.want, string(rep.Body) == want)
 		}
 	}
+	// A reply cut before its Content-Length: an error naming the request.
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "5000")
+		fmt.Fprint(w, `{"a":1`)
+	}))
+	t.Cleanup(short.Close)
+	if rep, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: short.URL, Path: "/a"}); err == nil ||
+		!strings.Contains(err.Error(), "vendor GET /a: read reply: unexpected EOF") {
+		t.Errorf("reply cut short: %v, %v; want the error naming the request", rep, err)
+	}
 	for i := range 2 * maxSizedPaths {
 		if _, err := c.Do(t.Context(), Request{Method: http.MethodGet, URL: srv.URL + "?n=10", Path: fmt.Sprintf("/item/%d", i)}); err != nil {
 			t.Fatal(err)
