@@ -295,8 +295,23 @@ type Batch struct {
 //
 // Temporary tables and views whose names start with bulk_ are dropped
 // after the batch.
+//
+// A connector that can tell when two imports give an item the same history
+// also leaves
+//
+//	bulk_fingerprints(key VARCHAR, fingerprint UBIGINT)  -- one row per item of bulk_items
+//
+// and sets HistoriesOf: a store that re-reads the source then rebuilds and
+// replaces only the histories whose fingerprint differs from the one it
+// stored at the last import, instead of building and comparing them all.
 type Bulk struct {
 	Statements []string
+	// HistoriesOf, when set, returns the SQL of a SELECT of the columns of
+	// bulk_transitions for the items whose keys keys (a SELECT of one
+	// VARCHAR column) lists. Equal fingerprints must mean equal histories:
+	// a fingerprint covers every input of the item's history and the rules
+	// that build it.
+	HistoriesOf func(keys string) string
 	// Lines, per file name, holds the line each record starts on, for files
 	// where that is not header lines + 1 + record number (multi-line cells,
 	// blank lines); the store loads it as bulk_lines(file VARCHAR, rec BIGINT,

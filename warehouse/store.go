@@ -2,8 +2,10 @@ package warehouse
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,15 +113,16 @@ func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
 		if err != nil {
 			return err
 		}
+		var m mergePlan
 		if merge {
-			if err := keepHistories(ctx, c); err != nil {
+			if m, err = keepHistories(ctx, c, source, b.Bulk); err != nil {
 				return err
 			}
 		}
 		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if err := commitBatch(ctx, c, source, b, now, merge); err != nil {
+		if err := commitBatch(ctx, c, source, b, now, m); err != nil {
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return err
 		}
@@ -182,7 +185,8 @@ type stage struct {
 }
 
 // merge: b is stored by difference (mergesSnapshot).
-func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, merge bool) error {
+func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, m mergePlan) error {
+	merge := m.merge
 	// A payload the JSON type would reject never stops a commit (ingest.Sync
 	// repaired it already; batches committed directly are repaired here).
 	b.RepairPayloads()
@@ -284,12 +288,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			}
 		}
 		if bulk {
-			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at,
-				CASE WHEN seq > 0 THEN coalesce(nullif(from_status, ''), '` + ingest.UnknownStatus + `') END AS from_status,
-				coalesce(nullif(to_status, ''), '` + ingest.UnknownStatus + `') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
-				nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id,
-				NULL::VARCHAR AS approximated_from
-				FROM temp.main.bulk_transitions`
+			s.fill = historyFill(src)
 			// The transitions are the whole histories of the batch's items;
 			// they name no author.
 			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
@@ -419,7 +418,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		if len(filled) != 3 {
 			return fmt.Errorf("store a re-read source: %d bulk tables, want items, histories and worklogs", len(filled))
 		}
-		if err := mergeSnapshot(ctx, c, ch, source, filled[0], filled[1], filled[2]); err != nil {
+		if err := mergeSnapshot(ctx, c, ch, source, filled[0], filled[1], filled[2], m.only); err != nil {
 			return err
 		}
 		stages = rest
@@ -532,6 +531,9 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		if err := appendRows(c, false, "ingest_problems", rows); err != nil {
 			return err
 		}
+	}
+	if err := storeFingerprints(ctx, c, source, b, m); err != nil {
+		return err
 	}
 	if bulk {
 		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?, action
@@ -1256,26 +1258,103 @@ func mergesSnapshot(ctx context.Context, c *sql.Conn, source string, b ingest.Ba
 	return stored, nil
 }
 
-// keepHistories computes a bulk_transitions view once, into a table, for
-// mergeSnapshot, which reads the histories twice (to compare, then to
-// copy those that changed): a view may number every change with a window
-// (the CSV connector's does). It runs before the batch's transaction, as
-// the hand-over does (Commit); a first import reads the view once and
-// keeps it.
-func keepHistories(ctx context.Context, c *sql.Conn) error {
+// historyFill is the SELECT of the status_changes rows of a Bulk
+// hand-over's histories (bulk_transitions) for the source src (quoted).
+func historyFill(src string) string {
+	return `SELECT ` + src + ` || ':' || key AS item_id, seq, changed_at,
+		CASE WHEN seq > 0 THEN coalesce(nullif(from_status, ''), '` + ingest.UnknownStatus + `') END AS from_status,
+		coalesce(nullif(to_status, ''), '` + ingest.UnknownStatus + `') AS to_status, NULL::VARCHAR AS from_stage, NULL::VARCHAR AS to_stage,
+		nullif(from_category, '') AS from_category, nullif(to_category, '') AS to_category, NULL::VARCHAR AS author_id,
+		NULL::VARCHAR AS approximated_from
+		FROM temp.main.bulk_transitions`
+}
+
+// fingerprintSQL is the SQL of the fingerprint stored for a row of
+// bulk_fingerprints f: the connector's, with the store's own rules for
+// status_changes (historyFill), so that a release changing either
+// rebuilds every history once.
+func fingerprintSQL(src string) string {
+	h := sha256.Sum256([]byte(historyFill(src)))
+	return "hash(f.fingerprint, '" + hex.EncodeToString(h[:8]) + "')"
+}
+
+// mergePlan is how a batch is stored: merge, by difference
+// (mergesSnapshot); only, when merging, the histories rebuilt and replaced
+// are those of the items in bulk_rebuild (keepHistories).
+type mergePlan struct {
+	merge, only bool
+}
+
+// keepHistories computes the histories of a Bulk hand-over merged into a
+// source (mergeSnapshot) once, into a table: a view may number every
+// change with a window (the CSV connector's does) and mergeSnapshot reads
+// them twice (to compare, then to copy those that changed). When the
+// hand-over has fingerprints and the store kept the source's from its last
+// import, only the histories whose fingerprint differs are built, into
+// bulk_rebuild(key, item_id) (those of items added or removed included);
+// mergeSnapshot then replaces them without comparing. It runs before the
+// batch's transaction, as the hand-over does (Commit).
+func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bulk) (mergePlan, error) {
+	m := mergePlan{merge: true}
 	var view bool
 	if err := c.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM duckdb_views() WHERE temporary AND view_name = 'bulk_transitions')`).Scan(&view); err != nil {
-		return fmt.Errorf("bulk: read the histories: %w", err)
+		return m, fmt.Errorf("bulk: read the histories: %w", err)
 	}
 	if !view {
-		return nil
+		return m, nil
+	}
+	histories := "SELECT * FROM temp.main.bulk_transitions"
+	if b.HistoriesOf != nil {
+		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.history_fingerprints WHERE source_id = ?)", source).Scan(&m.only); err != nil {
+			return m, fmt.Errorf("bulk: read the stored fingerprints: %w", err)
+		}
+	}
+	if m.only {
+		src := quote(source)
+		if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_rebuild AS
+			SELECT coalesce(n.key, o.key) AS key, coalesce(n.item_id, o.item_id) AS item_id
+			FROM (SELECT f.key, `+src+` || ':' || f.key AS item_id, `+fingerprintSQL(src)+` AS fingerprint FROM temp.main.bulk_fingerprints f) n
+			FULL OUTER JOIN (SELECT item_id, substr(item_id, `+fmt.Sprint(len(source)+2)+`) AS key, fingerprint
+				FROM main.history_fingerprints WHERE source_id = `+src+`) o ON o.item_id = n.item_id
+			WHERE n.fingerprint IS DISTINCT FROM o.fingerprint`); err != nil {
+			return m, fmt.Errorf("bulk: compare the fingerprints: %w", err)
+		}
+		histories = b.HistoriesOf("SELECT key FROM temp.main.bulk_rebuild")
 	}
 	for _, q := range []string{
-		"CREATE OR REPLACE TEMP TABLE bulk_transitions_kept AS SELECT * FROM temp.main.bulk_transitions",
+		"CREATE OR REPLACE TEMP TABLE bulk_transitions_kept AS " + histories,
 		"CREATE OR REPLACE TEMP VIEW bulk_transitions AS SELECT * FROM temp.main.bulk_transitions_kept",
 	} {
 		if _, err := c.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("bulk: keep the histories: %w", err)
+			return m, fmt.Errorf("bulk: keep the histories: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// storeFingerprints keeps the history fingerprints of a Bulk hand-over
+// that has them (all of the source's, or those of the histories it
+// rebuilt), and deletes the source's after any other batch: they describe
+// what the last bulk import built, and only a bulk import that rebuilt what
+// differs from them keeps them true.
+func storeFingerprints(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, m mergePlan) error {
+	src := quote(source)
+	del := `DELETE FROM main.history_fingerprints WHERE source_id = ` + src
+	var ins string
+	if b.Bulk != nil && b.Bulk.HistoriesOf != nil {
+		ins = `INSERT INTO main.history_fingerprints SELECT ` + src + `, ` + src + ` || ':' || f.key, ` + fingerprintSQL(src) + `
+			FROM temp.main.bulk_fingerprints f`
+		if m.only {
+			del = `DELETE FROM main.history_fingerprints WHERE item_id IN (SELECT item_id FROM temp.main.bulk_rebuild)`
+			ins += ` WHERE f.key IN (SELECT key FROM temp.main.bulk_rebuild)`
+		}
+	}
+	if _, err := c.ExecContext(ctx, del); err != nil {
+		return fmt.Errorf("replace the history fingerprints: %w", err)
+	}
+	if ins != "" {
+		if _, err := c.ExecContext(ctx, ins); err != nil {
+			return fmt.Errorf("store the history fingerprints: %w", err)
 		}
 	}
 	return nil

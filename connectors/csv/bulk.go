@@ -2,6 +2,8 @@ package csv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"slices"
@@ -272,7 +274,8 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 		status)
 
 	// status_changes.csv: valid rows, problems, histories.
-	if ch, ok := byName[fileChanges]; ok {
+	ch, hasChanges := byName[fileChanges]
+	if hasChanges {
 		// As for items: the raw time is kept only where it did not parse.
 		st = append(st, "SET SESSION preserve_insertion_order = true")
 		add(`CREATE OR REPLACE TEMP TABLE bulk_parsed_changes AS SELECT * REPLACE (CASE WHEN changed_at IS NULL THEN changed_s END AS changed_s)
@@ -281,10 +284,18 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 			sqlTime("changed_s", zone), ch.col("key"), ch.col("changed_at"), ch.col("from_status"), ch.col("to_status"), ch.from())
 		st = append(st, "RESET SESSION preserve_insertion_order", numbered("changes", ch))
 		f := sqlString(fileChanges)
-		// The keys that have valid changes: for the keys missing from
-		// items.csv, and for the items that get a synthesized history.
-		add(`CREATE OR REPLACE TEMP TABLE bulk_change_keys AS SELECT DISTINCT key FROM temp.main.bulk_parsed_changes
-			WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> ''`)
+		// The keys that have valid changes (for the keys missing from
+		// items.csv, and for the items that get a synthesized history),
+		// with what their history is built from (fingerprints). o makes
+		// the fingerprint depend on the order of the key's rows in the
+		// file (changes at the same time keep it): the sum of each row's
+		// hash times its distance from the key's first row, from plain
+		// sums (no window).
+		add(`CREATE OR REPLACE TEMP TABLE bulk_change_keys AS
+			SELECT key, count(*) AS n, sum(h) AS s, sum(h * r) - min(r) * sum(h) AS o
+			FROM (SELECT key, hash(changed_at, from_status, to_status) AS h, rowid - (SELECT min(rowid) FROM temp.main.bulk_parsed_changes) AS r
+				FROM temp.main.bulk_parsed_changes WHERE %s)
+			GROUP BY key`, validChange)
 		// Keys missing from items.csv: the set difference of the keys
 		// first, then their rows (an anti join of every change with the
 		// items, then grouped, took 1.2-1.9 s at 10M changes; the set
@@ -301,67 +312,17 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 				AND changed_at IS NOT NULL AND to_status <> ''
 				GROUP BY key`,
 			f, sqlQ("changed_s"), timeReason)
-		// The creation transition goes to the first change's from_status,
-		// else "To Do" (category: the item's own when that is its status).
-		// The window sorts the narrow rows of the file (key, time, statuses,
-		// record); the items and categories are joined to its output (joined
-		// before it, every row carried them through the sort: at 10M
-		// changes that spilled to disk). Changes at the same time keep the
-		// file's order: rowid, not the record number of
-		// bulk_numbered_changes, whose base is a cross product (1.4 s of
-		// the 7.2 s this statement took at 10M changes). The categories of
-		// the statuses are looked up once per distinct status
-		// (bulk_status_categories), not once per change (lower and trim of
-		// 20M strings: 1.4 s). bulk_changes is a view, read once by the
-		// insert into status_changes (the store computes it once into a
-		// table when it merges a re-read folder): as a temporary table of
-		// every change, writing it cost more than the window (at 10M
-		// changes 3.8-4.8 s, against 2.5 s more for the insert).
-		add(`CREATE OR REPLACE TEMP TABLE bulk_status_categories AS SELECT s.status, k.category
-			FROM (SELECT from_status AS status FROM temp.main.bulk_parsed_changes UNION SELECT to_status FROM temp.main.bulk_parsed_changes) s
-			JOIN temp.main.bulk_categories k ON k.name = lower(trim(s.status))`)
-		add(`CREATE OR REPLACE TEMP VIEW bulk_changes AS SELECT key, seq, changed_at, from_status, to_status,
-				from_category, to_category, created_at,
-				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_status ELSE 'To Do' END END AS first_status,
-				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_category WHEN item_status = 'To Do' THEN item_category ELSE %[1]s END END AS first_category
-			FROM (
-				SELECT c.key, c.seq, c.changed_at, c.from_status, c.to_status, i.status AS item_status, i.status_category AS item_category, i.created_at,
-					CASE WHEN c.from_status = i.status THEN i.status_category ELSE coalesce(fk.category, '') END AS from_category,
-					CASE WHEN c.to_status = i.status THEN i.status_category ELSE coalesce(tk.category, '') END AS to_category
-				FROM (SELECT key, changed_at, from_status, to_status, row_number() OVER (PARTITION BY key ORDER BY changed_at, rowid) AS seq
-					FROM temp.main.bulk_parsed_changes WHERE key <> '' AND changed_at IS NOT NULL AND to_status <> '') c
-				JOIN temp.main.bulk_items i ON i.key = c.key
-				LEFT JOIN temp.main.bulk_status_categories fk ON fk.status = c.from_status
-				LEFT JOIN temp.main.bulk_status_categories tk ON tk.status = c.to_status)`,
-			sqlString(ingest.KnownCategory("To Do")))
+		st = append(st, statusCategories)
 	} else {
-		add(`CREATE OR REPLACE TEMP TABLE bulk_changes (key VARCHAR, seq BIGINT, changed_at TIMESTAMPTZ, from_status VARCHAR, to_status VARCHAR,
-			from_category VARCHAR, to_category VARCHAR, created_at TIMESTAMPTZ, first_status VARCHAR, first_category VARCHAR)`)
-		add(`CREATE OR REPLACE TEMP TABLE bulk_change_keys (key VARCHAR)`)
+		add(`CREATE OR REPLACE TEMP TABLE bulk_change_keys (key VARCHAR, n BIGINT, s HUGEINT, o HUGEINT)`)
 	}
-	// The histories: bulk_changes read once, each first change also
-	// giving the creation transition before it (n = 0); items without
-	// status_changes rows get 1 to 3 synthesized transitions (history):
-	// one pass, each item crossed with seq 0..2.
-	add(`CREATE OR REPLACE TEMP VIEW bulk_transitions AS
-		SELECT key, CASE WHEN n = 0 THEN 0 ELSE CAST(seq AS INTEGER) END AS seq,
-			CASE WHEN n = 0 THEN created_at ELSE changed_at END AS changed_at,
-			CASE WHEN n = 0 THEN NULL ELSE from_status END AS from_status,
-			CASE WHEN n = 0 THEN first_status ELSE to_status END AS to_status,
-			CASE WHEN n = 0 THEN NULL ELSE from_category END AS from_category,
-			CASE WHEN n = 0 THEN first_category ELSE to_category END AS to_category
-		FROM (SELECT *, unnest(CASE WHEN seq = 1 THEN [0, 1] ELSE [1] END) AS n FROM temp.main.bulk_changes)
-		UNION ALL SELECT key, n,
-			CASE WHEN n = 0 THEN created_at WHEN n = 1 AND started_at IS NOT NULL THEN started_at ELSE resolved_at END,
-			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'To Do' ELSE 'In Progress' END,
-			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status WHEN n = 0 THEN 'To Do'
-				WHEN n = 1 AND started_at IS NOT NULL AND resolved_at IS NOT NULL THEN 'In Progress' ELSE status END,
-			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'new' ELSE 'indeterminate' END,
-			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status_category WHEN n = 0 THEN 'new'
-				WHEN n = 1 AND started_at IS NOT NULL THEN 'indeterminate' ELSE 'done' END
-		FROM (SELECT * FROM temp.main.bulk_items i WHERE NOT EXISTS (SELECT 1 FROM temp.main.bulk_change_keys c WHERE c.key = i.key)) i,
-			(VALUES (0), (1), (2)) s(n)
-		WHERE n = 0 OR (n = 1 AND (started_at IS NOT NULL OR resolved_at IS NOT NULL)) OR (n = 2 AND started_at IS NOT NULL AND resolved_at IS NOT NULL)`)
+	add(`CREATE OR REPLACE TEMP VIEW bulk_transitions AS %s`, histories(hasChanges, ""))
+	// The fingerprint of each item's history: its inputs (the columns of
+	// the item that histories reads, its changes) and the rules
+	// (historyRules).
+	add(`CREATE OR REPLACE TEMP TABLE bulk_fingerprints AS
+		SELECT i.key, hash(%s, i.status, i.status_category, i.created_at, i.started_at, i.resolved_at, c.n, c.s, c.o) AS fingerprint
+		FROM temp.main.bulk_items i LEFT JOIN temp.main.bulk_change_keys c ON c.key = i.key`, sqlString(historyRules(hasChanges)))
 
 	// worklogs.csv.
 	if wl, ok := byName[fileWorklogs]; ok {
@@ -398,12 +359,100 @@ func bulkStatements(files []bulkFile, zone string, people bool) []string {
 	return st
 }
 
+// validChange is the SQL condition of a row of bulk_parsed_changes that
+// makes a status change.
+const validChange = `key <> '' AND changed_at IS NOT NULL AND to_status <> ''`
+
+// statusCategories is the statement creating bulk_status_categories: the
+// category of each status that status_changes.csv names, looked up once
+// per distinct status (lower and trim of 20M strings, once per change:
+// 1.4 s).
+const statusCategories = `CREATE OR REPLACE TEMP TABLE bulk_status_categories AS SELECT s.status, k.category
+	FROM (SELECT from_status AS status FROM temp.main.bulk_parsed_changes UNION SELECT to_status FROM temp.main.bulk_parsed_changes) s
+	JOIN temp.main.bulk_categories k ON k.name = lower(trim(s.status))`
+
+// histories is the SQL of the items' histories, the columns of
+// bulk_transitions: of every item of bulk_items, or, when keys (a SELECT
+// of keys) is given, of those items only (the store rebuilds the
+// histories whose fingerprint changed). changes: status_changes.csv was
+// read (bulk_parsed_changes).
+//
+// Each item's valid changes are numbered by time (seq from 1); the first
+// also gives the creation transition before it (seq 0), to the first
+// change's from_status, else "To Do" (category: the item's own when that
+// is its status). Items without status_changes rows get 1 to 3
+// synthesized transitions (history): one pass, each item crossed with
+// seq 0..2.
+//
+// The window sorts the narrow rows of the file (key, time, statuses,
+// record); the items and categories are joined to its output (joined
+// before it, every row carried them through the sort: at 10M changes that
+// spilled to disk). Changes at the same time keep the file's order:
+// rowid, not the record number of bulk_numbered_changes, whose base is a
+// cross product (1.4 s of the 7.2 s this statement took at 10M changes).
+// The view is read once by the insert into status_changes; as a temporary
+// table of every change, writing it cost more than the window (at 10M
+// changes 3.8-4.8 s, against 2.5 s more for the insert). A key filter is
+// applied before the window: DuckDB does not push one through it.
+func histories(changes bool, keys string) string {
+	only := ""
+	if keys != "" {
+		only = " AND key IN (" + keys + ")"
+	}
+	var b strings.Builder
+	if changes {
+		fmt.Fprintf(&b, `SELECT key, CASE WHEN n = 0 THEN 0 ELSE CAST(seq AS INTEGER) END AS seq,
+			CASE WHEN n = 0 THEN created_at ELSE changed_at END AS changed_at,
+			CASE WHEN n = 0 THEN NULL ELSE from_status END AS from_status,
+			CASE WHEN n = 0 THEN first_status ELSE to_status END AS to_status,
+			CASE WHEN n = 0 THEN NULL ELSE from_category END AS from_category,
+			CASE WHEN n = 0 THEN first_category ELSE to_category END AS to_category
+		FROM (SELECT *, unnest(CASE WHEN seq = 1 THEN [0, 1] ELSE [1] END) AS n FROM (
+			SELECT key, seq, changed_at, from_status, to_status, from_category, to_category, created_at,
+				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_status ELSE 'To Do' END END AS first_status,
+				CASE WHEN seq = 1 THEN CASE WHEN from_status <> '' THEN from_category WHEN item_status = 'To Do' THEN item_category ELSE %[1]s END END AS first_category
+			FROM (
+				SELECT c.key, c.seq, c.changed_at, c.from_status, c.to_status, i.status AS item_status, i.status_category AS item_category, i.created_at,
+					CASE WHEN c.from_status = i.status THEN i.status_category ELSE coalesce(fk.category, '') END AS from_category,
+					CASE WHEN c.to_status = i.status THEN i.status_category ELSE coalesce(tk.category, '') END AS to_category
+				FROM (SELECT key, changed_at, from_status, to_status, row_number() OVER (PARTITION BY key ORDER BY changed_at, rowid) AS seq
+					FROM temp.main.bulk_parsed_changes WHERE %[2]s%[3]s) c
+				JOIN temp.main.bulk_items i ON i.key = c.key
+				LEFT JOIN temp.main.bulk_status_categories fk ON fk.status = c.from_status
+				LEFT JOIN temp.main.bulk_status_categories tk ON tk.status = c.to_status)))
+		UNION ALL `, sqlString(ingest.KnownCategory("To Do")), validChange, only)
+	}
+	fmt.Fprintf(&b, `SELECT key, CAST(n AS INTEGER) AS seq,
+			CASE WHEN n = 0 THEN created_at WHEN n = 1 AND started_at IS NOT NULL THEN started_at ELSE resolved_at END AS changed_at,
+			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'To Do' ELSE 'In Progress' END AS from_status,
+			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status WHEN n = 0 THEN 'To Do'
+				WHEN n = 1 AND started_at IS NOT NULL AND resolved_at IS NOT NULL THEN 'In Progress' ELSE status END AS to_status,
+			CASE WHEN n = 0 THEN NULL WHEN n = 1 THEN 'new' ELSE 'indeterminate' END AS from_category,
+			CASE WHEN n = 0 AND started_at IS NULL AND resolved_at IS NULL THEN status_category WHEN n = 0 THEN 'new'
+				WHEN n = 1 AND started_at IS NOT NULL THEN 'indeterminate' ELSE 'done' END AS to_category
+		FROM (SELECT * FROM temp.main.bulk_items i WHERE NOT EXISTS (SELECT 1 FROM temp.main.bulk_change_keys c WHERE c.key = i.key)%s) i,
+			(VALUES (0), (1), (2)) s(n)
+		WHERE n = 0 OR (n = 1 AND (started_at IS NOT NULL OR resolved_at IS NOT NULL)) OR (n = 2 AND started_at IS NOT NULL AND resolved_at IS NOT NULL)`, only)
+	return b.String()
+}
+
+// historyRules names the rules that build histories from their inputs, for
+// the fingerprints: a release that changes them (the SQL of histories, of
+// the changes that count, of the statuses' categories) changes every
+// fingerprint, so that the next import rebuilds every history.
+func historyRules(changes bool) string {
+	h := sha256.Sum256([]byte(histories(changes, "") + "\x00" + validChange + "\x00" + statusCategories + "\x00" + categoriesTable()))
+	return "histories:" + hex.EncodeToString(h[:8])
+}
+
 // syncBulk imports the folder in one bulk batch; first (firstBatch)
 // carries the small files read in Go.
 func (c *Connector) syncBulk(ctx context.Context, files []bulkFile, fp map[string]string, first ingest.Batch,
 	emit func(context.Context, ingest.Batch) error) error {
 	b := first
 	bulk := &ingest.Bulk{Statements: bulkStatements(files, c.cfg.Location.String(), fp[filePeople] == "")}
+	changes := fp[fileChanges] != ""
+	bulk.HistoriesOf = func(keys string) string { return histories(changes, keys) }
 	for _, f := range files {
 		bulk.Records += f.scan.records
 		if f.scan.lines != nil {
