@@ -184,13 +184,13 @@ type stage struct {
 	fresh bool
 }
 
-// merge: b is stored by difference (mergesSnapshot).
+// commitBatch stores b in the open transaction on c, stage by stage (see
+// each function below), and records what it changed for the compute;
+// m says whether b is stored by difference (mergesSnapshot).
 func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, m mergePlan) error {
-	merge := m.merge
 	// A payload the JSON type would reject never stops a commit (ingest.Sync
 	// repaired it already; batches committed directly are repaired here).
 	b.RepairPayloads()
-	var stages []stage
 	ch, err := newChanged(ctx, c)
 	if err != nil {
 		return err
@@ -199,196 +199,54 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	bulk := b.Bulk != nil
 	// A bulk snapshot over stored items is stored by difference
 	// (mergeSnapshot): only what changed is replaced and recorded.
-	if (b.Snapshot || bulk) && !merge {
+	if (b.Snapshot || bulk) && !m.merge {
 		// Every item of the source may have changed.
 		if err := ch.all(ctx, c); err != nil {
 			return err
 		}
 	}
 	if b.Snapshot {
-		if err := clearSource(ctx, c, source, merge); err != nil {
+		if err := clearSource(ctx, c, source, m.merge); err != nil {
 			return err
 		}
-	}
-	src := quote(source)
-	problems := slices.Clip(b.Problems)
-
-	if len(b.Projects) > 0 {
-		s := stage{table: "projects", key: []string{"project_id"}}
-		for _, p := range b.Projects {
-			s.rows = append(s.rows, []driver.Value{id(source, p.Key), source, p.Key, str(p.Name), str(p.Team), str(p.WorkClass)})
-		}
-		stages = append(stages, s)
 	}
 	// People first: the other stages map account ids to person ids.
 	if err := commitPeople(ctx, c, ch, source, b.People); err != nil {
 		return err
 	}
+	var stages []stage
+	if len(b.Projects) > 0 {
+		stages = append(stages, projectStage(source, b.Projects))
+	}
 	if len(b.TimeOff) > 0 {
-		s := stage{table: "time_off", key: []string{"person_id", "day"}, persons: []string{"person_id"}}
-		for _, t := range b.TimeOff {
-			s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours, source})
-		}
-		stages = append(stages, s)
+		stages = append(stages, timeOffStage(source, b.TimeOff))
 	}
 	if len(b.Items) > 0 || bulk {
-		// The derived columns (team_id, stage, work_class, started_at,
-		// completed_at, discarded) are filled by the compute job.
-		s := stage{table: "work_items", key: []string{"item_id"}, persons: []string{"assignee_id"}, columns: []string{"item_id", "source_id", "key", "external_id",
-			"project_id", "assignee_id", "parent_id", "milestone_id", "item_type", "title", "status", "status_category",
-			"resolution", "created_at", "resolved_at", "due_date", "story_points", "estimate_seconds", "updated_at",
-			"team_override", "work_class_override", "deleted"}}
-		for _, it := range b.Items {
-			var sp, est any
-			if it.StoryPoints != nil {
-				sp = *it.StoryPoints
-			}
-			if it.EstimateSeconds != nil {
-				est = *it.EstimateSeconds
-			}
-			var ms any
-			if it.Milestone != "" {
-				ms = id(source, it.Project, it.Milestone)
-			}
-			s.rows = append(s.rows, []driver.Value{
-				id(source, it.Key), source, it.Key, str(it.ExternalID), id(source, it.Project),
-				id(source, it.Assignee), id(source, it.Parent), ms, str(it.Type), str(it.Title),
-				str(it.Status), str(it.StatusCategory), str(it.Resolution),
-				ts(it.CreatedAt), ts(it.ResolvedAt), date(it.DueDate), sp, est,
-				ts(it.UpdatedAt), str(it.Team), str(it.WorkClass), it.Deleted,
-			})
-		}
-		if bulk {
-			s.fill = `SELECT ` + src + ` || ':' || key AS item_id, ` + src + ` AS source_id, key, NULL AS external_id, ` +
-				sqlID(src, "project") + ` AS project_id, ` + sqlID(src, "assignee") + ` AS assignee_id, ` +
-				sqlID(src, "parent") + ` AS parent_id, ` + sqlID(src, "project", "milestone") + ` AS milestone_id,
-				nullif(type, '') AS item_type, nullif(title, '') AS title, nullif(status, '') AS status,
-				nullif(status_category, '') AS status_category, nullif(resolution, '') AS resolution,
-				created_at, resolved_at, due_date, story_points, estimate_seconds, updated_at,
-				nullif(team, '') AS team_override, nullif(work_class, '') AS work_class_override, false AS deleted
-				FROM temp.main.bulk_items`
-			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
-			s.fresh = b.Snapshot
-		}
-		stages = append(stages, s)
+		stages = append(stages, itemStage(source, b))
 	}
 	if len(b.Transitions) > 0 || bulk {
-		s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id", persons: []string{"author_id"}}
-		for _, group := range lastHistories(b.Transitions) {
-			for n, t := range group {
-				from, to := t.From, t.To
-				if to == "" {
-					to = ingest.UnknownStatus
-				}
-				if from == "" && n > 0 { // only the creation transition starts from nothing
-					from = ingest.UnknownStatus
-				}
-				s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(from), str(to), nil, nil,
-					str(t.FromCategory), str(t.ToCategory), id(source, t.Author), str(t.Approx)})
-			}
-		}
-		if bulk {
-			s.fill = historyFill(src)
-			// The transitions are the whole histories of the batch's items;
-			// they name no author.
-			s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
-			s.persons = nil
-			s.fresh = b.Snapshot
-		}
-		stages = append(stages, s)
+		stages = append(stages, historyStage(source, b))
 	}
+	problems := slices.Clip(b.Problems)
 	if len(b.Worklogs) > 0 || bulk {
-		s := stage{table: "worklogs", key: []string{"worklog_id"}, persons: []string{"person_id"}}
-		if bulk {
-			s.fill = `SELECT ` + src + ` || ':' || id AS worklog_id, ` + src + ` || ':' || key AS item_id, ` + sqlID(src, "person") +
-				` AS person_id, started_at, seconds FROM temp.main.bulk_worklogs`
-			s.fillKeys = `SELECT ` + src + ` || ':' || id FROM temp.main.bulk_worklogs`
-			s.fresh = b.Snapshot
-		}
-		var deleted, ids []driver.Value
-		for _, w := range b.Worklogs {
-			ids = append(ids, w.ID)
-			if w.Deleted {
-				deleted = append(deleted, id(source, w.ID))
-				continue
-			}
-			// The duration rule of every connector (the CSV reader applies
-			// it too, naming file and line): a worklog it rejects is listed,
-			// not stored, and a version stored before goes.
-			if why := ingest.WorklogRule(w.Seconds); why != "" {
-				deleted = append(deleted, id(source, w.ID))
-				problems = append(problems, ingest.Problem{File: worklogProblemFile, Column: "seconds", Key: w.ID, Action: ingest.ProblemRejected,
-					Reason: fmt.Sprintf("worklog of %s: %d seconds: %s; worklog dropped", w.ItemKey, w.Seconds, why)})
-				continue
-			}
-			s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
-		}
-		// The items of stored worklogs the batch deletes or replaces (a
-		// worklog may move to another item).
-		if len(ids) > 0 && ch.on {
-			all := make([]driver.Value, len(ids))
-			for i, w := range ids {
-				all[i] = id(source, w.(string))
-			}
-			if err := keyTable(ctx, c, "worklog_keys", all); err != nil {
-				return fmt.Errorf("record changed items: %w", err)
-			}
-			if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE worklog_id IN (SELECT k FROM temp.main.worklog_keys)`); err != nil {
-				return err
-			}
-			if err := ch.oldWorklogs(ctx, c, `SELECT k AS worklog_id FROM temp.main.worklog_keys`); err != nil {
-				return err
-			}
-		}
-		if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
-			return err
-		}
-		if err := clearWorklogProblems(ctx, c, source, ids); err != nil {
+		s, rejected, err := worklogStage(ctx, c, ch, source, b)
+		if err != nil {
 			return err
 		}
 		stages = append(stages, s)
+		problems = append(problems, rejected...)
 	}
 	if len(b.WorklogsOf) > 0 {
-		// The batch carries these items' complete worklog lists: the stored
-		// ones go, the batch's come back with the stages below.
-		keys := make([]driver.Value, len(b.WorklogsOf))
-		for i, k := range b.WorklogsOf {
-			keys[i] = id(source, k)
-		}
-		if ch.on {
-			if err := keyTable(ctx, c, "worklogs_of", keys); err != nil {
-				return fmt.Errorf("save the worklogs a batch changes: %w", err)
-			}
-			if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN (SELECT k FROM temp.main.worklogs_of)`); err != nil {
-				return err
-			}
-		}
-		if err := deleteKeys(ctx, c, "worklogs", "item_id", keys); err != nil {
-			return err
-		}
-		if err := ch.items(ctx, c, `SELECT k FROM temp.main.delete_keys`); err != nil {
+		if err := dropWorklogsOf(ctx, c, ch, source, b.WorklogsOf); err != nil {
 			return err
 		}
 	}
 	if len(b.Sprints) > 0 {
-		s := stage{table: "sprints", key: []string{"sprint_id"}}
-		for _, sp := range b.Sprints {
-			s.rows = append(s.rows, []driver.Value{id(source, sp.ID), source, str(sp.Board), str(sp.Name), str(sp.State),
-				ts(sp.StartAt), ts(sp.EndAt), ts(sp.CompleteAt)})
-		}
-		stages = append(stages, s)
+		stages = append(stages, sprintStage(source, b.Sprints))
 	}
 	if len(b.Memberships) > 0 {
-		// Memberships replace what is stored per item, empty ones included.
-		keys := make([]driver.Value, 0, len(b.Memberships))
-		s := stage{table: "sprint_items", key: []string{"sprint_id", "item_id"}}
-		for _, m := range b.Memberships {
-			keys = append(keys, id(source, m.ItemKey))
-			for _, sp := range m.Sprints {
-				s.rows = append(s.rows, []driver.Value{id(source, sp), id(source, m.ItemKey)})
-			}
-		}
-		if err := deleteKeys(ctx, c, "sprint_items", "item_id", keys); err != nil {
+		s, err := membershipStage(ctx, c, source, b.Memberships)
+		if err != nil {
 			return err
 		}
 		if len(s.rows) > 0 {
@@ -396,17 +254,237 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		}
 	}
 	if len(b.Raw) > 0 {
-		s := stage{table: "raw_payloads", key: []string{"source_id", "entity", "external_id"}}
-		s.rows = make([][]driver.Value, 0, len(b.Raw))
-		for _, r := range b.Raw {
-			// The bytes as they are (the appender copies them): a string
-			// conversion would copy every payload once more.
-			s.rows = append(s.rows, []driver.Value{source, r.Entity, r.ExternalID, now, []byte(r.Payload)})
-		}
-		stages = append(stages, s)
+		stages = append(stages, rawStage(source, b.Raw, now))
 	}
+	if err := storeStages(ctx, c, ch, source, b, stages, m); err != nil {
+		return err
+	}
+	if err := afterItems(ctx, c, ch, source, b, now); err != nil {
+		return err
+	}
+	if err := storeProblems(ctx, c, source, b, problems, now); err != nil {
+		return err
+	}
+	if err := storeFingerprints(ctx, c, source, b, m); err != nil {
+		return err
+	}
+	return storeCursor(ctx, c, source, b.Cursor, now)
+}
 
-	if merge {
+func projectStage(source string, projects []ingest.Project) stage {
+	s := stage{table: "projects", key: []string{"project_id"}}
+	for _, p := range projects {
+		s.rows = append(s.rows, []driver.Value{id(source, p.Key), source, p.Key, str(p.Name), str(p.Team), str(p.WorkClass)})
+	}
+	return s
+}
+
+func timeOffStage(source string, timeOff []ingest.TimeOff) stage {
+	s := stage{table: "time_off", key: []string{"person_id", "day"}, persons: []string{"person_id"}}
+	for _, t := range timeOff {
+		s.rows = append(s.rows, []driver.Value{id(source, t.Person), date(t.Date), t.Hours, source})
+	}
+	return s
+}
+
+// itemStage is the work_items stage of b: its items, or a bulk hand-over's.
+func itemStage(source string, b ingest.Batch) stage {
+	src := quote(source)
+	// The derived columns (team_id, stage, work_class, started_at,
+	// completed_at, discarded) are filled by the compute job.
+	s := stage{table: "work_items", key: []string{"item_id"}, persons: []string{"assignee_id"}, columns: []string{"item_id", "source_id", "key", "external_id",
+		"project_id", "assignee_id", "parent_id", "milestone_id", "item_type", "title", "status", "status_category",
+		"resolution", "created_at", "resolved_at", "due_date", "story_points", "estimate_seconds", "updated_at",
+		"team_override", "work_class_override", "deleted"}}
+	for _, it := range b.Items {
+		var sp, est any
+		if it.StoryPoints != nil {
+			sp = *it.StoryPoints
+		}
+		if it.EstimateSeconds != nil {
+			est = *it.EstimateSeconds
+		}
+		var ms any
+		if it.Milestone != "" {
+			ms = id(source, it.Project, it.Milestone)
+		}
+		s.rows = append(s.rows, []driver.Value{
+			id(source, it.Key), source, it.Key, str(it.ExternalID), id(source, it.Project),
+			id(source, it.Assignee), id(source, it.Parent), ms, str(it.Type), str(it.Title),
+			str(it.Status), str(it.StatusCategory), str(it.Resolution),
+			ts(it.CreatedAt), ts(it.ResolvedAt), date(it.DueDate), sp, est,
+			ts(it.UpdatedAt), str(it.Team), str(it.WorkClass), it.Deleted,
+		})
+	}
+	if b.Bulk != nil {
+		s.fill = `SELECT ` + src + ` || ':' || key AS item_id, ` + src + ` AS source_id, key, NULL AS external_id, ` +
+			sqlID(src, "project") + ` AS project_id, ` + sqlID(src, "assignee") + ` AS assignee_id, ` +
+			sqlID(src, "parent") + ` AS parent_id, ` + sqlID(src, "project", "milestone") + ` AS milestone_id,
+			nullif(type, '') AS item_type, nullif(title, '') AS title, nullif(status, '') AS status,
+			nullif(status_category, '') AS status_category, nullif(resolution, '') AS resolution,
+			created_at, resolved_at, due_date, story_points, estimate_seconds, updated_at,
+			nullif(team, '') AS team_override, nullif(work_class, '') AS work_class_override, false AS deleted
+			FROM temp.main.bulk_items`
+		s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
+		s.fresh = b.Snapshot
+	}
+	return s
+}
+
+// historyStage is the status_changes stage of b: the whole histories of its
+// items (the last of each in the batch), or a bulk hand-over's.
+func historyStage(source string, b ingest.Batch) stage {
+	src := quote(source)
+	s := stage{table: "status_changes", key: []string{"item_id"}, replaceBy: "item_id", persons: []string{"author_id"}}
+	for _, group := range lastHistories(b.Transitions) {
+		for n, t := range group {
+			from, to := t.From, t.To
+			if to == "" {
+				to = ingest.UnknownStatus
+			}
+			if from == "" && n > 0 { // only the creation transition starts from nothing
+				from = ingest.UnknownStatus
+			}
+			s.rows = append(s.rows, []driver.Value{id(source, t.ItemKey), int32(n), t.At.UTC(), str(from), str(to), nil, nil,
+				str(t.FromCategory), str(t.ToCategory), id(source, t.Author), str(t.Approx)})
+		}
+	}
+	if b.Bulk != nil {
+		s.fill = historyFill(src)
+		// The transitions are the whole histories of the batch's items;
+		// they name no author.
+		s.fillKeys = `SELECT ` + src + ` || ':' || key FROM temp.main.bulk_items`
+		s.persons = nil
+		s.fresh = b.Snapshot
+	}
+	return s
+}
+
+// worklogStage is the worklogs stage of b; it deletes the stored worklogs
+// the batch deletes or rejects (ingest.WorklogRule: those are returned as
+// problems) and records the items of those it replaces.
+func worklogStage(ctx context.Context, c *sql.Conn, ch changed, source string, b ingest.Batch) (stage, []ingest.Problem, error) {
+	src := quote(source)
+	var problems []ingest.Problem
+	s := stage{table: "worklogs", key: []string{"worklog_id"}, persons: []string{"person_id"}}
+	if b.Bulk != nil {
+		s.fill = `SELECT ` + src + ` || ':' || id AS worklog_id, ` + src + ` || ':' || key AS item_id, ` + sqlID(src, "person") +
+			` AS person_id, started_at, seconds FROM temp.main.bulk_worklogs`
+		s.fillKeys = `SELECT ` + src + ` || ':' || id FROM temp.main.bulk_worklogs`
+		s.fresh = b.Snapshot
+	}
+	var deleted, ids []driver.Value
+	for _, w := range b.Worklogs {
+		ids = append(ids, w.ID)
+		if w.Deleted {
+			deleted = append(deleted, id(source, w.ID))
+			continue
+		}
+		// The duration rule of every connector (the CSV reader applies
+		// it too, naming file and line): a worklog it rejects is listed,
+		// not stored, and a version stored before goes.
+		if why := ingest.WorklogRule(w.Seconds); why != "" {
+			deleted = append(deleted, id(source, w.ID))
+			problems = append(problems, ingest.Problem{File: worklogProblemFile, Column: "seconds", Key: w.ID, Action: ingest.ProblemRejected,
+				Reason: fmt.Sprintf("worklog of %s: %d seconds: %s; worklog dropped", w.ItemKey, w.Seconds, why)})
+			continue
+		}
+		s.rows = append(s.rows, []driver.Value{id(source, w.ID), id(source, w.ItemKey), id(source, w.Person), w.StartedAt.UTC(), w.Seconds})
+	}
+	// The items of stored worklogs the batch deletes or replaces (a
+	// worklog may move to another item).
+	if len(ids) > 0 && ch.on {
+		all := make([]driver.Value, len(ids))
+		for i, w := range ids {
+			all[i] = id(source, w.(string))
+		}
+		if err := keyTable(ctx, c, "worklog_keys", all); err != nil {
+			return s, nil, fmt.Errorf("record changed items: %w", err)
+		}
+		if err := ch.items(ctx, c, `SELECT DISTINCT item_id FROM main.worklogs WHERE worklog_id IN (SELECT k FROM temp.main.worklog_keys)`); err != nil {
+			return s, nil, err
+		}
+		if err := ch.oldWorklogs(ctx, c, `SELECT k AS worklog_id FROM temp.main.worklog_keys`); err != nil {
+			return s, nil, err
+		}
+	}
+	if err := deleteKeys(ctx, c, "worklogs", "worklog_id", deleted); err != nil {
+		return s, nil, err
+	}
+	if err := clearWorklogProblems(ctx, c, source, ids); err != nil {
+		return s, nil, err
+	}
+	return s, problems, nil
+}
+
+// dropWorklogsOf deletes the stored worklogs of the items whose complete
+// worklog lists the batch carries (ingest.Batch.WorklogsOf): the batch's
+// come back with its worklog stage.
+func dropWorklogsOf(ctx context.Context, c *sql.Conn, ch changed, source string, items []string) error {
+	keys := make([]driver.Value, len(items))
+	for i, k := range items {
+		keys[i] = id(source, k)
+	}
+	if ch.on {
+		if err := keyTable(ctx, c, "worklogs_of", keys); err != nil {
+			return fmt.Errorf("save the worklogs a batch changes: %w", err)
+		}
+		if err := ch.oldWorklogs(ctx, c, `SELECT worklog_id FROM main.worklogs WHERE item_id IN (SELECT k FROM temp.main.worklogs_of)`); err != nil {
+			return err
+		}
+	}
+	if err := deleteKeys(ctx, c, "worklogs", "item_id", keys); err != nil {
+		return err
+	}
+	if err := ch.items(ctx, c, `SELECT k FROM temp.main.delete_keys`); err != nil {
+		return err
+	}
+	return nil
+}
+
+func sprintStage(source string, sprints []ingest.Sprint) stage {
+	s := stage{table: "sprints", key: []string{"sprint_id"}}
+	for _, sp := range sprints {
+		s.rows = append(s.rows, []driver.Value{id(source, sp.ID), source, str(sp.Board), str(sp.Name), str(sp.State),
+			ts(sp.StartAt), ts(sp.EndAt), ts(sp.CompleteAt)})
+	}
+	return s
+}
+
+// membershipStage is the sprint_items stage; it deletes what is stored for
+// the items the batch carries memberships of.
+func membershipStage(ctx context.Context, c *sql.Conn, source string, memberships []ingest.SprintMembership) (stage, error) {
+	// Memberships replace what is stored per item, empty ones included.
+	keys := make([]driver.Value, 0, len(memberships))
+	s := stage{table: "sprint_items", key: []string{"sprint_id", "item_id"}}
+	for _, m := range memberships {
+		keys = append(keys, id(source, m.ItemKey))
+		for _, sp := range m.Sprints {
+			s.rows = append(s.rows, []driver.Value{id(source, sp), id(source, m.ItemKey)})
+		}
+	}
+	if err := deleteKeys(ctx, c, "sprint_items", "item_id", keys); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func rawStage(source string, raw []ingest.RawPayload, now time.Time) stage {
+	s := stage{table: "raw_payloads", key: []string{"source_id", "entity", "external_id"}}
+	s.rows = make([][]driver.Value, 0, len(raw))
+	for _, r := range raw {
+		// The bytes as they are (the appender copies them): a string
+		// conversion would copy every payload once more.
+		s.rows = append(s.rows, []driver.Value{source, r.Entity, r.ExternalID, now, []byte(r.Payload)})
+	}
+	return s
+}
+
+// storeStages merges a bulk snapshot's items, histories and worklogs
+// (mergeSnapshot), saves the histories the batch replaces for the compute,
+// and upserts the other stages, recording their items.
+func storeStages(ctx context.Context, c *sql.Conn, ch changed, source string, b ingest.Batch, stages []stage, m mergePlan) error {
+	if m.merge {
 		var rest, filled []stage
 		for _, s := range stages {
 			if s.fill != "" {
@@ -451,6 +529,13 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			}
 		}
 	}
+	return nil
+}
+
+// afterItems runs what follows the stored items: moved and deleted items,
+// the projects items name, milestones, the reconciliation of the source's
+// keys, and the worklogs of deleted items.
+func afterItems(ctx context.Context, c *sql.Conn, ch changed, source string, b ingest.Batch, now time.Time) error {
 	// Items deleted by this batch take their worklogs (below).
 	dropWorklogs := b.Live != nil
 	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.ExternalID != "" }) {
@@ -463,13 +548,13 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if slices.ContainsFunc(b.Items, func(it ingest.Item) bool { return it.Deleted }) {
 		dropWorklogs = true
 	}
-	if len(b.Items) > 0 || bulk {
+	if len(b.Items) > 0 || b.Bulk != nil {
 		// Projects referenced by items but not sent explicitly.
 		items := `SELECT DISTINCT project_id, source_id FROM temp.main.stage_work_items WHERE project_id IS NOT NULL`
-		if bulk { // bulk items carry no vendor ids: none moved
+		if b.Bulk != nil { // bulk items carry no vendor ids: none moved
 			// The stored items of the source (one column: a scan of
 			// bulk_items would recompute the whole view).
-			items = `SELECT DISTINCT project_id, source_id FROM main.work_items WHERE source_id = ` + src + ` AND project_id IS NOT NULL`
+			items = `SELECT DISTINCT project_id, source_id FROM main.work_items WHERE source_id = ` + quote(source) + ` AND project_id IS NOT NULL`
 		}
 		if _, err := c.ExecContext(ctx, `INSERT INTO projects (project_id, source_id, key)
 			SELECT project_id, source_id, split_part(project_id, ':', 2) FROM (`+items+`) s
@@ -506,6 +591,12 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return fmt.Errorf("drop worklogs of deleted items: %w", err)
 		}
 	}
+	return nil
+}
+
+// storeProblems replaces the problems of what the batch re-reads (its
+// items' for API records, its files') with the batch's.
+func storeProblems(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, problems []ingest.Problem, now time.Time) error {
 	if len(b.Items) > 0 {
 		// Problems of API records belong to their item: a batch carrying
 		// the item again replaces them.
@@ -532,10 +623,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 			return err
 		}
 	}
-	if err := storeFingerprints(ctx, c, source, b, m); err != nil {
-		return err
-	}
-	if bulk {
+	if b.Bulk != nil {
 		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?, action
 			FROM temp.main.bulk_problems ORDER BY file, line`, source, now)
 		if err != nil {
@@ -544,13 +632,17 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		n, _ := res.RowsAffected()
 		b.Bulk.Problems = int(n)
 	}
-	res, err := c.ExecContext(ctx, "UPDATE sources SET cursor = ?, cursor_updated_at = ? WHERE source_id = ?", string(b.Cursor), now, source)
+	return nil
+}
+
+func storeCursor(ctx context.Context, c *sql.Conn, source string, cursor ingest.Cursor, now time.Time) error {
+	res, err := c.ExecContext(ctx, "UPDATE sources SET cursor = ?, cursor_updated_at = ? WHERE source_id = ?", string(cursor), now, source)
 	if err != nil {
 		return fmt.Errorf("store cursor: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if _, err := c.ExecContext(ctx, "INSERT INTO sources (source_id, kind, name, cursor, cursor_updated_at) VALUES (?, 'unknown', ?, ?, ?)",
-			source, source, string(b.Cursor), now); err != nil {
+			source, source, string(cursor), now); err != nil {
 			return fmt.Errorf("store cursor: %w", err)
 		}
 	}
