@@ -296,9 +296,14 @@ type completedPage struct {
 // earlier one).
 func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.Context, ingest.Batch) error) error {
 	// The fetching stages stop when the pass ends or a stage fails; what
-	// they delivered before a failure is still committed.
+	// they delivered before a failure is still committed. They have ended
+	// when the pass returns.
 	fetchCtx, stopFetch := context.WithCancel(ctx)
-	defer stopFetch()
+	var stages sync.WaitGroup
+	defer func() {
+		stopFetch()
+		stages.Wait()
+	}()
 	pages := make(chan searchPage, 2)
 	done := make(chan completedPage, 2)
 	var (
@@ -314,7 +319,7 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		stopFetch()
 	}
 	cond := s.scopeCond(timeOf(cur.Updated))
-	go func() {
+	stages.Go(func() {
 		defer close(pages)
 		err := s.keyset(fetchCtx, cond, cur.AfterID, s.issueFieldList(), "changelog", s.cfg.PageSize, func(p searchPage, _ int64) error {
 			select {
@@ -327,8 +332,8 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 		if err != nil {
 			fail(err)
 		}
-	}()
-	go func() {
+	})
+	stages.Go(func() {
 		defer close(done)
 		n := 0
 		for p := range pages {
@@ -344,7 +349,7 @@ func (s *session) issuePass(ctx context.Context, cur *cursor, emit func(context.
 				return
 			}
 		}
-	}()
+	})
 	var recs []issueRec
 	distinct := map[int64]bool{}
 	// A move since the pass's start (or its watermark) changes the key
