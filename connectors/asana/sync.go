@@ -393,7 +393,7 @@ func (c *Connector) disableEvents(ae *APIError) {
 		return
 	}
 	c.eventsOff = true
-	c.logger.Warn("asana events API unavailable (HTTP 402, premium-only on this plan): polling with modified_since instead", "error", ae.Message)
+	c.logger.Warn("asana events API unavailable (HTTP 402, premium-only on this plan): polling with modified_since instead", "err", ae.Message)
 }
 
 // verifyRounds bounds the listings of gids that check a project listing
