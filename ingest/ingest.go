@@ -264,24 +264,24 @@ type Batch struct {
 	Cursor Cursor
 }
 
-// Bulk is a set-based hand-over: instead of Go values, the connector gives
-// SQL statements that the store runs on its own connection just before the
-// batch's transaction, whose statements read what they leave. Large files
-// then never cross into Go row by row (DuckDB reads them itself). The
-// statements must only create the temporary tables and views below (and
-// others named bulk_…), never write the warehouse's tables: they are not
-// part of the batch's transaction.
+// Bulk is a set-based hand-over: rows the store reads with DuckDB itself,
+// just before the batch's transaction, instead of Go values, so that large
+// files never cross into Go row by row. Either Files describes the large
+// files of a folder in Throughline's CSV layout (the store reads them with
+// read_csv and applies the layout's rules in SQL), or Statements gives SQL
+// for other hand-overs.
 //
-// The statements run with the store's settings, insertion order not
+// Statements run with the store's settings, insertion order not
 // preserved; one may SET SESSION preserve_insertion_order = true (the
 // store resets the session's value after the statements) so that a table
 // created from a read_csv holds its records in file order (rowid = record
 // number). SESSION, not a plain SET: DuckDB applies a plain SET of this
 // option, and its RESET, to every connection of the database, and an
 // insert that keeps insertion order runs on one thread where the source
-// cannot number its batches. They must leave these
-// temporary tables (or views), each possibly empty; empty strings or NULL
-// mean "not given":
+// cannot number its batches. They must only create temporary tables and
+// views, never write the warehouse's tables (they are not part of the
+// batch's transaction), and leave these (each possibly empty; empty
+// strings or NULL mean "not given"):
 //
 //	bulk_items(key, project, title, type, status, status_category, assignee,
 //	    resolution, milestone, parent, team, work_class VARCHAR,
@@ -295,32 +295,41 @@ type Batch struct {
 //
 // Temporary tables and views whose names start with bulk_ are dropped
 // after the batch.
-//
-// A connector that can tell when two imports give an item the same history
-// also leaves
-//
-//	bulk_fingerprints(key VARCHAR, fingerprint UBIGINT)  -- one row per item of bulk_items
-//
-// and sets HistoriesOf: a store that re-reads the source then rebuilds and
-// replaces only the histories whose fingerprint differs from the one it
-// stored at the last import, instead of building and comparing them all.
 type Bulk struct {
+	// Files, Zone and People describe a CSV folder: its large files
+	// (items.csv required), the zone of zone-less times, whether assignees
+	// become people (the folder has no people.csv).
+	Files  []CSVFile
+	Zone   string
+	People bool
+	// Statements, when Files is empty.
 	Statements []string
-	// HistoriesOf, when set, returns the SQL of a SELECT of the columns of
-	// bulk_transitions for the items whose keys keys (a SELECT of one
-	// VARCHAR column) lists. Equal fingerprints must mean equal histories:
-	// a fingerprint covers every input of the item's history and the rules
-	// that build it.
-	HistoriesOf func(keys string) string
-	// Lines, per file name, holds the line each record starts on, for files
-	// where that is not header lines + 1 + record number (multi-line cells,
-	// blank lines); the store loads it as bulk_lines(file VARCHAR, rec BIGINT,
-	// line INTEGER) before the statements run.
-	Lines map[string][]int32
-	// Records is the number of records the statements read (for the run log).
+	// Records is the number of records the hand-over reads (for the run log).
 	Records int
-	// Problems is set by the store once committed: the rows of bulk_problems.
+	// Problems is set by the store once committed: the problems it stored.
 	Problems int
+}
+
+// The files of Throughline's CSV layout that a Bulk hand-over describes.
+const (
+	CSVItems    = "items.csv"
+	CSVChanges  = "status_changes.csv"
+	CSVWorklogs = "worklogs.csv"
+)
+
+// CSVFile is a file of Throughline's CSV layout as a byte-level scan found
+// it: every record has Fields fields, quoted as encoding/csv reads them
+// (comma, double quotes), in UTF-8.
+type CSVFile struct {
+	Name        string         // CSVItems, CSVChanges or CSVWorklogs
+	Path        string         // absolute or relative to the process
+	Columns     map[string]int // canonical column (lower case) → field index
+	Fields      int            // fields of the header
+	HeaderLines int            // lines the header takes
+	Records     int            // data records
+	Lines       []int32        // start line of each data record; nil when record i starts on HeaderLines+1+i
+	MaxRecord   int            // longest record, bytes
+	Padded      []bool         // by field index: some value may start or end with white space
 }
 
 // BulkLoader is a Store that can run Bulk hand-overs. CanLoadFiles reports

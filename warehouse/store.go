@@ -1290,27 +1290,32 @@ func (db *DB) CanLoadFiles(ctx context.Context) bool {
 	return on
 }
 
-// runBulk runs a Bulk hand-over's statements on c (insertion order kept,
-// see ingest.Bulk) and returns the people it names.
+// runBulk runs a Bulk hand-over's statements on c (those of its CSV
+// files, csvStatements, or its own; insertion order kept, see ingest.Bulk)
+// and returns the people it names.
 func runBulk(ctx context.Context, c *sql.Conn, b *ingest.Bulk) ([]ingest.Person, error) {
-	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE bulk_lines (file VARCHAR, rec BIGINT, line INTEGER)"); err != nil {
-		return nil, fmt.Errorf("bulk: %w", err)
-	}
-	for file, lines := range b.Lines {
-		rows := make([][]driver.Value, len(lines))
-		for i, l := range lines {
-			rows[i] = []driver.Value{file, int64(i), l}
+	statements := b.Statements
+	if len(b.Files) > 0 {
+		if _, err := c.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE bulk_lines (file VARCHAR, rec BIGINT, line INTEGER)"); err != nil {
+			return nil, fmt.Errorf("bulk: %w", err)
 		}
-		if err := appendRows(c, true, "bulk_lines", rows); err != nil {
-			return nil, fmt.Errorf("bulk: lines of %s: %w", file, err)
+		for _, f := range b.Files {
+			rows := make([][]driver.Value, len(f.Lines))
+			for i, l := range f.Lines {
+				rows[i] = []driver.Value{f.Name, int64(i), l}
+			}
+			if err := appendRows(c, true, "bulk_lines", rows); err != nil {
+				return nil, fmt.Errorf("bulk: lines of %s: %w", f.Name, err)
+			}
 		}
+		statements = csvStatements(b.Files, b.Zone, b.People)
 	}
 	// A statement may preserve insertion order (ingest.Bulk); the
 	// connection returns to the pool without it.
 	defer c.ExecContext(context.WithoutCancel(ctx), "RESET SESSION preserve_insertion_order")
-	for i, st := range b.Statements {
+	for i, st := range statements {
 		if _, err := c.ExecContext(ctx, st); err != nil {
-			return nil, fmt.Errorf("bulk statement %d of %d: %w", i+1, len(b.Statements), err)
+			return nil, fmt.Errorf("bulk statement %d of %d: %w", i+1, len(statements), err)
 		}
 	}
 	if _, err := c.ExecContext(ctx, "RESET SESSION preserve_insertion_order"); err != nil {
@@ -1362,9 +1367,9 @@ func historyFill(src string) string {
 }
 
 // fingerprintSQL is the SQL of the fingerprint stored for a row of
-// bulk_fingerprints f: the connector's, with the store's own rules for
-// status_changes (historyFill), so that a release changing either
-// rebuilds every history once.
+// bulk_fingerprints f (csvStatements), with the rules that turn the
+// histories into status_changes rows (historyFill), so that a release
+// changing either rebuilds every history once.
 func fingerprintSQL(src string) string {
 	h := sha256.Sum256([]byte(historyFill(src)))
 	return "hash(f.fingerprint, '" + hex.EncodeToString(h[:8]) + "')"
@@ -1379,11 +1384,12 @@ type mergePlan struct {
 
 // keepHistories computes the histories of a Bulk hand-over merged into a
 // source (mergeSnapshot) once, into a table: a view may number every
-// change with a window (the CSV connector's does) and mergeSnapshot reads
-// them twice (to compare, then to copy those that changed). When the
-// hand-over has fingerprints and the store kept the source's from its last
-// import, only the histories whose fingerprint differs are built, into
-// bulk_rebuild(key, item_id) (those of items added or removed included);
+// change with a window (csvHistories does) and mergeSnapshot reads them
+// twice (to compare, then to copy those that changed). When the hand-over
+// is a CSV folder's and the store kept the source's fingerprints from its
+// last import, only the histories whose fingerprint differs are built
+// (bulk_rebuild(key, item_id) lists their items, those added or removed
+// included);
 // mergeSnapshot then replaces them without comparing. It runs before the
 // batch's transaction, as the hand-over does (Commit).
 func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bulk) (mergePlan, error) {
@@ -1396,7 +1402,7 @@ func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bu
 		return m, nil
 	}
 	histories := "SELECT * FROM temp.main.bulk_transitions"
-	if b.HistoriesOf != nil {
+	if len(b.Files) > 0 {
 		if err := c.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM main.history_fingerprints WHERE source_id = ?)", source).Scan(&m.only); err != nil {
 			return m, fmt.Errorf("bulk: read the stored fingerprints: %w", err)
 		}
@@ -1411,7 +1417,7 @@ func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bu
 			WHERE n.fingerprint IS DISTINCT FROM o.fingerprint`); err != nil {
 			return m, fmt.Errorf("bulk: compare the fingerprints: %w", err)
 		}
-		histories = b.HistoriesOf("SELECT key FROM temp.main.bulk_rebuild")
+		histories = csvHistories(hasFile(b.Files, ingest.CSVChanges), "SELECT key FROM temp.main.bulk_rebuild")
 	}
 	for _, q := range []string{
 		"CREATE OR REPLACE TEMP TABLE bulk_transitions_kept AS " + histories,
@@ -1424,16 +1430,16 @@ func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bu
 	return m, nil
 }
 
-// storeFingerprints keeps the history fingerprints of a Bulk hand-over
-// that has them (all of the source's, or those of the histories it
-// rebuilt), and deletes the source's after any other batch: they describe
+// storeFingerprints keeps the history fingerprints of a CSV folder's Bulk
+// hand-over (all of the source's, or those of the histories it rebuilt),
+// and deletes the source's after any other batch: they describe
 // what the last bulk import built, and only a bulk import that rebuilt what
 // differs from them keeps them true.
 func storeFingerprints(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, m mergePlan) error {
 	src := quote(source)
 	del := `DELETE FROM main.history_fingerprints WHERE source_id = ` + src
 	var ins string
-	if b.Bulk != nil && b.Bulk.HistoriesOf != nil {
+	if b.Bulk != nil && len(b.Bulk.Files) > 0 {
 		ins = `INSERT INTO main.history_fingerprints SELECT ` + src + `, ` + src + ` || ':' || f.key, ` + fingerprintSQL(src) + `
 			FROM temp.main.bulk_fingerprints f`
 		if m.only {

@@ -19,10 +19,10 @@ import (
 
 // The files of the throughline layout; only items.csv is required.
 const (
-	fileItems     = "items.csv"
-	fileChanges   = "status_changes.csv"
+	fileItems     = ingest.CSVItems
+	fileChanges   = ingest.CSVChanges
 	fileMilestone = "milestones.csv"
-	fileWorklogs  = "worklogs.csv"
+	fileWorklogs  = ingest.CSVWorklogs
 	filePeople    = "people.csv"
 	fileTimeOff   = "time_off.csv"
 )
