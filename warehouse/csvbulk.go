@@ -83,7 +83,7 @@ func sqlQ(col string) string {
 	return `'"' || replace(replace(coalesce(` + col + `, ''), '\', '\\'), '"', '\"') || '"'`
 }
 
-// sqlTime is the SQL of parseTime: RFC 3339, or a zone-less
+// sqlTime is the SQL of the CSV connector's parseTime: RFC 3339, or a zone-less
 // YYYY-MM-DD[ HH:MM[:SS]] (T allowed) in zone; NULL when unreadable.
 func sqlTime(col, zone string) string {
 	z := quote(zone)

@@ -77,9 +77,9 @@ func (ch changed) oldHistories(ctx context.Context, c *sql.Conn, query string, a
 	for _, st := range []string{
 		`CREATE OR REPLACE TEMP TABLE old_history_items AS SELECT DISTINCT item_id FROM (` + query + `) q
 			WHERE item_id IS NOT NULL AND item_id NOT IN (SELECT item_id FROM main.compute_old_histories)`,
-		// The items' source from their rows alone: joined with every item,
-		// the 7,500 histories of a 1M-item refresh took 0.62 s to read
-		// instead of 0.36 s.
+		// The source read from those items' rows only: joined with every
+		// item, the 7,500 histories of a 1M-item refresh took 0.62 s to
+		// read instead of 0.36 s.
 		`INSERT INTO main.compute_old_changes
 			SELECT s.item_id, w.source_id, s.seq, s.changed_at, s.from_status, s.to_status, s.from_category, s.to_category, s.approximated_from
 			FROM main.status_changes s
