@@ -384,10 +384,12 @@ func csvHistories(changes bool, keys string) string {
 
 // historyRules names the rules that build histories from their inputs, for
 // the fingerprints: a release that changes them (the SQL of histories, of
-// the changes that count, of the statuses' categories) changes every
-// fingerprint, so that the next import rebuilds every history.
+// the changes that count, of the statuses' categories, of the
+// status_changes rows made from them) changes every fingerprint, so that
+// the next import rebuilds every history.
 func historyRules(changes bool) string {
-	h := sha256.Sum256([]byte(csvHistories(changes, "") + "\x00" + validChange + "\x00" + statusCategories + "\x00" + categoriesTable()))
+	h := sha256.Sum256([]byte(csvHistories(changes, "") + "\x00" + validChange + "\x00" + statusCategories + "\x00" + categoriesTable() +
+		"\x00" + historyFill("''")))
 	return "histories:" + hex.EncodeToString(h[:8])
 }
 

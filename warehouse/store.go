@@ -2,10 +2,8 @@ package warehouse
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -1366,15 +1364,6 @@ func historyFill(src string) string {
 		FROM temp.main.bulk_transitions`
 }
 
-// fingerprintSQL is the SQL of the fingerprint stored for a row of
-// bulk_fingerprints f (csvStatements), with the rules that turn the
-// histories into status_changes rows (historyFill), so that a release
-// changing either rebuilds every history once.
-func fingerprintSQL(src string) string {
-	h := sha256.Sum256([]byte(historyFill(src)))
-	return "hash(f.fingerprint, '" + hex.EncodeToString(h[:8]) + "')"
-}
-
 // mergePlan is how a batch is stored: merge, by difference
 // (mergesSnapshot); only, when merging, the histories rebuilt and replaced
 // are those of the items in bulk_rebuild (keepHistories).
@@ -1389,7 +1378,7 @@ type mergePlan struct {
 // is a CSV folder's and the store kept the source's fingerprints from its
 // last import, only the histories whose fingerprint differs are built
 // (bulk_rebuild(key, item_id) lists their items, those added or removed
-// included);
+// included; key is NULL for those removed);
 // mergeSnapshot then replaces them without comparing. It runs before the
 // batch's transaction, as the hand-over does (Commit).
 func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bulk) (mergePlan, error) {
@@ -1410,10 +1399,9 @@ func keepHistories(ctx context.Context, c *sql.Conn, source string, b *ingest.Bu
 	if m.only {
 		src := quote(source)
 		if _, err := c.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_rebuild AS
-			SELECT coalesce(n.key, o.key) AS key, coalesce(n.item_id, o.item_id) AS item_id
-			FROM (SELECT f.key, `+src+` || ':' || f.key AS item_id, `+fingerprintSQL(src)+` AS fingerprint FROM temp.main.bulk_fingerprints f) n
-			FULL OUTER JOIN (SELECT item_id, substr(item_id, `+fmt.Sprint(len(source)+2)+`) AS key, fingerprint
-				FROM main.history_fingerprints WHERE source_id = `+src+`) o ON o.item_id = n.item_id
+			SELECT n.key, coalesce(n.item_id, o.item_id) AS item_id
+			FROM (SELECT key, `+src+` || ':' || key AS item_id, fingerprint FROM temp.main.bulk_fingerprints) n
+			FULL OUTER JOIN (SELECT item_id, fingerprint FROM main.history_fingerprints WHERE source_id = `+src+`) o ON o.item_id = n.item_id
 			WHERE n.fingerprint IS DISTINCT FROM o.fingerprint`); err != nil {
 			return m, fmt.Errorf("bulk: compare the fingerprints: %w", err)
 		}
@@ -1440,7 +1428,7 @@ func storeFingerprints(ctx context.Context, c *sql.Conn, source string, b ingest
 	del := `DELETE FROM main.history_fingerprints WHERE source_id = ` + src
 	var ins string
 	if b.Bulk != nil && len(b.Bulk.Files) > 0 {
-		ins = `INSERT INTO main.history_fingerprints SELECT ` + src + `, ` + src + ` || ':' || f.key, ` + fingerprintSQL(src) + `
+		ins = `INSERT INTO main.history_fingerprints SELECT ` + src + `, ` + src + ` || ':' || f.key, f.fingerprint
 			FROM temp.main.bulk_fingerprints f`
 		if m.only {
 			del = `DELETE FROM main.history_fingerprints WHERE item_id IN (SELECT item_id FROM temp.main.bulk_rebuild)`
