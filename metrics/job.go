@@ -233,14 +233,19 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			}
 			forecasted = true
 		}
-		stmts, err := statements(f, res.Full)
+		texts, err := statements(f, res.Full)
 		if err != nil {
 			return res, fmt.Errorf("compute: %w", err)
 		}
-		if !res.Full {
+		var stmts []statement
+		if res.Full {
 			// A full compute rewrites most rows of the tables it rebuilds:
 			// comparing them row by row would cost more than writing them.
-			stmts = byDifference(stmts, cols)
+			for _, t := range texts {
+				stmts = append(stmts, statement{sql: t})
+			}
+		} else {
+			stmts = byDifference(texts, cols)
 		}
 		step := strings.TrimSuffix(strings.TrimPrefix(f, "sql/"), ".sql")
 		t0 := time.Now()
@@ -248,20 +253,33 @@ func Compute(ctx context.Context, db *sql.DB, p Params) (res Result, err error) 
 			ts := time.Now()
 			var err error
 			name := fmt.Sprintf("%s#%d", step, i+1)
-			if strings.EqualFold(stmt, "COMMIT") {
+			if strings.EqualFold(stmt.sql, "COMMIT") {
 				if err := segment(name); err != nil {
 					return res, err
 				}
 				continue
 			}
-			if name == failAt {
+			run := func(q string) error {
+				_, err := c.ExecContext(ctx, q)
+				return err
+			}
+			if p.ExplainDir != "" {
+				run = func(q string) error { return explain(ctx, c, q, filepath.Join(p.ExplainDir, name+".txt")) }
+			}
+			switch {
+			case name == failAt:
 				err = errInjected
-			} else if p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt), "DELETE") {
-				err = explain(ctx, c, stmt, filepath.Join(p.ExplainDir, name+".txt"))
-			} else {
+			case stmt.rewrite != "":
+				var differs bool
+				if differs, err = rewriteIfDifferent(ctx, c, stmt, run); err == nil && differs {
+					changed[stmt.rewrite] = true
+				}
+			case p.ExplainDir != "" && !strings.HasPrefix(strings.ToUpper(stmt.sql), "DELETE"):
+				err = run(stmt.sql)
+			default:
 				var r sql.Result
-				if r, err = c.ExecContext(ctx, stmt); err == nil {
-					if t := target(stmt); t != "" && cols[t] != nil {
+				if r, err = c.ExecContext(ctx, stmt.sql); err == nil {
+					if t := target(stmt.sql); t != "" && cols[t] != nil {
 						if n, _ := r.RowsAffected(); n > 0 {
 							changed[t] = true
 						}
@@ -388,29 +406,41 @@ func changedList(changed map[string]bool) string {
 var deleteAllRE = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(\w+)\s*$`)
 var insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s+((?:WITH|SELECT)\b.*)$`)
 
+// A statement of a compute: SQL run as it is, or, when rewrite names a
+// table, a query whose rows replace the table's only when they differ
+// (byDifference).
+type statement struct {
+	sql     string
+	rewrite string
+	// same: a query of one boolean, true when the rows of the temporary
+	// table diff_new and of the table are the same.
+	same string
+}
+
 // byDifference rewrites each rebuild of a table (DELETE FROM t, then
 // INSERT INTO t SELECT …) so that a table whose rows all stay the same is
 // not written at all (compute_tables keeps its changed_at): the query's
-// rows are compared with the table's as multisets, by their number and
-// the sum of a 64-bit hash of each row, and the table is rewritten only
-// when they differ. Two different multisets with the same count and sum
-// are as likely as a collision of 64-bit hashes (the rule the store uses
-// for histories). An incremental compute is the only one written this way:
-// a full one rewrites its tables anyway. (Rewriting only the rows that
-// differ, matched on every column, cost more than rewriting the table:
-// 0.47 s against 0.16 s for aging_wip's 105,000 rows at 1M items.)
-func byDifference(stmts []string, cols map[string][]string) []string {
-	var out []string
+// rows, kept in diff_new, are compared with the table's as multisets, by
+// their number and the sum of a 64-bit hash of each row, and the table is
+// rewritten only when they differ. Two different multisets with the same
+// count and sum are as likely as a collision of 64-bit hashes (the rule
+// the store uses for histories). An incremental compute is the only one
+// written this way: a full one rewrites its tables anyway. (Rewriting
+// only the rows that differ, matched on every column, cost more than
+// rewriting the table: 0.47 s against 0.16 s for aging_wip's 105,000 rows
+// at 1M items.)
+func byDifference(stmts []string, cols map[string][]string) []statement {
+	var out []statement
 	for i := 0; i < len(stmts); i++ {
 		d := deleteAllRE.FindStringSubmatch(stmts[i])
 		if d == nil || i+1 == len(stmts) {
-			out = append(out, stmts[i])
+			out = append(out, statement{sql: stmts[i]})
 			continue
 		}
 		ins := insertRE.FindStringSubmatch(stmts[i+1])
 		cs := cols[d[1]]
 		if ins == nil || ins[1] != d[1] || cs == nil {
-			out = append(out, stmts[i])
+			out = append(out, statement{sql: stmts[i]})
 			continue
 		}
 		t := d[1]
@@ -419,18 +449,38 @@ func byDifference(stmts []string, cols map[string][]string) []string {
 			list = append(list, `"`+c+`"`)
 		}
 		all := strings.Join(list, ", ")
-		out = append(out,
+		out = append(out, statement{
 			// The query's columns take the table's names, by position.
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT * FROM (%s) q(%s)`, ins[2], all),
-			fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_same AS SELECT n.c = o.c AND n.h IS NOT DISTINCT FROM o.h AS same
+			sql:     fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diff_new AS SELECT * FROM (%s) q(%s)`, ins[2], all),
+			rewrite: t,
+			same: fmt.Sprintf(`SELECT n.c = o.c AND n.h IS NOT DISTINCT FROM o.h
 				FROM (SELECT count(*) AS c, sum(hash(%[1]s)) AS h FROM temp.main.diff_new) n,
 				(SELECT count(*) AS c, sum(hash(%[1]s)) AS h FROM main.%[2]s) o`, all, t),
-			fmt.Sprintf(`DELETE FROM main.%s WHERE NOT (SELECT same FROM temp.main.diff_same)`, t),
-			fmt.Sprintf(`INSERT INTO main.%s SELECT * FROM temp.main.diff_new WHERE NOT (SELECT same FROM temp.main.diff_same)`, t),
-		)
+		})
 		i++
 	}
 	return out
+}
+
+// rewriteIfDifferent runs a statement of byDifference: it fills diff_new
+// (with run), and rewrites the table from it when their rows differ.
+func rewriteIfDifferent(ctx context.Context, c *sql.Conn, st statement, run func(string) error) (differs bool, err error) {
+	if err := run(st.sql); err != nil {
+		return false, err
+	}
+	var same bool
+	if err := c.QueryRowContext(ctx, st.same).Scan(&same); err != nil {
+		return false, fmt.Errorf("compare %s: %w", st.rewrite, err)
+	}
+	if same {
+		return false, nil
+	}
+	for _, q := range []string{"DELETE FROM main." + st.rewrite, "INSERT INTO main." + st.rewrite + " SELECT * FROM temp.main.diff_new"} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return false, fmt.Errorf("rewrite %s: %w", st.rewrite, err)
+		}
+	}
+	return true, nil
 }
 
 // chooseMode decides between recomputing every item and only the changed
