@@ -306,8 +306,6 @@ type Bulk struct {
 	Statements []string
 	// Records is the number of records the hand-over reads (for the run log).
 	Records int
-	// Problems is set by the store once committed: the problems it stored.
-	Problems int
 }
 
 // The files of Throughline's CSV layout that a Bulk hand-over describes.
@@ -336,6 +334,14 @@ type CSVFile struct {
 // whether its SQL may read files now (a locked-down warehouse may not).
 type BulkLoader interface {
 	CanLoadFiles(ctx context.Context) bool
+}
+
+// A CountingStore is a Store whose commit reports the problems it stored
+// for the batch: the batch's own, and those the store found (in a Bulk
+// hand-over's files, in rows it rejected). Sync counts those in the run
+// log; for other stores it counts the batch's.
+type CountingStore interface {
+	CommitCounted(ctx context.Context, source string, b Batch) (problems int, err error)
 }
 
 type bulkKey struct{}

@@ -74,7 +74,8 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 	done.Go(func() {
 		defer close(commitErr)
 		for b := range batches {
-			if err := st.Commit(ctx, source, b); err != nil {
+			problems, err := commit(ctx, st, source, b)
+			if err != nil {
 				commitErr <- fmt.Errorf("commit batch %d of %s: %w", r.Batches+1, source, err)
 				for range batches { // drain: the connector stops at its next emit
 				}
@@ -82,10 +83,7 @@ func Sync(ctx context.Context, st Store, log RunLog, source string, c Connector,
 			}
 			r.Batches++
 			r.Items += b.Len()
-			r.Problems += len(b.Problems)
-			if b.Bulk != nil {
-				r.Problems += b.Bulk.Problems
-			}
+			r.Problems += problems
 			r.Cursor = b.Cursor
 			if opt.Progress != nil {
 				opt.Progress(r)
@@ -164,4 +162,12 @@ func WithCreation(key string, createdAt time.Time, first, firstCategory string, 
 	out := make([]Transition, 0, len(history)+1)
 	out = append(out, Transition{ItemKey: key, At: createdAt, To: first, ToCategory: firstCategory})
 	return append(out, history...)
+}
+
+// commit stores b and returns the number of problems stored with it.
+func commit(ctx context.Context, st Store, source string, b Batch) (int, error) {
+	if cs, ok := st.(CountingStore); ok {
+		return cs.CommitCounted(ctx, source, b)
+	}
+	return len(b.Problems), st.Commit(ctx, source, b)
 }

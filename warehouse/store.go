@@ -83,6 +83,12 @@ func (db *DB) FinishRun(ctx context.Context, r ingest.Run) error {
 	return nil
 }
 
+var (
+	_ ingest.Store         = (*DB)(nil)
+	_ ingest.CountingStore = (*DB)(nil)
+	_ ingest.BulkLoader    = (*DB)(nil)
+)
+
 // Commit stores a batch's rows, raw payloads, problems and cursor in one
 // transaction. Upserts are keyed, so committing the same batch twice leaves
 // the same rows.
@@ -94,8 +100,16 @@ func (db *DB) FinishRun(ctx context.Context, r ingest.Run) error {
 // status_changes took 15.0 s inside it and 7.7 s outside it, the first
 // import 33.6 s and 25.5 s (docs/performance.md).
 func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
+	_, err := db.CommitCounted(ctx, source, b)
+	return err
+}
+
+// CommitCounted is Commit, and returns the number of problems stored with
+// the batch (ingest.CountingStore): the batch's, the worklogs the store
+// rejected, and a Bulk hand-over's.
+func (db *DB) CommitCounted(ctx context.Context, source string, b ingest.Batch) (problems int, err error) {
 	now := time.Now().UTC()
-	return db.withConn(ctx, func(c *sql.Conn) error {
+	err = db.withConn(ctx, func(c *sql.Conn) error {
 		if b.Bulk != nil {
 			if len(b.Items) > 0 || len(b.Transitions) > 0 || len(b.Worklogs) > 0 {
 				return fmt.Errorf("a batch carries items, transitions or worklogs both as rows and as a bulk hand-over")
@@ -120,7 +134,8 @@ func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
 		if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if err := commitBatch(ctx, c, source, b, now, m); err != nil {
+		n, err := commitBatch(ctx, c, source, b, now, m)
+		if err != nil {
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return err
 		}
@@ -128,8 +143,10 @@ func (db *DB) Commit(ctx context.Context, source string, b ingest.Batch) error {
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return fmt.Errorf("commit: %w", err)
 		}
+		problems = n
 		return nil
 	})
+	return problems, err
 }
 
 func id(source string, parts ...string) any {
@@ -184,14 +201,15 @@ type stage struct {
 
 // commitBatch stores b in the open transaction on c, stage by stage (see
 // each function below), and records what it changed for the compute;
-// m says whether b is stored by difference (mergesSnapshot).
-func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, m mergePlan) error {
+// m says whether b is stored by difference (mergesSnapshot). It returns
+// the number of problems it stored.
+func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, now time.Time, m mergePlan) (int, error) {
 	// A payload the JSON type would reject never stops a commit (ingest.Sync
 	// repaired it already; batches committed directly are repaired here).
 	b.RepairPayloads()
 	ch, err := newChanged(ctx, c)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// A bulk hand-over's temporary tables are filled (Commit).
 	bulk := b.Bulk != nil
@@ -200,17 +218,17 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if (b.Snapshot || bulk) && !m.merge {
 		// Every item of the source may have changed.
 		if err := ch.all(ctx, c); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if b.Snapshot {
 		if err := clearSource(ctx, c, source, m.merge); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	// People first: the other stages map account ids to person ids.
 	if err := commitPeople(ctx, c, ch, source, b.People); err != nil {
-		return err
+		return 0, err
 	}
 	var stages []stage
 	if len(b.Projects) > 0 {
@@ -229,14 +247,14 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.Worklogs) > 0 || bulk {
 		s, rejected, err := worklogStage(ctx, c, ch, source, b)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		stages = append(stages, s)
 		problems = append(problems, rejected...)
 	}
 	if len(b.WorklogsOf) > 0 {
 		if err := dropWorklogsOf(ctx, c, ch, source, b.WorklogsOf); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if len(b.Sprints) > 0 {
@@ -245,7 +263,7 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 	if len(b.Memberships) > 0 {
 		s, err := membershipStage(ctx, c, source, b.Memberships)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if len(s.rows) > 0 {
 			stages = append(stages, s)
@@ -255,18 +273,19 @@ func commitBatch(ctx context.Context, c *sql.Conn, source string, b ingest.Batch
 		stages = append(stages, rawStage(source, b.Raw, now))
 	}
 	if err := storeStages(ctx, c, ch, source, b, stages, m); err != nil {
-		return err
+		return 0, err
 	}
 	if err := afterItems(ctx, c, ch, source, b, now); err != nil {
-		return err
+		return 0, err
 	}
-	if err := storeProblems(ctx, c, source, b, problems, now); err != nil {
-		return err
+	stored, err := storeProblems(ctx, c, source, b, problems, now)
+	if err != nil {
+		return 0, err
 	}
 	if err := storeFingerprints(ctx, c, source, b, m); err != nil {
-		return err
+		return 0, err
 	}
-	return storeCursor(ctx, c, source, b.Cursor, now)
+	return stored, storeCursor(ctx, c, source, b.Cursor, now)
 }
 
 func projectStage(source string, projects []ingest.Project) stage {
@@ -593,20 +612,21 @@ func afterItems(ctx context.Context, c *sql.Conn, ch changed, source string, b i
 }
 
 // storeProblems replaces the problems of what the batch re-reads (its
-// items' for API records, its files') with the batch's.
-func storeProblems(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, problems []ingest.Problem, now time.Time) error {
+// items' for API records, its files') with the batch's, and returns how
+// many it stored.
+func storeProblems(ctx context.Context, c *sql.Conn, source string, b ingest.Batch, problems []ingest.Problem, now time.Time) (int, error) {
 	if len(b.Items) > 0 {
 		// Problems of API records belong to their item: a batch carrying
 		// the item again replaces them.
 		if _, err := c.ExecContext(ctx, `DELETE FROM main.ingest_problems WHERE source_id = ? AND file IS NULL
 			AND item_key IN (SELECT key FROM temp.main.stage_work_items)`, source); err != nil {
-			return fmt.Errorf("replace problems of the batch's items: %w", err)
+			return 0, fmt.Errorf("replace problems of the batch's items: %w", err)
 		}
 	}
 	if len(b.Reread) > 0 || len(problems) > 0 {
 		for _, f := range b.Reread {
 			if _, err := c.ExecContext(ctx, "DELETE FROM ingest_problems WHERE source_id = ? AND file = ?", source, f); err != nil {
-				return fmt.Errorf("clear problems of %s: %w", f, err)
+				return 0, fmt.Errorf("clear problems of %s: %w", f, err)
 			}
 		}
 		rows := make([][]driver.Value, 0, len(problems))
@@ -618,19 +638,19 @@ func storeProblems(ctx context.Context, c *sql.Conn, source string, b ingest.Bat
 			rows = append(rows, []driver.Value{source, str(p.File), int32(p.Line), str(p.Column), str(p.Key), p.Reason, now, action})
 		}
 		if err := appendRows(c, false, "ingest_problems", rows); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if b.Bulk != nil {
 		res, err := c.ExecContext(ctx, `INSERT INTO main.ingest_problems SELECT ?, nullif(file, ''), line, nullif(col, ''), nullif(key, ''), reason, ?, action
 			FROM temp.main.bulk_problems ORDER BY file, line`, source, now)
 		if err != nil {
-			return fmt.Errorf("store the bulk problems: %w", err)
+			return 0, fmt.Errorf("store the bulk problems: %w", err)
 		}
 		n, _ := res.RowsAffected()
-		b.Bulk.Problems = int(n)
+		return len(problems) + int(n), nil
 	}
-	return nil
+	return len(problems), nil
 }
 
 func storeCursor(ctx context.Context, c *sql.Conn, source string, cursor ingest.Cursor, now time.Time) error {
