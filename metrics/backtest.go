@@ -185,7 +185,12 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read milestones: %w", err)
 	}
-	// Only the projects with a scored milestone are read further.
+	// Only the projects with a scored milestone are read further; with
+	// none, nothing is (the reads below join item_flow with work_items:
+	// 0.15-0.25 s at 1M items).
+	if len(scored) == 0 {
+		return nil, nil
+	}
 	var projects rows
 	for _, p := range slices.Sorted(maps.Keys(scored)) {
 		projects.add(p)
