@@ -187,7 +187,7 @@ func readHistories(ctx context.Context, c *sql.Conn, today, since time.Time) ([]
 	}
 	// Only the projects with a scored milestone are read further; with
 	// none, nothing is (the reads below join item_flow with work_items:
-	// 0.15-0.25 s at 1M items).
+	// 0.04 s at 200k items).
 	if len(scored) == 0 {
 		return nil, nil
 	}
